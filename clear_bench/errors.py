@@ -1,0 +1,21 @@
+"""User-facing errors: the CLI prints these as one line and exits non-zero (no traceback)."""
+
+
+class ClearBenchError(Exception):
+    """A problem with the user's input or environment, stated in one line with what would be right."""
+
+
+class SchemaError(ClearBenchError):
+    """A dataset config is missing, or a column is missing or has the wrong type."""
+
+
+class UnknownNameError(ClearBenchError):
+    """An unknown registry name (method, metric, backend, preset, ...)."""
+
+    def __init__(self, kind: str, name: str, valid):
+        import difflib
+
+        valid = sorted(valid)
+        close = difflib.get_close_matches(str(name), valid, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        super().__init__(f"unknown {kind} '{name}'; valid: {', '.join(valid)}.{hint}")

@@ -1,0 +1,122 @@
+"""Small shared helpers: atomic outputs, fingerprints, seeds, library versions."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import ClearBenchError
+
+LIBRARIES = ("clear_bench", "torch", "transformers", "peft", "accelerate", "datasets", "diffusers",
+             "huggingface_hub", "scipy", "numpy", "rouge_score")
+
+
+def library_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name.replace("_", "-"))
+        except metadata.PackageNotFoundError:
+            try:
+                out[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                out[name] = "absent"
+    return out
+
+
+def stable_hash(obj: Any, n: int = 16) -> str:
+    """Hash of a JSON-serialisable object, independent of dict order and of the Python process."""
+    blob = json.dumps(obj, sort_keys=True, default=str).encode()
+    return hashlib.blake2b(blob, digest_size=32).hexdigest()[:n]
+
+
+def derive_seed(*parts: Any) -> int:
+    """A per-item seed from a global seed and keys (never Python's salted hash())."""
+    blob = "|".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big") & (2**63 - 1)
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, in one line, if `path` (or its nearest existing parent) cannot be written."""
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ClearBenchError(f"output path {path} is inside {probe}, which is a file, not a folder")
+    if not os.access(probe, os.W_OK):
+        raise ClearBenchError(f"output folder {path} is not writable (no write permission on {probe})")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling folder; rename it to `final` only if the block succeeds.
+
+    A crash or an error leaves no half-written `final` behind.
+    """
+    final = Path(final)
+    check_writable(final.parent if final.parent != Path("") else Path("."))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a file via a temporary sibling and rename, so readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
