@@ -134,8 +134,8 @@ def validate_rows(source: str, config: str, rows, dataset: str = "clear") -> Non
             need = ("image", "caption") if is_image else ("question", "answer")
             for col in need:
                 if row.get(col) is None or row.get(col) == "":
-                    kind = "image row" if is_image else "text row"
-                    raise SchemaError(f"{source} config '{config}': row {i} is an {kind} but '{col}' is empty")
+                    kind = "an image" if is_image else "a text"
+                    raise SchemaError(f"{source} config '{config}': row {i} is {kind} row but '{col}' is empty")
         for col in lists:
             value = row.get(col)
             if value is None:

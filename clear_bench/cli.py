@@ -1,0 +1,171 @@
+"""Command-line entry points: `clear-bench <command>`, `clear-eval` and `clear-generate`.
+
+Every command turns `ClearBenchError`s into one line on stderr and a non-zero exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import ClearBenchError
+
+log = logging.getLogger("clear_bench")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+    for noisy in ("transformers", "datasets", "accelerate", "peft", "httpx", "urllib3", "filelock", "fsspec"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*torchvision.*")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
+def run_safely(fn: Callable[[], int]) -> int:
+    """Run a command; user errors become one line, not a traceback."""
+    try:
+        return fn() or 0
+    except ClearBenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished units are kept; run the same command again to resume", file=sys.stderr)
+        return 130
+    except OSError as e:
+        if e.errno in (28, 13, 30):  # ENOSPC, EACCES, EROFS
+            print(f"error: {e.strerror} while writing {e.filename or 'results'}; nothing half-written was kept",
+                  file=sys.stderr)
+            return 2
+        raise
+
+
+# --------------------------------------------------------------------------- data source / preset
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="paper", help="paper (Hub data, real VLM, GPU) or demo (offline, tiny, CPU)")
+    p.add_argument("--data", default=None, help="a Hub id of CLEAR, or a local folder with clear/ and tofu/ in the "
+                   "Hub layout (default: the preset's)")
+    p.add_argument("--tofu", default=None, help="TOFU source when --data is a Hub id (default: locuslab/TOFU)")
+
+
+def resolve_source(args, preset):
+    from .data.sources import DataSource
+    from .presets import demo_data_dir
+
+    data = args.data or preset.data
+    if data is None:
+        return DataSource()
+    if data == "demo":
+        return DataSource.from_path(demo_data_dir())
+    source = DataSource.from_path(data)
+    if args.tofu:
+        source = DataSource(source.clear, args.tofu)
+    return source
+
+
+# --------------------------------------------------------------------------- finetune
+
+
+def _finetune_parser(sub) -> None:
+    from .config import add_dataclass_args
+    from .training.loop import TrainConfig
+
+    p = sub.add_parser("finetune", help="fine-tune the target (full+tofu) or gold (retainNN+tofu) model",
+                       description="Fine-tune a VLM on CLEAR+TOFU with the paper's recipe (or the demo's).")
+    add_data_args(p)
+    p.add_argument("--model", default=None, help="Hub id or folder of the base model, or 'tiny' (default: preset's)")
+    p.add_argument("--split", default="full", help="full (target model) or retain90/retain95/retain99 (gold model)")
+    p.add_argument("--lora-r", type=int, default=None, help="LoRA rank; 0 = full fine-tuning (default: preset's)")
+    p.add_argument("--lora-alpha", type=int, default=32)
+    p.add_argument("--out", required=True, help="output model folder")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow code shipped with the model to run")
+    add_dataclass_args(p, TrainConfig)
+    p.set_defaults(func=cmd_finetune)
+
+
+def cmd_finetune(args) -> int:
+    from .config import build_dataclass
+    from .presets import get_preset
+    from .training.finetune import FinetuneConfig, finetune
+    from .training.loop import TrainConfig
+    from .utils import check_writable
+
+    preset = get_preset(args.preset)
+    check_writable(args.out)
+    source = resolve_source(args, preset)
+    cfg = FinetuneConfig(model=args.model or preset.model, split=args.split,
+                         lora_r=preset.lora_r if args.lora_r is None else args.lora_r, lora_alpha=args.lora_alpha,
+                         train=build_dataclass(TrainConfig, args, base=preset.finetune),
+                         trust_remote_code=args.trust_remote_code)
+    out = finetune(cfg, source, args.out)
+    print(f"model written to {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def _validate_parser(sub) -> None:
+    p = sub.add_parser("validate", help="check every config of a CLEAR/TOFU source before a run",
+                       description="Load every CLEAR and TOFU config from a Hub id or local folder, check the "
+                                   "schema, and print a one-screen report.")
+    p.add_argument("--data", required=True, help="Hub id of CLEAR, a local folder with clear/ and tofu/, or 'demo'")
+    p.add_argument("--tofu", default=None, help="TOFU source when --data is a Hub id")
+    p.set_defaults(func=cmd_validate)
+
+
+def cmd_validate(args) -> int:
+    from .data.validate import validate_source
+    from .presets import get_preset
+
+    source = resolve_source(args, get_preset("demo" if args.data == "demo" else "paper"))
+    report = validate_source(source)
+    print(report.render())
+    return 1 if report.problems else 0
+
+
+# --------------------------------------------------------------------------- entry points
+
+COMMANDS = [_finetune_parser, _validate_parser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clear-bench", description="CLEAR multimodal unlearning benchmark toolkit.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    return run_safely(lambda: args.func(args))
+
+
+def clear_generate_main(argv=None) -> int:
+    _setup_logging()
+    from .generation.cli import main as gen_main
+
+    return run_safely(lambda: gen_main(argv))
+
+
+def clear_eval_main(argv=None) -> int:
+    from .eval_job import main as eval_main
+
+    return eval_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

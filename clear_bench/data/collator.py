@@ -1,0 +1,90 @@
+"""Batches of `Sample`s -> model inputs, built by the model's own processor.
+
+Labels are -100 everywhere except the answer tokens and the end-of-turn token. The prompt length
+is measured AFTER the processor has expanded image placeholders into image tokens: the reference
+counts prompt tokens before expansion and so supervises image and prompt tokens on Qwen2-VL.
+Every tensor the processor returns (pixel values, grid sizes, token types) is passed on.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import torch
+
+from .prompts import end_of_turn, render_prompt
+from .sample import Sample
+
+log = logging.getLogger(__name__)
+IGNORE = -100
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class Collator:
+    """Callable collate function: ``Collator(processor)(samples) -> dict of tensors`` with labels.
+
+    `padding_side` is "right" for training and "left" for generation and prefix-cached scoring.
+    """
+
+    def __init__(self, processor, padding_side: str = "right", max_length: int | None = None):
+        self.processor = processor
+        self.tokenizer = getattr(processor, "tokenizer", processor)
+        self.padding_side = padding_side
+        self.max_length = max_length
+
+    def texts(self, samples: Sequence[Sample]) -> tuple[list[str], list[str]]:
+        """(prompt strings, full strings = prompt + answer + end-of-turn)."""
+        eot = end_of_turn(self.processor)
+        prompts = [render_prompt(self.processor, s.question, s.has_image) for s in samples]
+        return prompts, [p + s.answer + eot for p, s in zip(prompts, samples)]
+
+    def _process(self, texts: list[str], samples: Sequence[Sample], padding_side: str):
+        images = [s.image for s in samples if s.has_image]
+        old = self.tokenizer.padding_side
+        self.tokenizer.padding_side = padding_side
+        try:
+            kwargs = {"images": images} if images else {}
+            return self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)
+        finally:
+            self.tokenizer.padding_side = old
+
+    def prompt_lengths(self, prompts: list[str], fulls: list[str], enc) -> list[int]:
+        """Expanded prompt length per row: unexpanded prompt tokens + the image-expansion delta of the row."""
+        lengths = []
+        seq_lens = enc["attention_mask"].sum(1).tolist()
+        for p, f, n_exp in zip(prompts, fulls, seq_lens):
+            p_ids = self.tokenizer(p)["input_ids"]
+            f_ids = self.tokenizer(f)["input_ids"]
+            n_prompt = _common_prefix(p_ids, f_ids)
+            if n_prompt != len(p_ids):
+                log.debug("prompt/answer boundary merged into one token; prompt length %d -> %d", len(p_ids), n_prompt)
+            lengths.append(n_prompt + (int(n_exp) - len(f_ids)))
+        return lengths
+
+    def __call__(self, samples: Sequence[Sample]) -> dict[str, torch.Tensor]:
+        prompts, fulls = self.texts(samples)
+        enc = self._process(fulls, samples, self.padding_side)
+        n_prompt = self.prompt_lengths(prompts, fulls, enc)
+        labels = enc["input_ids"].clone()
+        mask = enc["attention_mask"].bool()
+        L = labels.shape[1]
+        for i, n in enumerate(n_prompt):
+            start = 0 if self.padding_side == "right" else L - int(mask[i].sum())
+            labels[i, : start + n] = IGNORE
+        labels[~mask] = IGNORE
+        out = dict(enc)
+        out["labels"] = labels
+        return out
+
+    def prompts_only(self, samples: Sequence[Sample]) -> dict[str, torch.Tensor]:
+        """Left-padded prompts (image + question, generation prompt appended) for `generate`."""
+        prompts = [render_prompt(self.processor, s.question, s.has_image) for s in samples]
+        return dict(self._process(prompts, samples, "left"))

@@ -1,0 +1,104 @@
+"""Load any Hugging Face image-text-to-text model and its processor, safely.
+
+Safetensors only; `trust_remote_code` off unless the caller asks; bf16 + SDPA on GPU, float32 on CPU.
+A folder holding a peft adapter is loaded on top of its base model.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ..errors import ClearBenchError
+
+log = logging.getLogger(__name__)
+VISION_MODULE_NAMES = ("vision_tower", "visual", "vision_model")
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def default_dtype(device: str):
+    import torch
+
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def _check_local_checkpoint(path: Path) -> None:
+    if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
+        raise ClearBenchError(f"checkpoint folder {path} has no config.json (not a Hugging Face model folder)")
+    if any(path.glob("*.safetensors")):
+        return
+    if any(path.glob("*.bin")) or any(path.glob("*.pt")) or any(path.glob("*.pth")):
+        raise ClearBenchError(f"checkpoint folder {path} holds only pickle weights (*.bin/*.pt); clear-bench loads "
+                              "safetensors only (convert with `model.save_pretrained(dir, safe_serialization=True)`)")
+    raise ClearBenchError(f"checkpoint folder {path} has no weights (*.safetensors)")
+
+
+def load_processor(name_or_path: str, trust_remote_code: bool = False):
+    from transformers import AutoProcessor
+
+    try:
+        return AutoProcessor.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except ImportError as e:
+        raise ClearBenchError(f"processor of {name_or_path} needs a missing package: {e} "
+                              "(Qwen2-VL's processor needs torchvision)") from e
+
+
+def check_compatible(model, processor, name: str) -> None:
+    """Fail early when a processor does not belong to a model (vocabulary or image token mismatch)."""
+    tok = getattr(processor, "tokenizer", processor)
+    n_emb = model.get_input_embeddings().num_embeddings
+    if len(tok) > n_emb:
+        raise ClearBenchError(f"{name}: processor vocabulary ({len(tok)} tokens) is larger than the model's "
+                              f"embedding table ({n_emb}); model and processor do not match")
+    model_img = getattr(model.config, "image_token_id", None) or getattr(model.config, "image_token_index", None)
+    proc_img = getattr(processor, "image_token_id", None)
+    if model_img is not None and proc_img is not None and model_img != proc_img:
+        raise ClearBenchError(f"{name}: the processor's image token id {proc_img} differs from the model's "
+                              f"{model_img}; model and processor do not match")
+
+
+def load_model(name_or_path: str, device: str | None = None, dtype=None, trust_remote_code: bool = False,
+               processor_path: str | None = None):
+    """(model, processor) from a Hub id or a local folder; a peft adapter folder is merged onto its base."""
+    from transformers import AutoModelForImageTextToText
+
+    device = device or default_device()
+    dtype = dtype or default_dtype(device)
+    path = Path(name_or_path)
+    if path.exists():
+        if not path.is_dir():
+            raise ClearBenchError(f"model path {path} is a file; pass the checkpoint folder")
+        _check_local_checkpoint(path)
+    kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code)
+    if device.startswith("cuda"):
+        kwargs["attn_implementation"] = "sdpa"
+    adapter = path / "adapter_config.json"
+    try:
+        if path.is_dir() and adapter.exists():
+            from peft import PeftModel
+
+            base = json.loads(adapter.read_text())["base_model_name_or_path"]
+            model = AutoModelForImageTextToText.from_pretrained(base, **kwargs)
+            model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+        else:
+            model = AutoModelForImageTextToText.from_pretrained(name_or_path, **kwargs)
+    except OSError as e:
+        raise ClearBenchError(f"cannot load model {name_or_path}: {str(e).splitlines()[0][:200]}") from e
+    processor = load_processor(processor_path or name_or_path, trust_remote_code)
+    check_compatible(model, processor, name_or_path)
+    return model.to(device), processor
+
+
+def vision_module_prefixes(model) -> list[str]:
+    """Names of the vision-tower modules (LLaVA: vision_tower; Qwen2-VL: visual; others: vision_model)."""
+    out = []
+    for name, _ in model.named_modules():
+        leaf = name.rsplit(".", 1)[-1]
+        if leaf in VISION_MODULE_NAMES and not any(name.startswith(p + ".") for p in out):
+            out.append(name)
+    return out

@@ -1,0 +1,75 @@
+"""A tiny LLaVA-architecture VLM built from a config, with a byte-level BPE tokenizer trained locally.
+
+No network at any point: the tokenizer is trained on the dataset's own text, the weights are
+random, and the result is saved and reloaded through the normal `from_pretrained` path. With full
+fine-tuning it really memorises the demo data, which is what the tests need.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<image>", "<|user|>", "<|assistant|>", "<|end|>"]
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{% if m['role'] == 'user' %}<|user|>{% else %}<|assistant|>{% endif %}"
+    "{% if m['content'] is string %}{{ m['content'] }}{% else %}{% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<image>{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}{% if m['role'] != 'user' %}<|end|>{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def build_tokenizer(corpus: Iterable[str], vocab_size: int = 1024):
+    """Byte-level BPE trained on `corpus`, wrapped as a fast tokenizer with a chat template and <image>."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(list(corpus), trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False))
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                 unk_token="<unk>", extra_special_tokens={"image_token": "<image>"})
+    hf.add_special_tokens({"additional_special_tokens": SPECIALS[4:]})
+    hf.chat_template = CHAT_TEMPLATE
+    return hf
+
+
+def build_tiny_vlm(corpus: Iterable[str], vocab_size: int = 1024, hidden: int = 256, layers: int = 4,
+                   image_size: int = 32, patch: int = 8, seed: int = 0):
+    """Random tiny LLaVA (CLIP-ViT 2x64 + Llama `layers` x `hidden`) and its processor (~4.5M params)."""
+    import torch
+    from transformers import (CLIPImageProcessorPil, CLIPVisionConfig, LlamaConfig, LlavaConfig,
+                              LlavaForConditionalGeneration, LlavaProcessor)
+
+    tok = build_tokenizer(corpus, vocab_size)
+    image_proc = CLIPImageProcessorPil(size={"shortest_edge": image_size},
+                                    crop_size={"height": image_size, "width": image_size})
+    proc = LlavaProcessor(image_processor=image_proc, tokenizer=tok, patch_size=patch,
+                          vision_feature_select_strategy="default", num_additional_image_tokens=1,
+                          chat_template=CHAT_TEMPLATE)
+    cfg = LlavaConfig(
+        vision_config=CLIPVisionConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                       num_attention_heads=2, image_size=image_size, patch_size=patch),
+        text_config=LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=4 * hidden,
+                                num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                                max_position_embeddings=512, bos_token_id=tok.bos_token_id,
+                                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id),
+        image_token_id=tok.convert_tokens_to_ids("<image>"), vision_feature_layer=-1,
+        vision_feature_select_strategy="default")
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(cfg)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = [tok.convert_tokens_to_ids("<|end|>"), tok.eos_token_id]
+    model.generation_config.do_sample = False
+    return model, proc
+
+
+def save_tiny_vlm(model, processor, out: str | Path) -> Path:
+    out = Path(out)
+    model.save_pretrained(out, safe_serialization=True)
+    processor.save_pretrained(out)
+    return out

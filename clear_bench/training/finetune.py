@@ -1,0 +1,153 @@
+"""`clear-bench finetune`: train the target model on `full+tofu` and the gold model on `retainNN+tofu`.
+
+The result is a plain Hugging Face model folder (LoRA merged) with a `clear_manifest.json`
+recording config, data fingerprint, library versions and seed. A second call with the same
+inputs finds the manifest and reuses the model. Written to a temporary folder and renamed, so an
+error never leaves a half-written model behind.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ClearBenchError
+from ..utils import atomic_dir, atomic_write_json, check_writable, library_versions, seed_everything, stable_hash
+from .loop import TrainConfig, train
+
+log = logging.getLogger(__name__)
+MANIFEST = "clear_manifest.json"
+TINY = "tiny"
+
+
+@dataclass
+class FinetuneConfig:
+    """What to fine-tune, on which split, with which recipe (defaults: the paper's, SPEC §3).
+
+    Attributes:
+        model: Hub id or folder of an image-text-to-text model, or "tiny" for the offline tiny LLaVA
+            built from the data's own text.
+        split: "full" trains the target model on `full+tofu`; "retain90" / "retain95" / "retain99"
+            trains a gold model on `retainNN+tofu`.
+        lora_r: LoRA rank; 0 means full fine-tuning (what the tiny model needs to memorise).
+        lora_alpha: LoRA scaling numerator (paper: 32).
+        lora_dropout: LoRA dropout (paper: 0).
+        train: optimisation settings.
+        trust_remote_code: let transformers run code shipped with the model (off by default).
+    """
+
+    model: str = "Qwen/Qwen2-VL-2B-Instruct"
+    split: str = "full"
+    lora_r: int = 8
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    train: TrainConfig = field(default_factory=TrainConfig)
+    trust_remote_code: bool = False
+
+    @property
+    def config_name(self) -> str:
+        if self.split != "full" and not self.split.startswith("retain"):
+            raise ClearBenchError(f"fine-tune split '{self.split}' must be 'full' or retain90/retain95/retain99")
+        return f"{self.split}+tofu"
+
+
+def data_fingerprint(source, dataset: str, config: str) -> str:
+    """Content hash of a local config's parquet files, or the `datasets` fingerprint of a Hub config."""
+    from ..utils import file_sha256
+
+    root = Path(source.name(dataset))
+    if root.is_dir():
+        folder = root / config if (root / config).is_dir() else root / "data"
+        files = sorted(folder.rglob("*.parquet")) or sorted(folder.rglob("*.arrow"))
+        return stable_hash([(f.name, file_sha256(f)) for f in files])
+    return stable_hash([source.name(dataset), config, source.load(dataset, config)._fingerprint])
+
+
+def corpus_of(source) -> list[str]:
+    """All text of a data source: what the tiny model's tokenizer is trained on."""
+    from ..data.prompts import CAPTION_QUESTIONS, NAME_PROMPT
+    from ..data.schema import CLEAR_SCHEMAS, OPTIONAL_CONFIGS, TOFU_SCHEMAS
+
+    texts = list(CAPTION_QUESTIONS) + [NAME_PROMPT]
+    for dataset, table in (("clear", CLEAR_SCHEMAS), ("tofu", TOFU_SCHEMAS)):
+        for config, schema in table.items():
+            if config in OPTIONAL_CONFIGS or config.startswith("forget0") or config.startswith("retain9"):
+                continue  # subsets of full / retain_perturbed; holdout persons stay unseen by design
+            ds = source.load(dataset, config)
+            for col, kind in {**schema.required, **schema.optional}.items():
+                if col not in ds.column_names or kind == "image":
+                    continue
+                for v in ds[col]:
+                    if isinstance(v, list):
+                        texts.extend(v)
+                    elif v:
+                        texts.append(v)
+    return texts
+
+
+def tiny_base(source, cache_dir: Path, seed: int = 0) -> Path:
+    """The tiny offline base model for a data source, built once and cached (same tokenizer for target and gold)."""
+    from ..models.tiny import build_tiny_vlm, save_tiny_vlm
+
+    key = stable_hash([data_fingerprint(source, "clear", "full"), data_fingerprint(source, "tofu", "full"), seed])
+    out = Path(cache_dir) / f"tiny-base-{key}"
+    if (out / "config.json").exists():
+        return out
+    model, processor = build_tiny_vlm(corpus_of(source), seed=seed)
+    with atomic_dir(out) as tmp:
+        save_tiny_vlm(model, processor, tmp)
+    return out
+
+
+def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
+             accelerator=None) -> Path:
+    """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
+    from accelerate import Accelerator
+
+    from ..data.convert import training_samples
+    from ..data.collator import Collator
+    from ..models.loading import load_model
+    from ..models.lora import apply_lora, freeze_vision
+
+    out = check_writable(out)
+    cfg_name = config.config_name
+    cache_dir = Path(cache_dir or out.parent)
+    base = str(tiny_base(source, cache_dir, config.train.seed)) if config.model == TINY else config.model
+    fingerprint = stable_hash({"config": asdict(config), "base": base,
+                               "data": data_fingerprint(source, "clear", cfg_name)})
+    manifest_path = out / MANIFEST
+    if manifest_path.exists():
+        try:
+            if json.loads(manifest_path.read_text()).get("fingerprint") == fingerprint:
+                log.info("reusing fine-tuned model %s (same config and data)", out)
+                return out
+        except json.JSONDecodeError:
+            pass
+        log.info("%s holds a model from other inputs; it will be replaced", out)
+
+    seed_everything(config.train.seed)
+    samples = training_samples(source.load("clear", cfg_name), source.name("clear"), cfg_name)
+    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
+    model, processor = load_model(base, device=str(accelerator.device),
+                                  trust_remote_code=config.trust_remote_code)
+    freeze_vision(model)
+    if config.lora_r > 0:
+        model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout)
+    result = train(model, samples, Collator(processor), config.train, accelerator=accelerator,
+                   desc=f"fine-tune {cfg_name}")
+    model = accelerator.unwrap_model(model)
+    if config.lora_r > 0:
+        model = model.merge_and_unload()
+    manifest = {"fingerprint": fingerprint, "config": asdict(config), "base_model": base, "data_config": cfg_name,
+                "data_source": source.name("clear"), "data_fingerprint": data_fingerprint(source, "clear", cfg_name),
+                "samples": len(samples), "steps": result.steps, "final_loss": result.losses[-1],
+                "train_seconds": round(result.seconds, 2), "versions": library_versions()}
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        with atomic_dir(out) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            processor.save_pretrained(tmp)
+            atomic_write_json(tmp / MANIFEST, manifest)
+    accelerator.wait_for_everyone()
+    return out

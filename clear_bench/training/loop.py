@@ -1,0 +1,114 @@
+"""One training loop for fine-tuning and unlearning, on `accelerate` (single device, DDP, FSDP, DeepSpeed).
+
+The loop knows nothing about methods: it asks a `loss_fn(model, batch, step) -> Tensor` for the
+loss of each batch. Fine-tuning uses the model's own answer-token cross-entropy.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings (SPEC §3 defaults: the paper's LoRA fine-tuning recipe).
+
+    Attributes:
+        epochs: passes over the data (may be fractional).
+        lr: peak learning rate of AdamW.
+        batch_size: samples per device per step.
+        grad_accum: gradient accumulation steps (effective batch = batch_size x grad_accum x processes).
+        weight_decay: AdamW weight decay.
+        warmup_epochs: linear warm-up length in epochs (paper: one epoch), then linear decay to 0.
+        max_grad_norm: gradient clipping (0 disables it).
+        seed: shuffling and initialisation seed.
+    """
+
+    epochs: float = 3.0
+    lr: float = 1e-5
+    batch_size: int = 4
+    grad_accum: int = 1
+    weight_decay: float = 0.01
+    warmup_epochs: float = 1.0
+    max_grad_norm: float = 1.0
+    seed: int = 42
+
+
+@dataclass
+class TrainResult:
+    steps: int = 0
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def linear_schedule(optimizer, warmup: int, total: int):
+    def factor(step: int) -> float:
+        if warmup > 0 and step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def default_loss(model, batch, step):
+    return model(**batch).loss
+
+
+def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, accelerator=None,
+          loss_fn: Callable = default_loss, params=None, desc: str = "train",
+          on_step: Callable | None = None) -> TrainResult:
+    """Train `model` on `dataset` (a sequence of items `collate` turns into a batch).
+
+    `params` defaults to every parameter with requires_grad. `on_step(step, loss)` may raise to
+    stop (e.g. a non-finite loss guard).
+    """
+    import time
+
+    from accelerate import Accelerator
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+
+    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.grad_accum)
+    gen = torch.Generator().manual_seed(config.seed)
+    loader = DataLoader(list(dataset), batch_size=config.batch_size, shuffle=True, collate_fn=collate,
+                        generator=gen, num_workers=0)
+    params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
+    if not params:
+        raise ValueError("nothing to train: no parameter requires grad")
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    per_epoch = max(1, math.ceil(len(loader) / max(1, accelerator.num_processes) / config.grad_accum))
+    total = max(1, math.ceil(per_epoch * config.epochs))
+    sched = linear_schedule(opt, int(per_epoch * config.warmup_epochs), total)
+    model, opt, loader, sched = accelerator.prepare(model, opt, loader, sched)
+    model.train()
+    result, t0, step = TrainResult(), time.time(), 0
+    bar = tqdm(total=total, desc=desc, disable=not accelerator.is_local_main_process, leave=False)
+    while step < total:
+        for batch in loader:
+            with accelerator.accumulate(model):
+                loss = loss_fn(model, batch, step)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and config.max_grad_norm:
+                    accelerator.clip_grad_norm_(params, config.max_grad_norm)
+                opt.step()
+                sched.step()
+                opt.zero_grad(set_to_none=True)
+            if accelerator.sync_gradients:
+                value = loss.detach().float().item()
+                result.losses.append(value)
+                if on_step is not None:
+                    on_step(step, value)
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{value:.3f}")
+                if step >= total:
+                    break
+    bar.close()
+    result.steps, result.seconds = step, time.time() - t0
+    return result
