@@ -31,18 +31,19 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 class Collator:
     """Callable collate function: ``Collator(processor)(samples) -> dict of tensors`` with labels.
 
-    `padding_side` is "right" for training and "left" for generation and prefix-cached scoring.
+    `padding_side` is "right" for training and "left" for generation and prefix-cached scoring;
+    `include_eot=False` leaves the end-of-turn token out (scoring an answer's own tokens).
     """
 
-    def __init__(self, processor, padding_side: str = "right", max_length: int | None = None):
+    def __init__(self, processor, padding_side: str = "right", include_eot: bool = True):
         self.processor = processor
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.padding_side = padding_side
-        self.max_length = max_length
+        self.include_eot = include_eot  # training supervises end of turn; scoring reads the answer alone
 
     def texts(self, samples: Sequence[Sample]) -> tuple[list[str], list[str]]:
         """(prompt strings, full strings = prompt + answer + end-of-turn)."""
-        eot = end_of_turn(self.processor)
+        eot = end_of_turn(self.processor) if self.include_eot else ""
         prompts = [render_prompt(self.processor, s.question, s.has_image) for s in samples]
         return prompts, [p + s.answer + eot for p, s in zip(prompts, samples)]
 

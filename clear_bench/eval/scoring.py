@@ -1,0 +1,204 @@
+"""Per-item scoring: NLL of every answer variant conditioned on image + prompt, and greedy generation.
+
+Fast path (`shared_prefix=True`): the image and prompt of an item are encoded once; the KV cache
+is then indexed out to all its answer variants (true, paraphrase, perturbed, options), which are
+scored in one batched forward. Logits over the vocabulary are computed only where answer tokens
+are read. Models with multimodal rotary positions (Qwen2-VL family) take the naive path, which
+re-encodes image and prompt per variant; both give the same numbers (tested).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from ..data.collator import IGNORE, Collator, _common_prefix
+from ..data.prompts import end_of_turn, render_prompt
+from ..data.sample import Sample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VariantScore:
+    kind: str  # "answer" | "paraphrase" | "perturbed" | "option"
+    text: str
+    nll: float  # summed negative log-likelihood of the variant's tokens
+    tokens: int
+
+
+@dataclass
+class ItemScore:
+    """What scoring one item yields; `eval/logs.py` stores it as one JSONL record."""
+
+    item_id: str
+    person: str | None
+    variants: list[VariantScore]
+    token_logprobs: list[float] = field(default_factory=list)  # of the true answer, per token
+    token_mu: list[float] = field(default_factory=list)  # E_v[log p(v)] at each answer position (Min-K%++)
+    token_sigma: list[float] = field(default_factory=list)  # std of log p(v) at each answer position
+    generation: str | None = None
+
+
+def variants_of(s: Sample) -> list[tuple[str, str]]:
+    out = [("answer", s.answer)]
+    if s.paraphrased_answer is not None:
+        out.append(("paraphrase", s.paraphrased_answer))
+    out += [("perturbed", a) for a in s.perturbed_answers]
+    out += [("option", a) for a in s.options]
+    return out
+
+
+def _token_stats(logits: torch.Tensor, targets: torch.Tensor):
+    """Per-position log p(target), and the mean / std of log p over the vocabulary (for Min-K%++)."""
+    logp = torch.log_softmax(logits.float(), -1)
+    tok = logp.gather(-1, targets[..., None])[..., 0]
+    p = logp.exp()
+    mu = (p * logp).sum(-1)
+    sigma = ((p * logp.square()).sum(-1) - mu.square()).clamp(min=0).sqrt()
+    return tok, mu, sigma
+
+
+def _uses_mrope(model) -> bool:
+    return "qwen" in getattr(model.config, "model_type", "") or hasattr(getattr(model, "model", None), "rope_deltas")
+
+
+def _device(model):
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def score_naive(model, processor, samples: Sequence[Sample], batch_size: int = 8) -> list[ItemScore]:
+    """Every variant as its own full sequence (image and prompt re-encoded each time): the reference's way."""
+    coll = Collator(processor, padding_side="right", include_eot=False)
+    flat = [(i, kind, s.with_answer(text)) for i, s in enumerate(samples) for kind, text in variants_of(s)]
+    results = [ItemScore(s.item_id, s.person, []) for s in samples]
+    dev = _device(model)
+    for start in range(0, len(flat), batch_size):
+        chunk = flat[start:start + batch_size]
+        batch = {k: v.to(dev) for k, v in coll([x[2] for x in chunk]).items()}
+        labels = batch.pop("labels")
+        logits = model(**batch).logits[:, :-1]
+        targets = labels[:, 1:]
+        mask = targets != IGNORE
+        for row, (i, kind, v) in enumerate(chunk):
+            m = mask[row]
+            tok, mu, sigma = _token_stats(logits[row][m], targets[row][m])
+            results[i].variants.append(VariantScore(kind, v.answer, float(-tok.sum()), int(m.sum())))
+            if kind == "answer":
+                results[i].token_logprobs, results[i].token_mu, results[i].token_sigma = (
+                    tok.tolist(), mu.tolist(), sigma.tolist())
+    return results
+
+
+@torch.no_grad()
+def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size: int = 8) -> list[ItemScore]:
+    """Encode image + prompt once per item, reuse its KV cache for all answer variants."""
+    if _uses_mrope(model):
+        return score_naive(model, processor, samples, batch_size)
+    tok = processor.tokenizer
+    coll = Collator(processor, padding_side="left")
+    dev = _device(model)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    results = []
+    for start in range(0, len(samples), batch_size):
+        items = list(samples[start:start + batch_size])
+        prefix = {k: v.to(dev) for k, v in coll.prompts_only(items).items()}
+        # left padding: real tokens get positions 0..n-1, as `generate` numbers them
+        prefix_pos = (prefix["attention_mask"].cumsum(1) - 1).clamp(min=0)
+        out = model(**prefix, position_ids=prefix_pos, use_cache=True, logits_to_keep=1)
+        last_logits, cache = out.logits[:, -1], out.past_key_values
+        prefix_len = prefix["attention_mask"].sum(1)
+        rows, conts, kinds = [], [], []
+        naive_items = []
+        for i, s in enumerate(items):
+            prompt = render_prompt(processor, s.question, s.has_image)
+            p_ids = tok(prompt)["input_ids"]
+            for kind, text in variants_of(s):
+                f_ids = tok(prompt + text)["input_ids"]
+                if _common_prefix(p_ids, f_ids) != len(p_ids):
+                    naive_items.append(i)  # the answer's first token merged with the prompt's last
+                    break
+                rows.append(i)
+                conts.append(f_ids[len(p_ids):])
+                kinds.append((kind, text))
+        item_scores = [ItemScore(s.item_id, s.person, []) for s in items]
+        keep = [j for j, r in enumerate(rows) if r not in naive_items]
+        if keep:
+            rows_t = torch.tensor([rows[j] for j in keep], device=dev)
+            lc = max(len(conts[j]) for j in keep)
+            ids = torch.full((len(keep), lc), pad, dtype=torch.long, device=dev)
+            cmask = torch.zeros((len(keep), lc), dtype=torch.long, device=dev)
+            for r, j in enumerate(keep):
+                ids[r, :len(conts[j])] = torch.tensor(conts[j], device=dev)
+                cmask[r, :len(conts[j])] = 1
+            cache.batch_select_indices(rows_t)
+            attn = torch.cat([prefix["attention_mask"][rows_t], cmask], 1)
+            pos = prefix_len[rows_t][:, None] + torch.arange(lc, device=dev)[None]
+            cont_logits = model(input_ids=ids, attention_mask=attn, past_key_values=cache, position_ids=pos,
+                                use_cache=False, logits_to_keep=lc).logits
+            # the first answer token is predicted by the prefix's last position
+            logits = torch.cat([last_logits[rows_t][:, None], cont_logits[:, :-1]], 1)
+            for r, j in enumerate(keep):
+                n = len(conts[j])
+                t, mu, sigma = _token_stats(logits[r, :n], ids[r, :n])
+                kind, text = kinds[j]
+                score = item_scores[rows[j]]
+                score.variants.append(VariantScore(kind, text, float(-t.sum()), n))
+                if kind == "answer":
+                    score.token_logprobs, score.token_mu, score.token_sigma = t.tolist(), mu.tolist(), sigma.tolist()
+        for i in sorted(set(naive_items)):
+            item_scores[i] = score_naive(model, processor, [items[i]], batch_size)[0]
+        results.extend(item_scores)
+    return results
+
+
+def stop_token_ids(processor) -> list[int]:
+    tok = processor.tokenizer
+    ids = {tok.eos_token_id}
+    eot = end_of_turn(processor)
+    eot_id = tok.convert_tokens_to_ids(eot) if eot else None
+    if eot_id is not None and eot_id != tok.unk_token_id:
+        ids.add(eot_id)
+    return sorted(i for i in ids if i is not None)
+
+
+@torch.no_grad()
+def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens: int = 300,
+                     batch_size: int = 16) -> list[str]:
+    """Greedy answers conditioned on the IMAGE and the prompt, stopping at end of turn (batched, left padded)."""
+    coll = Collator(processor)
+    tok = processor.tokenizer
+    dev = _device(model)
+    out = []
+    # Similar lengths together: less padding per batch; results are returned in the input order.
+    order = sorted(range(len(samples)), key=lambda i: len(samples[i].question))
+    texts = [None] * len(samples)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        enc = {k: v.to(dev) for k, v in coll.prompts_only([samples[i] for i in idx]).items()}
+        gen = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stop_token_ids(processor),
+                             pad_token_id=tok.pad_token_id)
+        new = gen[:, enc["input_ids"].shape[1]:]
+        for i, row in zip(idx, new):
+            texts[i] = tok.decode(row, skip_special_tokens=True).strip()
+    out.extend(texts)
+    return out
+
+
+def score_items(model, processor, samples: Sequence[Sample], generate: bool = True, shared_prefix: bool = True,
+                batch_size: int = 8, max_new_tokens: int = 300) -> list[ItemScore]:
+    """Scores and (optionally) generations for `samples`, in order."""
+    was_training = model.training
+    model.eval()
+    try:
+        fn = score_shared_prefix if shared_prefix else score_naive
+        scores = fn(model, processor, samples, batch_size)
+        if generate:
+            for s, g in zip(scores, generate_answers(model, processor, samples, max_new_tokens, batch_size * 2)):
+                s.generation = g
+    finally:
+        model.train(was_training)
+    return scores
