@@ -1,1 +1,5 @@
+"""Unlearning methods, one small file each, looked up by name in a registry users can extend."""
+from .base import MethodConfig, UnlearnContext, UnlearningMethod
+from .registry import available, get_method, register
 
+__all__ = ["MethodConfig", "UnlearnContext", "UnlearningMethod", "available", "get_method", "register"]

@@ -1,0 +1,58 @@
+"""Unlearning methods by name; users plug in their own without forking.
+
+Three ways to name a method: a registered name (`npo`), a dotted path to a class
+(`mypkg.mymodule:MyMethod`), or a name a package registers under the entry-point group
+`clear_bench.methods`.
+"""
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from ..errors import ClearBenchError, UnknownNameError
+
+METHODS: dict[str, type] = {}
+ENTRY_POINT_GROUP = "clear_bench.methods"
+
+
+def register(cls):
+    """Class decorator: make a method available under `cls.name`."""
+    from .base import UnlearningMethod
+
+    if not (isinstance(cls, type) and issubclass(cls, UnlearningMethod)):
+        raise TypeError(f"{cls!r} must subclass clear_bench.baselines.UnlearningMethod")
+    METHODS[cls.name] = cls
+    return cls
+
+
+def _builtin() -> None:
+    from . import (dpo, ga, gd, idk, kl, llmu, npo, retain_ft, rmu, scrub, simnpo, sku)  # noqa: F401
+
+
+def available() -> list[str]:
+    _builtin()
+    names = set(METHODS)
+    names |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(names)
+
+
+def get_method(name: str) -> type:
+    """The method class for a registered name, an entry-point name or `module:Class`."""
+    from .base import UnlearningMethod
+
+    _builtin()
+    if name in METHODS:
+        return METHODS[name]
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise ClearBenchError(f"cannot import method '{name}': {e}") from e
+        if not (isinstance(cls, type) and issubclass(cls, UnlearningMethod)):
+            raise ClearBenchError(f"'{name}' is not a subclass of clear_bench.baselines.UnlearningMethod")
+        return cls
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise UnknownNameError("method", name, available())

@@ -1,0 +1,60 @@
+"""SKU: learn the forget knowledge into a task vector, then subtract it (both stages)."""
+from dataclasses import dataclass
+
+import torch
+
+from .base import UnlearningMethod, model_logits
+from .losses import cross_entropy, kl_ref_to_model
+from .registry import register
+
+
+@dataclass
+class SKUConfig:
+    """SKU hyper-parameters (Liu et al. 2024, 'Towards safer LLMs through machine unlearning', §3).
+
+    Attributes:
+        mismatch_weight: weight of the random-disassociation term (mismatched answers) in stage 1.
+        retain_kl_weight: weight of the preservation-divergence term (− KL on retain) in stage 1.
+        negation_scale: λ of stage 2: θ = θ0 − λ (θ1 − θ0).
+    """
+
+    mismatch_weight: float = 1.0
+    retain_kl_weight: float = 0.1
+    negation_scale: float = 1.0
+
+
+@register
+class SKU(UnlearningMethod):
+    name = "sku"
+    Config = SKUConfig
+    streams = ("forget", "mismatch", "retain")
+    needs_reference = True
+    paper = "Liu et al. 2024 (SKU): stage 1 Eq. 1-3 (guided distortion, random disassociation, preservation "
+            "divergence), stage 2 Eq. 4 (negation)"
+
+    def setup(self, model, ctx):
+        base = ctx.unwrap(model)
+        self.lora = hasattr(base, "disable_adapter")
+        self.theta0 = None if self.lora else {n: p.detach().clone() for n, p in base.named_parameters()
+                                               if p.requires_grad}
+
+    def loss(self, model, batch, ctx):
+        f, m, r = batch["forget"], batch["mismatch"], batch["retain"]
+        c = self.config
+        return (cross_entropy(model_logits(model, f), f["labels"])
+                + c.mismatch_weight * cross_entropy(model_logits(model, m), m["labels"])
+                - c.retain_kl_weight * kl_ref_to_model(model_logits(model, r), ctx.reference_logits(model, r),
+                                                       r["labels"]))
+
+    @torch.no_grad()
+    def finish(self, model, ctx):
+        base = ctx.unwrap(model)
+        lam = self.config.negation_scale
+        for name, p in base.named_parameters():
+            if self.lora:
+                # ΔW = B·A·s (B starts at 0): negating B gives W0 − λ ΔW exactly
+                if "lora_B" in name:
+                    p.mul_(-lam)
+            elif name in self.theta0:
+                p.copy_(self.theta0[name] - lam * (p - self.theta0[name]))
+        return model

@@ -1,0 +1,157 @@
+"""Run an unlearning method on a fine-tuned model: streams, pairing, reference, L1, the loop.
+
+Modality picks the forget stream (SPEC §4): `text` = TOFU forget QA, `image` = CLEAR forget image
+rows, `both` = `forgetNN+tofu`. Every forget item is paired with a retain item drawn with a seed
+from `retainNN+tofu`, and, for methods that read them, with a refusal ("idk") and with another
+person's answer ("mismatch") to the same question.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import random
+from dataclasses import dataclass, field
+
+import torch
+
+from ..data.sample import Sample
+from ..errors import ClearBenchError
+from .loop import TrainConfig, train
+
+log = logging.getLogger(__name__)
+MODALITIES = ("text", "image", "both")
+
+
+@dataclass
+class UnlearnConfig:
+    """How to unlearn (SPEC §4 defaults: 5 epochs over the forget set, lr 1e-5, warm-up one epoch).
+
+    Attributes:
+        modality: which forget stream is used: text, image or both.
+        forget: forget-set size in percent of the persons: 1, 5 or 10.
+        lora_r: rank of fresh LoRA adapters to unlearn through; 0 trains every weight.
+        lora_alpha: LoRA scaling numerator.
+        l1_lambda: λ of the L1 penalty λ·Σ|w| on the trainable LoRA weights (λ·Σ|θ−θ0| without LoRA).
+        train: optimisation settings.
+    """
+
+    modality: str = "both"
+    forget: int = 10
+    lora_r: int = 8
+    lora_alpha: int = 32
+    l1_lambda: float = 0.0
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, lr=1e-5, batch_size=4))
+
+
+@dataclass
+class UnlearnResult:
+    steps: int = 0
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_at: int | None = None  # step whose loss was not finite (training stopped before it)
+
+
+class NonFiniteLoss(ClearBenchError):
+    def __init__(self, step: int, value: float):
+        self.step = step
+        super().__init__(f"unlearning loss became {value} at step {step}; stopped and kept the weights of step "
+                         f"{step - 1} (try a lower --lr or a smaller --l1-lambda)")
+
+
+def select_forget(samples: list[Sample], modality: str) -> list[Sample]:
+    if modality not in MODALITIES:
+        raise ClearBenchError(f"unknown modality '{modality}'; valid: {', '.join(MODALITIES)}")
+    if modality == "both":
+        return list(samples)
+    keep = [s for s in samples if s.has_image == (modality == "image")]
+    if not keep:
+        raise ClearBenchError(f"the forget set has no {modality} rows")
+    return keep
+
+
+def make_pairs(forget: list[Sample], retain: list[Sample], seed: int) -> list[dict[str, Sample]]:
+    """Each forget item with a seeded retain item, a refusal, and a mismatched answer of the same kind."""
+    from ..baselines.refusals import REFUSALS
+
+    if not retain:
+        raise ClearBenchError("the retain set is empty: nothing to pair the forget items with")
+    rng = random.Random(seed)
+    retain_text = [s for s in retain if not s.has_image] or retain
+    retain_image = [s for s in retain if s.has_image] or retain
+    pairs = []
+    for s in forget:
+        other = rng.choice(retain_image if s.has_image else retain_text)
+        pairs.append({
+            "forget": s,
+            "retain": rng.choice(retain),
+            "idk": Sample(f"{s.item_id}#idk", s.question, rng.choice(REFUSALS), image=s.image, person=s.person,
+                          source=s.source),
+            "mismatch": Sample(f"{s.item_id}#mismatch", s.question, other.answer, image=s.image, person=s.person,
+                               source=s.source),
+        })
+    return pairs
+
+
+class PairCollator:
+    """Collates the streams a method reads; keeps item ids for the reference cache."""
+
+    def __init__(self, processor, streams):
+        from ..data.collator import Collator
+
+        self.collate = Collator(processor)
+        self.streams = streams
+
+    def __call__(self, pairs):
+        batch = {k: self.collate([p[k] for p in pairs]) for k in self.streams}
+        batch["ids"] = {k: [p[k].item_id for p in pairs] for k in self.streams}
+        return batch
+
+
+def l1_penalty(named_params, theta0: dict | None) -> torch.Tensor:
+    terms = [(p - theta0[n]).abs().sum() if theta0 is not None else p.abs().sum() for n, p in named_params]
+    return torch.stack(terms).sum()
+
+
+def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, accelerator=None):
+    """Unlearn in place; returns (model with adapters merged, UnlearnResult)."""
+    from accelerate import Accelerator
+
+    from ..baselines.base import UnlearnContext
+    from ..models.lora import apply_lora, freeze_vision
+
+    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
+    freeze_vision(model)
+    if config.lora_r > 0:
+        model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha)
+    per_epoch = math.ceil(len(pairs) / config.train.batch_size / max(1, accelerator.num_processes)
+                          / config.train.grad_accum)
+    ctx = UnlearnContext(model, accelerator, steps_per_epoch=per_epoch,
+                         total_steps=math.ceil(per_epoch * config.train.epochs), needs_reference=method.needs_reference)
+    method.setup(model, ctx)
+    params = method.parameters(model)
+    trainable = {id(p) for p in params}
+    named = [(n, p) for n, p in model.named_parameters() if id(p) in trainable]
+    theta0 = None if config.lora_r > 0 else {n: p.detach().clone() for n, p in named}
+
+    def loss_fn(m, batch, step):
+        ctx.step = step
+        loss = method.loss(m, batch, ctx)
+        if config.l1_lambda:
+            loss = loss + config.l1_lambda * l1_penalty(named, theta0)
+        if not torch.isfinite(loss):
+            raise NonFiniteLoss(step, loss.item())
+        return loss
+
+    result = UnlearnResult()
+    try:
+        r = train(model, pairs, PairCollator(processor, method.streams), config.train, accelerator=accelerator,
+                  loss_fn=loss_fn, params=params, desc=f"unlearn {method.name}")
+        result.steps, result.losses, result.seconds = r.steps, r.losses, r.seconds
+    except NonFiniteLoss as e:
+        log.error("%s", e)
+        result.stopped_at = e.step
+    model = accelerator.unwrap_model(model)
+    model = method.finish(model, ctx)
+    if config.lora_r > 0:
+        model = model.merge_and_unload()
+    return model, result
