@@ -1,0 +1,5 @@
+import os
+
+# Nothing in the test suite may reach the Hugging Face Hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
