@@ -1,5 +1,9 @@
 """Per-item evaluation records: what the scorer measures, from which every metric is recomputed.
 
+On disk a run is a folder with one ``<task>.jsonl`` per task (one record per line, written
+atomically, so a file that exists is complete: `task_done` is the resume check) and an optional
+``run.json`` describing the run (model, forget size, seed, ...).
+
 One `ItemRecord` per evaluated item. The scorer (model side) fills it; the metrics and reports
 (this package) only ever read records, so any aggregate can be recomputed later without a model.
 
@@ -20,10 +24,14 @@ Conventions for the scorer:
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 from ..errors import ClearBenchError
+from ..utils import atomic_write_json, atomic_write_text
 
 
 @dataclass
@@ -104,3 +112,77 @@ class ItemRecord:
         extra = dict(kwargs.pop("extra", None) or {})
         extra.update({k: v for k, v in obj.items() if k not in known})
         return cls(**kwargs, extra=extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# On disk: one JSONL file per task in a run folder, written atomically, plus run.json.
+
+RUN_INFO = "run.json"
+SUFFIX = ".jsonl"
+
+
+def task_path(run_dir: str | os.PathLike, task: str) -> Path:
+    return Path(run_dir) / f"{task}{SUFFIX}"
+
+
+def write_task(run_dir: str | os.PathLike, task: str, records: Iterable[ItemRecord]) -> Path:
+    """Write a task's records as JSONL via a temporary file + rename: the file exists only when complete."""
+    lines = []
+    for r in records:
+        if r.task != task:
+            raise ClearBenchError(f"record {r.item_id!r} belongs to task {r.task!r}, not {task!r}")
+        lines.append(json.dumps(r.to_json(), ensure_ascii=False, sort_keys=True))
+    if not lines:
+        raise ClearBenchError(f"no records to write for task {task!r}")
+    return atomic_write_text(task_path(run_dir, task), "\n".join(lines) + "\n")
+
+
+def task_done(run_dir: str | os.PathLike, task: str) -> bool:
+    """True if the task's log is complete (it is only ever renamed into place whole): resume skips it."""
+    return task_path(run_dir, task).is_file()
+
+
+def read_task(run_dir: str | os.PathLike, task: str) -> list[ItemRecord]:
+    """The records of one task; one-line errors name the file and line of a bad record."""
+    path = task_path(run_dir, task)
+    if not path.is_file():
+        raise ClearBenchError(f"no per-item log for task '{task}' in {run_dir} (expected {path.name})")
+    records = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = ItemRecord.from_json(json.loads(line))
+            except (json.JSONDecodeError, TypeError) as e:
+                raise ClearBenchError(f"{path}:{lineno}: not a per-item record ({e})") from None
+            except ClearBenchError as e:
+                raise ClearBenchError(f"{path}:{lineno}: {e}") from None
+            if record.task != task:
+                raise ClearBenchError(f"{path}:{lineno}: record of task {record.task!r} in the log of {task!r}")
+            records.append(record)
+    return records
+
+
+def list_tasks(run_dir: str | os.PathLike) -> list[str]:
+    """Names of the tasks with a complete log in `run_dir`, sorted."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ClearBenchError(f"run folder {run_dir} does not exist")
+    return sorted(p.name[: -len(SUFFIX)] for p in run_dir.glob(f"*{SUFFIX}") if not p.name.startswith("."))
+
+
+def write_run_info(run_dir: str | os.PathLike, info: dict[str, Any]) -> Path:
+    """run.json: how the run was made (model, forget size, seed, caps, library versions, ...)."""
+    return atomic_write_json(Path(run_dir) / RUN_INFO, info)
+
+
+def read_run_info(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """run.json's content, or {} if the scorer wrote none."""
+    path = Path(run_dir) / RUN_INFO
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ClearBenchError(f"{path} is not valid JSON ({e})") from None
