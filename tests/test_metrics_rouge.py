@@ -83,3 +83,17 @@ def test_registered_rouge_skips_tasks_without_generations_and_rejects_partial():
     partial = task("retain_facerec", "retain", [rec("a", generation="x"), rec("b")])
     with pytest.raises(ClearBenchError, match="1 of 2 items have no generation"):
         get_metric("rouge_l")(MetricContext(tasks={"retain_facerec": partial}))
+
+
+def test_backend_falls_back_without_rouge_score(monkeypatch):
+    import sys
+
+    from clear_bench.eval.metrics import rouge
+
+    monkeypatch.setitem(sys.modules, "rouge_score", None)  # makes `import rouge_score...` raise ImportError
+    rouge._backend.cache_clear()
+    try:
+        assert rouge._backend() is rouge_l_recall_fallback
+        assert rouge_l_recall(*EXAMPLES[1]) == pytest.approx(rouge_l_recall_fallback(*EXAMPLES[1]))
+    finally:
+        rouge._backend.cache_clear()

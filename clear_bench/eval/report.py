@@ -9,7 +9,6 @@ from typing import Sequence
 from ..errors import ClearBenchError
 from .summary import SUMMARY_JSON, SUMMARY_MD, compare_summaries, summarize, summary_markdown
 
-log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:

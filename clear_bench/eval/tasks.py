@@ -64,12 +64,14 @@ class TaskSpec:
         return self.dataset == "clear"
 
 
-def _clear(name, config, question, answer, paraphrase, perturbed, role, group, normalized, paper=True):
+def _clear(name: str, config: str, question: str, answer: str, paraphrase: str | None, perturbed: str, role: str,
+           group: str, normalized: bool, paper: bool = True) -> TaskSpec:
     return TaskSpec(name, "clear", config, question, answer, paraphrase, perturbed, role, group, normalized,
                     paper=paper)
 
 
-def _tofu(name, config, role):
+def _tofu(name: str, config: str, role: str) -> TaskSpec:
+    # TOFU's forget/retain QA use the plain mean p for Prob (TOFU normalises only its option sets).
     return TaskSpec(name, "tofu", config, "question", "answer", "paraphrased_answer", "perturbed_answer", role,
                     "tofu_qa")
 

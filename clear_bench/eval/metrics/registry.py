@@ -17,14 +17,12 @@ and the results of metrics computed before it) and returns either
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence, Union
 
 from ...errors import ClearBenchError, UnknownNameError
 from ..logs import ItemRecord
 
-log = logging.getLogger(__name__)
 
 ROLES = ("forget", "retain", "real", "holdout", "all")
 INPUT_NEEDS = frozenset({"gold"})
