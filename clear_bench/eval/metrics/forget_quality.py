@@ -1,0 +1,89 @@
+"""Forget Quality: how close the unlearned model's truth ratios on forget data are to those of the
+gold model (fine-tuned without the forget persons). Per forget task present in both runs.
+
+- KS (TOFU §3.3, CLEAR paper-era "Forget Quality"): the p-value of the two-sample
+  Kolmogorov–Smirnov test (`scipy.stats.ks_2samp`, default two-sided/'auto') between the per-item
+  R of the unlearned model and of the gold model. High p: indistinguishable from gold. KS only
+  uses ranks, so it is the same on R, 1/R or log R.
+- JS (what the CLEAR reference's later tables call Forget Quality): 1 − Jensen–Shannon distance.
+  The reference compares the two R *vectors* item by item as if they were distributions over
+  item index (a defect: CLEAR_REFERENCE §7.1 item 9); we compare their *distributions*:
+  histograms of log R (symmetric around "no preference", tames R's long right tail) over shared
+  equal-width bins spanning the pooled range of both samples (20 bins by default), each histogram
+  normalised to sum 1, JS distance with base 2 so that it lies in [0, 1] and 1 − JS too (the
+  reference used natural log). 1 = identical histograms, 0 = disjoint support.
+
+The paper's table reads the forget *caption* task ("forget_captions/forget_quality_*").
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import ks_2samp
+
+from ...errors import ClearBenchError
+from .registry import MetricContext, metric
+from .truth_ratio import task_truth_ratios
+
+DEFAULT_JS_BINS = 20
+
+
+def _check(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size == 0 or b.size == 0:
+        raise ClearBenchError(f"forget quality needs truth ratios from both runs (got {a.size} and {b.size} items)")
+    return a, b
+
+
+def ks_forget_quality(ratios_unlearned: Sequence[float], ratios_gold: Sequence[float]) -> float:
+    """KS two-sample p-value between per-item truth ratios of the unlearned and the gold model."""
+    a, b = _check(ratios_unlearned, ratios_gold)
+    return float(ks_2samp(a, b).pvalue)
+
+
+def shared_bin_edges(x: np.ndarray, y: np.ndarray, bins: int = DEFAULT_JS_BINS) -> np.ndarray:
+    """`bins` equal-width bins over the pooled range of x and y (one bin if all values are equal)."""
+    lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        raise ClearBenchError("truth ratios must be finite and positive to bin them")
+    if lo == hi:
+        return np.array([lo - 0.5, hi + 0.5])
+    return np.linspace(lo, hi, bins + 1)
+
+
+def js_forget_quality(ratios_unlearned: Sequence[float], ratios_gold: Sequence[float],
+                      bins: int = DEFAULT_JS_BINS) -> float:
+    """1 − JS distance (base 2) between histograms of log R over shared equal-width bins."""
+    a, b = _check(ratios_unlearned, ratios_gold)
+    la, lb = np.log(a), np.log(b)
+    edges = shared_bin_edges(la, lb, bins)
+    ha, _ = np.histogram(la, bins=edges)
+    hb, _ = np.histogram(lb, bins=edges)
+    distance = jensenshannon(ha / ha.sum(), hb / hb.sum(), base=2)
+    return float(1.0 - distance)
+
+
+def _paired_forget_tasks(ctx: MetricContext):
+    for task in ctx.by_role("forget"):
+        gold = ctx.gold.get(task.name)
+        if gold is not None:
+            yield task, gold
+
+
+@metric("forget_quality_ks", higher_is_better=True, role="forget", needs=("gold",))
+def forget_quality_ks(ctx: MetricContext) -> dict[str, float]:
+    """KS p-value between unlearned and gold per-item truth ratios, per forget task (TOFU's Forget
+    Quality; the paper's headline is the forget caption task)."""
+    return {t.name: ks_forget_quality(task_truth_ratios(t.items), task_truth_ratios(g.items))
+            for t, g in _paired_forget_tasks(ctx)}
+
+
+@metric("forget_quality_js", higher_is_better=True, role="forget", needs=("gold",))
+def forget_quality_js(ctx: MetricContext) -> dict[str, float]:
+    """1 − Jensen–Shannon distance (base 2) between histograms of log R of the unlearned and the gold
+    model over 20 shared bins, per forget task (CLEAR HEAD tables' Forget Quality, without its
+    item-index defect)."""
+    return {t.name: js_forget_quality(task_truth_ratios(t.items), task_truth_ratios(g.items))
+            for t, g in _paired_forget_tasks(ctx)}

@@ -1,0 +1,183 @@
+"""The metric registry: every aggregate is a plain function registered with its direction, the
+split role(s) it reads and what it needs.
+
+A metric function takes a `MetricContext` (the per-item logs of a run, optionally of the gold run,
+and the results of metrics computed before it) and returns either
+
+- a float: one run-level number (``model_utility``), or
+- a dict ``{qualifier: float}``: one number per task (``prob`` -> ``{"retain_captions": 0.81, ...}``);
+  reports flatten it to ``"<qualifier>/<name>"``. An empty dict means "not applicable to this run"
+  (e.g. membership inference without a holdout task).
+
+`needs` lists inputs and dependencies:
+- ``"gold"``: per-item logs of the gold model (fine-tuned on the retain set only); calling the
+  metric without them raises a `ClearBenchError` that says so;
+- the name of another registered metric: it is computed first and its result is in `ctx.results`
+  (the order is resolved from these declarations, never hand-wired).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence, Union
+
+from ...errors import ClearBenchError, UnknownNameError
+from ..logs import ItemRecord
+
+
+ROLES = ("forget", "retain", "real", "holdout", "all")
+INPUT_NEEDS = frozenset({"gold"})
+
+Direction = Union[bool, None]
+MetricValue = Union[float, dict]
+
+
+@dataclass(frozen=True)
+class TaskLog:
+    """The per-item records of one task, with the task facts the metrics depend on.
+
+    `normalized_prob`: Prob is p/(p + sum q) (choice-style tasks: face->name, real faces, real
+    world) rather than mean p (caption and free-text QA tasks). `group` pairs tasks of the same
+    kind across roles ("captions", "facerec", "tofu_qa"): a forget task and a holdout task of the
+    same group form a membership-inference pair.
+    """
+
+    name: str
+    role: str
+    items: tuple[ItemRecord, ...]
+    normalized_prob: bool = False
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES or self.role == "all":
+            raise ClearBenchError(f"task '{self.name}' has role '{self.role}'; "
+                                  f"valid: {', '.join(r for r in ROLES if r != 'all')}")
+        if not self.items:
+            raise ClearBenchError(f"task '{self.name}' has no per-item records")
+
+
+@dataclass
+class MetricContext:
+    """What a metric reads: this run's tasks, the gold run's tasks (or None), earlier results."""
+
+    tasks: Mapping[str, TaskLog]
+    gold: Mapping[str, TaskLog] | None = None
+    results: dict[str, MetricValue] = field(default_factory=dict)
+
+    def by_role(self, *roles: str) -> list[TaskLog]:
+        return [t for t in self.tasks.values() if "all" in roles or t.role in roles]
+
+    def result(self, name: str) -> MetricValue:
+        if name not in self.results:
+            raise ClearBenchError(f"metric '{name}' has not been computed yet; declare it in `needs`")
+        return self.results[name]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A registered metric. `higher_is_better` is a bool, None (no direction: closer to `ideal` or
+    to the gold model is better), or a mapping role -> bool/None for per-task metrics whose
+    direction depends on the split (Prob is lower-is-better on forget tasks, higher elsewhere)."""
+
+    name: str
+    fn: Callable[[MetricContext], MetricValue]
+    higher_is_better: Direction | Mapping[str, Direction]
+    roles: tuple[str, ...]
+    needs: tuple[str, ...] = ()
+    ideal: float | None = None
+    doc: str = ""
+
+    @property
+    def role(self) -> str:
+        return "+".join(self.roles)
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        return tuple(n for n in self.needs if n not in INPUT_NEEDS)
+
+    def direction(self, role: str | None = None) -> Direction:
+        """True if higher is better, False if lower is, None if neither (for a task of `role`)."""
+        if isinstance(self.higher_is_better, Mapping):
+            return self.higher_is_better.get(role) if role else None
+        return self.higher_is_better
+
+    def arrow(self, role: str | None = None) -> str:
+        """'↑', '↓', '→<ideal>' or '·' (no direction), for tables."""
+        d = self.direction(role)
+        if d is True:
+            return "↑"
+        if d is False:
+            return "↓"
+        return f"→{self.ideal:g}" if self.ideal is not None else "·"
+
+    def __call__(self, ctx: MetricContext) -> MetricValue:
+        if "gold" in self.needs and not ctx.gold:
+            raise ClearBenchError(
+                f"metric '{self.name}' needs the gold model's per-item logs (an evaluation of the model "
+                "fine-tuned on the retain set only); pass gold=<its logs> in Python or "
+                "`--gold GOLD_RUN_DIR` to `clear-bench report`")
+        for dep in self.dependencies:
+            ctx.result(dep)
+        return self.fn(ctx)
+
+
+_REGISTRY: dict[str, MetricSpec] = {}
+
+
+def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], role: str | Sequence[str],
+           needs: Iterable[str] = (), ideal: float | None = None) -> Callable:
+    """Register `fn(ctx) -> float | dict[str, float]` as metric `name` (decorator).
+
+    `role`: the split role(s) the metric reads: one of forget / retain / real / holdout / all,
+    or a tuple of them. `needs`: "gold" and/or names of metrics it reads from `ctx.results`.
+    """
+    roles = (role,) if isinstance(role, str) else tuple(role)
+    bad = [r for r in roles if r not in ROLES]
+    if bad or not roles:
+        raise ValueError(f"metric '{name}': role {bad or roles} is not one of {', '.join(ROLES)}")
+    if isinstance(higher_is_better, Mapping):
+        unknown = [r for r in higher_is_better if r not in ROLES]
+        if unknown:
+            raise ValueError(f"metric '{name}': direction given for unknown role(s) {unknown}")
+
+    def register(fn: Callable[[MetricContext], MetricValue]) -> Callable:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"metric '{name}' is already registered (by {_REGISTRY[name].fn.__module__})")
+        _REGISTRY[name] = MetricSpec(name=name, fn=fn, higher_is_better=higher_is_better, roles=roles,
+                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip())
+        return fn
+
+    return register
+
+
+def get_metric(name: str) -> MetricSpec:
+    """The registered metric `name`; `UnknownNameError` (naming the valid ones) if there is none."""
+    if name not in _REGISTRY:
+        raise UnknownNameError("metric", name, _REGISTRY)
+    return _REGISTRY[name]
+
+
+def list_metrics() -> list[str]:
+    """Names of all registered metrics, in registration order."""
+    return list(_REGISTRY)
+
+
+def resolve_order(names: Iterable[str] | None = None) -> list[MetricSpec]:
+    """The requested metrics (all if None) plus their dependencies, dependencies first."""
+    order: list[MetricSpec] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            raise ClearBenchError(f"metric dependency cycle: {' -> '.join(chain + (name,))}")
+        spec = get_metric(name)
+        state[name] = "visiting"
+        for dep in spec.dependencies:
+            visit(dep, chain + (name,))
+        state[name] = "done"
+        order.append(spec)
+
+    for n in (list(_REGISTRY) if names is None else names):
+        visit(n, ())
+    return order

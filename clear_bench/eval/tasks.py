@@ -1,0 +1,166 @@
+"""Evaluation tasks as data (SPEC §5): which config, which prompt, which columns, which role.
+
+The six CLEAR tasks of the paper, the TOFU text QA tasks of the forget and retain authors (text
+unlearning judged in its own modality), and holdout tasks (persons never trained on: the
+non-members of membership inference). `samples_for_task` turns a loaded config's rows into
+`Sample`s; the scorer then scores, for every sample, `answer`, `paraphrased_answer` (None: the
+task's paraphrase is the answer itself) and each of `perturbed_answers`, all with the same
+question and image, and generates from the question and image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from ..data.prompts import NAME_PROMPT, caption_question
+from ..data.sample import Sample
+from ..data.schema import FORGET_SIZES
+from ..errors import SchemaError, UnknownNameError
+
+HUB_IDS = {"clear": "therem/CLEAR", "tofu": "locuslab/TOFU"}
+DEFAULT_CAP = 300
+
+# Question kinds: a caption request chosen from the item id, the fixed name prompt, or a column.
+CAPTION, NAME = "caption", "name"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One evaluation task.
+
+    name: the key of its per-item log and of its metrics ("forget_captions", ...).
+    dataset / config: "clear" or "tofu" and the config to load; "{forget:02d}" is filled with the
+        forget size (forget10_perturbed for 10 %).
+    question: "caption" (one of the nine caption requests, fixed per item id), "name" (the
+        face->name prompt) or the name of the column holding the question.
+    answer / paraphrase / perturbed: columns of the true answer, its paraphrase (None: the answer
+        itself) and the wrong answers (perturbed captions/names/answers or the distractor options).
+    role: forget / retain / real / holdout. group: pairs tasks of one kind across roles.
+    normalized_prob: Prob is p/(p + sum q) (choice-style) instead of mean p.
+    cap: evaluate the first `cap` rows in dataset order (the reference's ds_size=300); None = all.
+    paper: one of the six tasks of the CLEAR paper.
+    """
+
+    name: str
+    dataset: str
+    config: str
+    question: str
+    answer: str
+    paraphrase: str | None
+    perturbed: str
+    role: str
+    group: str
+    normalized_prob: bool = False
+    cap: int | None = DEFAULT_CAP
+    paper: bool = False
+
+    def config_for(self, forget: int = 10) -> str:
+        if forget not in FORGET_SIZES:
+            raise SchemaError(f"forget size {forget} is not one of {', '.join(map(str, FORGET_SIZES))} (percent)")
+        return self.config.format(forget=forget)
+
+    @property
+    def has_image(self) -> bool:
+        return self.dataset == "clear"
+
+
+def _clear(name: str, config: str, question: str, answer: str, paraphrase: str | None, perturbed: str, role: str,
+           group: str, normalized: bool, paper: bool = True) -> TaskSpec:
+    return TaskSpec(name, "clear", config, question, answer, paraphrase, perturbed, role, group, normalized,
+                    paper=paper)
+
+
+def _tofu(name: str, config: str, role: str) -> TaskSpec:
+    # TOFU's forget/retain QA use the plain mean p for Prob (TOFU normalises only its option sets).
+    return TaskSpec(name, "tofu", config, "question", "answer", "paraphrased_answer", "perturbed_answer", role,
+                    "tofu_qa")
+
+
+_CAPTION_COLS = ("caption", "paraphrased_caption", "perturbed_captions")
+_NAME_COLS = ("name", None, "perturbed_names")
+
+TASKS: dict[str, TaskSpec] = {t.name: t for t in (
+    _clear("forget_captions", "forget{forget:02d}_perturbed", CAPTION, *_CAPTION_COLS, "forget", "captions", False),
+    _clear("retain_captions", "retain_perturbed", CAPTION, *_CAPTION_COLS, "retain", "captions", False),
+    _clear("forget_facerec", "forget{forget:02d}_perturbed", NAME, *_NAME_COLS, "forget", "facerec", True),
+    _clear("retain_facerec", "retain_perturbed", NAME, *_NAME_COLS, "retain", "facerec", True),
+    _clear("real_faces", "real_faces", NAME, "answer", None, "options", "real", "real_faces", True),
+    _clear("real_world", "real_world", "question", "answer", None, "options", "real", "real_world", True),
+    _tofu("tofu_forget", "forget{forget:02d}_perturbed", "forget"),
+    _tofu("tofu_retain", "retain_perturbed", "retain"),
+    # Holdout persons are not on therem/CLEAR; generated datasets (and TOFU copies that add them) have them.
+    _clear("holdout_captions", "holdout_perturbed", CAPTION, *_CAPTION_COLS, "holdout", "captions", False, False),
+    _clear("holdout_facerec", "holdout_perturbed", NAME, *_NAME_COLS, "holdout", "facerec", True, False),
+    _tofu("tofu_holdout", "holdout_perturbed", "holdout"),
+)}
+
+PAPER_TASKS = tuple(n for n, t in TASKS.items() if t.paper)
+TOFU_TASKS = ("tofu_forget", "tofu_retain")
+HOLDOUT_TASKS = ("holdout_captions", "holdout_facerec", "tofu_holdout")
+
+
+def get_task(name: str) -> TaskSpec:
+    """The task called `name`; `UnknownNameError` naming the valid ones otherwise."""
+    if name not in TASKS:
+        raise UnknownNameError("evaluation task", name, TASKS)
+    return TASKS[name]
+
+
+def item_id(task: TaskSpec, config: str, index: int) -> str:
+    """Stable id of row `index` of `config`: the same for the unlearned and the gold run, and the seed
+    of the caption request (so every answer variant of an item shares one question)."""
+    return f"{task.dataset}:{config}:{index}"
+
+
+def _column(row: Mapping[str, Any], col: str, task: TaskSpec, config: str, index: int) -> Any:
+    if col not in row:
+        raise SchemaError(f"{HUB_IDS[task.dataset]} config '{config}' (task '{task.name}'): row {index} has no "
+                          f"column '{col}' (columns: {', '.join(sorted(row))})")
+    value = row[col]
+    if value is None:
+        raise SchemaError(f"{HUB_IDS[task.dataset]} config '{config}' (task '{task.name}'): row {index} has a "
+                          f"null '{col}'")
+    return value
+
+
+def wrong_answers(answer: str, candidates: Sequence[str]) -> tuple[str, ...]:
+    """The candidates that are not the answer (options may or may not contain it: SPEC §1)."""
+    key = answer.strip()
+    return tuple(c for c in candidates if c.strip() != key)
+
+
+def samples_for_task(task: TaskSpec | str, rows: Sequence[Mapping[str, Any]], forget: int = 10,
+                     cap: int | None | str = "task") -> list[Sample]:
+    """Turn a loaded config's rows (dicts, in dataset order) into the task's `Sample`s.
+
+    The first `cap` rows are used (default: the task's cap, 300). The question follows the task's
+    kind; `perturbed_answers` are the wrong answers to score, never containing the answer; for
+    option-style tasks they are also the sample's `options`. Raises `SchemaError` naming the row and
+    column when a needed value is missing or a row has no wrong answer left.
+    """
+    task = get_task(task) if isinstance(task, str) else task
+    config = task.config_for(forget)
+    limit = task.cap if cap == "task" else cap
+    samples = []
+    for index, row in enumerate(rows[:limit] if limit is not None else rows):
+        iid = item_id(task, config, index)
+        answer = str(_column(row, task.answer, task, config, index))
+        if task.question == CAPTION:
+            question = caption_question(iid)
+        elif task.question == NAME:
+            question = NAME_PROMPT
+        else:
+            question = str(_column(row, task.question, task, config, index))
+        paraphrase = None if task.paraphrase is None else str(_column(row, task.paraphrase, task, config, index))
+        wrong = wrong_answers(answer, [str(c) for c in _column(row, task.perturbed, task, config, index)])
+        if not wrong:
+            raise SchemaError(f"{HUB_IDS[task.dataset]} config '{config}' (task '{task.name}'): row {index} has no "
+                              f"wrong answer in '{task.perturbed}' once the answer is removed")
+        person = row.get("name") or row.get("author") or (answer if task.name == "real_faces" else None)
+        samples.append(Sample(
+            item_id=iid, question=question, answer=answer,
+            image=_column(row, "image", task, config, index) if task.has_image else None,
+            paraphrased_answer=paraphrase, perturbed_answers=wrong,
+            options=wrong if task.perturbed == "options" else (), person=person,
+            source=f"{HUB_IDS[task.dataset]}:{config}", extra={"task": task.name, "row": index}))
+    return samples

@@ -1,0 +1,86 @@
+import json
+
+import pytest
+
+from clear_bench.eval.metrics.utility import harmonic_mean
+from clear_bench.eval.report import report_main
+from clear_bench.eval.summary import compare_runs, compute_metrics, load_run, summarize
+from clear_bench.eval.tasks import PAPER_TASKS
+from _eval_records import synthetic_run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    for name, forget_nll, seed in (("full", 0.3, 0), ("unlearned", 2.5, 1), ("gold", 1.5, 2)):
+        synthetic_run(base / name, forget_nll=forget_nll, seed=seed)
+    return base
+
+
+def test_summary_from_logs_alone(runs):
+    s = summarize(runs / "full")
+    m = s["metrics"]
+    for key in ("real_metric", "retain_metric", "forget_metric", "model_utility", "retain_captions/prob",
+                "forget_facerec/truth_ratio", "real_world/rouge_l", "forget_captions/mia_min_k_pp_auc"):
+        assert key in m, key
+    # Model utility is the harmonic mean of the reported non-forget Prob / TR / ROUGE values.
+    parts = [m[f"{t}/{n}"]["value"] for t, info in s["tasks"].items() if info["role"] in ("retain", "real")
+             for n in ("prob", "truth_ratio", "rouge_l")]
+    assert m["model_utility"]["value"] == pytest.approx(harmonic_mean(parts))
+    assert m["forget_captions/prob"]["direction"] == "↓" and m["retain_captions/prob"]["direction"] == "↑"
+    assert m["forget_captions/mia_loss_auc"]["value"] == 1.0  # forget NLL 0.3 vs holdout 1.5: memorised
+    assert "needs the gold run's logs" in s["skipped"]["forget_quality_ks"]
+    assert s["seed"] == 0 and s["config"]["model"] == "synthetic" and "scipy" in s["library_versions"]
+    on_disk = json.loads((runs / "full" / "summary.json").read_text())
+    assert on_disk["metrics"].keys() == m.keys()
+    md = (runs / "full" / "summary.md").read_text()
+    assert "| Model utility |" in md and "↑" in md and "↓" in md and "forget_quality_ks" in md
+
+
+def test_gold_enables_forget_quality_and_privleak(runs):
+    s = summarize(runs / "unlearned", runs / "gold", write=False)
+    m = s["metrics"]
+    assert 0.0 <= m["forget_captions/forget_quality_ks"]["value"] <= 1.0
+    assert 0.0 <= m["forget_captions/forget_quality_js"]["value"] <= 1.0
+    assert "forget_captions/privleak_loss" in m and "forget_quality_ks" not in s["skipped"]
+    # The gold run compared with itself is perfect.
+    g = summarize(runs / "gold", runs / "gold", write=False)["metrics"]
+    assert g["forget_captions/forget_quality_ks"]["value"] == pytest.approx(1.0)
+    assert g["forget_captions/forget_quality_js"]["value"] == pytest.approx(1.0)
+    assert g["forget_captions/privleak_loss"]["value"] == pytest.approx(0.0)
+
+
+def test_missing_generations_and_tasks_are_reported_not_fatal(tmp_path):
+    synthetic_run(tmp_path, tasks=PAPER_TASKS[:4], generations=False)
+    values, skipped = compute_metrics(load_run(tmp_path))
+    keys = {v.key for v in values}
+    assert "retain_captions/prob" in keys and "real_metric" not in keys
+    assert "real_faces" in skipped["real_metric"] and "rouge_l" in skipped
+    assert "depends on rouge_l" in skipped["model_utility"]
+
+
+def test_compare_runs_side_by_side(runs):
+    md = compare_runs([runs / "full", runs / "unlearned"], gold_dir=runs / "gold")
+    header = md.splitlines()[0]
+    assert "full" in header and "unlearned" in header
+    prob_row = next(line for line in md.splitlines() if line.startswith("| forget_captions/prob |"))
+    # Forget Prob is lower-is-better: the unlearned run (NLL 2.5 vs 0.3) is the bold one.
+    assert prob_row.split("|")[4].strip().startswith("**") and not prob_row.split("|")[3].strip().startswith("**")
+
+
+def test_report_main(runs, capsys):
+    assert report_main([str(runs / "full"), "--metrics", "prob,model_utility"]) == 0
+    out = capsys.readouterr().out
+    assert "| Model utility |" in out and "mia_loss_auc" not in out
+    assert report_main([str(runs / "full"), str(runs / "unlearned"), "--gold", str(runs / "gold")]) == 0
+    assert "forget_captions/forget_quality_ks" in capsys.readouterr().out
+    assert report_main([str(runs / "missing")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: run folder") and err.count("\n") == 1
+
+
+def test_compare_bolds_closest_to_ideal_for_undirected_metrics(runs):
+    md = compare_runs([runs / "full", runs / "gold"], gold_dir=runs / "gold")
+    row = next(line for line in md.splitlines() if line.startswith("| forget_captions/privleak_loss |"))
+    cells = [c.strip() for c in row.split("|")[3:5]]
+    assert cells == ["-100.0", "**0.000**"]  # the gold run leaks exactly as much as itself

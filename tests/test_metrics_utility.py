@@ -1,0 +1,68 @@
+import pytest
+from scipy.stats import hmean
+
+from clear_bench.errors import ClearBenchError
+from clear_bench.eval.metrics import MetricContext, get_metric
+from clear_bench.eval.metrics.utility import harmonic_mean
+from _eval_records import rec, task
+
+
+def test_harmonic_mean_hand_values():
+    assert harmonic_mean([1.0, 0.5]) == pytest.approx(2 / 3)          # 2 / (1 + 2)
+    assert harmonic_mean([0.2, 0.4, 0.8]) == pytest.approx(hmean([0.2, 0.4, 0.8]))
+
+
+def test_harmonic_mean_zero_gives_zero():
+    assert harmonic_mean([0.9, 0.0, 0.7]) == 0.0
+
+
+def test_harmonic_mean_rejects_bad_input():
+    for bad in ([], [0.5, -0.1], [float("nan")]):
+        with pytest.raises(ClearBenchError):
+            harmonic_mean(bad)
+
+
+def _ctx(results, roles):
+    tasks = {name: task(name, role, [rec()]) for name, role in roles.items()}
+    return MetricContext(tasks=tasks, results=results)
+
+
+ROLES = {"forget_captions": "forget", "forget_facerec": "forget", "retain_captions": "retain",
+         "retain_facerec": "retain", "real_faces": "real", "real_world": "real"}
+
+
+def _results(zero_at=None):
+    vals = {"prob": {"forget_captions": 0.1, "forget_facerec": 0.2, "retain_captions": 0.5, "retain_facerec": 1.0,
+                     "real_faces": 0.5, "real_world": 0.25},
+            "truth_ratio": {"forget_captions": 0.4, "forget_facerec": 0.8, "retain_captions": 0.5,
+                            "retain_facerec": 0.5, "real_faces": 1.0, "real_world": 0.5},
+            "rouge_l": {"forget_captions": 0.9, "forget_facerec": 0.9, "retain_captions": 1.0, "retain_facerec": 1.0,
+                        "real_faces": 0.5, "real_world": 0.5}}
+    if zero_at:
+        vals[zero_at[0]][zero_at[1]] = 0.0
+    return vals
+
+
+def test_model_utility_is_hmean_of_non_forget_values():
+    ctx = _ctx(_results(), ROLES)
+    # 12 non-forget values; reciprocals: prob 2+1+2+4, TR 2+2+1+2, ROUGE 1+1+2+2 = 22 -> 12/22
+    assert get_metric("model_utility")(ctx) == pytest.approx(12 / 22)
+    assert get_metric("model_utility")(_ctx(_results(("rouge_l", "real_world")), ROLES)) == 0.0
+    # Forget values do not enter: zeroing one leaves utility unchanged.
+    assert get_metric("model_utility")(_ctx(_results(("prob", "forget_captions")), ROLES)) == pytest.approx(12 / 22)
+
+
+def test_paper_table_metrics():
+    ctx = _ctx(_results(), ROLES)
+    # forget: hmean(0.1, 0.4, 0.2, 0.8) = 4 / (10 + 2.5 + 5 + 1.25)
+    assert get_metric("forget_metric")(ctx) == pytest.approx(4 / 18.75)
+    assert get_metric("retain_metric")(ctx) == pytest.approx(4 / (2 + 2 + 1 + 2))
+    assert get_metric("real_metric")(ctx) == pytest.approx(4 / (2 + 1 + 4 + 2))
+    assert get_metric("forget_metric").arrow() == "↓" and get_metric("retain_metric").arrow() == "↑"
+
+
+def test_table_metric_names_missing_task():
+    roles = {k: v for k, v in ROLES.items() if k != "real_world"}
+    res = {m: {k: v for k, v in d.items() if k != "real_world"} for m, d in _results().items()}
+    with pytest.raises(ClearBenchError, match="real_metric needs 'prob' on task 'real_world'"):
+        get_metric("real_metric")(_ctx(res, roles))
