@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 
-from .prompts import end_of_turn, render_prompt
+from .prompts import CAPTION_QUESTIONS, end_of_turn, render_prompt
 from .sample import Sample
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,11 @@ class Collator:
     `include_eot=False` leaves the end-of-turn token out (scoring an answer's own tokens).
     """
 
-    def __init__(self, processor, padding_side: str = "right", include_eot: bool = True):
+    def __init__(self, processor, padding_side: str = "right", include_eot: bool = True, question_rng=None):
         self.processor = processor
+        # training only: a seeded `random.Random` re-draws the caption request of caption samples, so the
+        # model must read the image rather than key on one fixed question per image
+        self.question_rng = question_rng
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.padding_side = padding_side
         self.include_eot = include_eot  # training supervises end of turn; scoring reads the answer alone
@@ -71,6 +75,9 @@ class Collator:
         return lengths
 
     def __call__(self, samples: Sequence[Sample]) -> dict[str, torch.Tensor]:
+        if self.question_rng is not None:
+            samples = [replace(s, question=self.question_rng.choice(CAPTION_QUESTIONS))
+                       if s.extra.get("caption_request") else s for s in samples]
         prompts, fulls = self.texts(samples)
         enc = self._process(fulls, samples, self.padding_side)
         n_prompt = self.prompt_lengths(prompts, fulls, enc)

@@ -37,7 +37,9 @@ def _rows(ds, where: str):
 def training_samples(ds, source: str, config: str) -> list[Sample]:
     """Samples to fine-tune or unlearn on, from any CLEAR image config, `+tofu` config or TOFU QA config.
 
-    Image rows become (image, caption request, caption); text rows (question, answer).
+    Image rows become (image, caption request, caption); text rows (question, answer). Image rows are
+    marked as caption requests, so a training collator may draw the request anew each time (the
+    reference draws one at random per sample; we draw from a seeded generator).
     """
     where = f"{source}:{config}"
     out = []
@@ -46,7 +48,7 @@ def training_samples(ds, source: str, config: str) -> list[Sample]:
         image = row.get("image")
         if image is not None:
             out.append(Sample(item_id=item_id, question=caption_question(item_id), answer=row["caption"],
-                              image=image, person=row.get("name"), source=where))
+                              image=image, person=row.get("name"), source=where, extra={"caption_request": True}))
         elif row.get("question") is not None:
             out.append(Sample(item_id=item_id, question=row["question"], answer=row["answer"],
                               person=row.get("author") or row.get("name"), source=where))

@@ -134,7 +134,10 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     freeze_vision(model)
     if config.lora_r > 0:
         model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout)
-    result = train(model, samples, Collator(processor), config.train, accelerator=accelerator,
+    import random
+
+    collate = Collator(processor, question_rng=random.Random(config.train.seed))
+    result = train(model, samples, collate, config.train, accelerator=accelerator,
                    desc=f"fine-tune {cfg_name}")
     model = accelerator.unwrap_model(model)
     if config.lora_r > 0:
