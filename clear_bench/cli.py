@@ -161,10 +161,69 @@ def clear_generate_main(argv=None) -> int:
     return run_safely(lambda: gen_main(argv))
 
 
-def clear_eval_main(argv=None) -> int:
-    from .eval_job import main as eval_main
+EVAL_HELP = """\
+Run the CLEAR benchmark end to end for one unlearning method:
 
-    return eval_main(argv)
+  1. fine-tune the target model on full+tofu and the gold model on retainNN+tofu
+     (cached: a second run with the same inputs reuses them);
+  2. evaluate gold and target on every task (cached, resumable per task);
+  3. unlearn the forget set (text, image or both streams) with METHOD;
+  4. evaluate the unlearned model; write results.md / results.png (before, after, gold),
+     eval/ (per-item logs, summary.json), submission.json (leaderboard record); print the table.
+
+Offline demo (CPU, a few minutes):   clear-eval --preset demo --method npo --modality both
+Paper setting (GPU, Hub access):     clear-eval --method npo --modality both --forget 10
+Local copy of the data:              clear-eval --data /path/to/copy --method gd
+Your own method:                     clear-eval --method mypkg.mymodule:MyMethod
+"""
+
+
+def clear_eval_main(argv=None) -> int:
+    from .baselines import available
+
+    p = argparse.ArgumentParser(prog="clear-eval", description=EVAL_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", default="npo", help="unlearning method: one of " + ", ".join(available())
+                   + "; or module:Class; or an entry-point name (default: npo)")
+    p.add_argument("--modality", default="both", help="forget stream: text, image or both (default: both)")
+    p.add_argument("--forget", type=int, default=10, help="forget-set size in percent: 1, 5 or 10 (default: 10)")
+    p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
+                   "demo (built-in offline data, tiny model, CPU)")
+    p.add_argument("--data", default=None, help="local folder with clear/ and tofu/ in the Hub layout, or a Hub id")
+    p.add_argument("--model", default=None, help="base model to fine-tune (Hub id, folder, or 'tiny')")
+    p.add_argument("--lora-r", type=int, default=None, help="LoRA rank for unlearning; 0 = full fine-tuning")
+    p.add_argument("--l1-lambda", type=float, default=0.0, help="L1 penalty on the LoRA weights (paper: 0.01-0.1)")
+    p.add_argument("--epochs", type=float, default=None, help="unlearning epochs (paper: 5)")
+    p.add_argument("--lr", type=float, default=None, help="unlearning learning rate (paper: 1e-5)")
+    p.add_argument("--batch-size", type=int, default=None, help="forget items per step (paper: 4)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--cap", type=int, default=None, help="items per evaluation task (default: 300)")
+    p.add_argument("--method-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="method hyper-parameter, e.g. --method-arg beta=0.2 (repeatable)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/METHOD-MODALITY-forgetNN)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    _setup_logging(args.verbose)
+
+    def run() -> int:
+        from .job import JobConfig, run_job
+
+        margs = {}
+        for item in args.method_arg:
+            if "=" not in item:
+                raise ClearBenchError(f"--method-arg '{item}' must look like KEY=VALUE")
+            k, v = item.split("=", 1)
+            margs[k.strip()] = v.strip()
+        cfg = JobConfig(method=args.method, modality=args.modality, forget=args.forget, preset=args.preset,
+                        data=args.data, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
+                        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
+                        cap=args.cap, method_args=margs)
+        out = run_job(cfg)
+        print((out / "results.md").read_text())
+        print(f"run folder: {out}  (results.png, eval/summary.json, submission.json)")
+        return 0
+
+    return run_safely(run)
 
 
 if __name__ == "__main__":

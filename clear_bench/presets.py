@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .errors import UnknownNameError
 from .training.loop import TrainConfig
+from .training.unlearn import UnlearnConfig
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class Preset:
     data: str | None  # None: the Hub ids (therem/CLEAR + locuslab/TOFU)
     lora_r: int
     finetune: TrainConfig = field(default_factory=TrainConfig)
+    unlearn: UnlearnConfig = field(default_factory=UnlearnConfig)
+    eval_cap: int = 300
+    max_new_tokens: int = 300
     doc: str = ""
 
 
@@ -25,12 +29,18 @@ PRESETS = {
     "paper": Preset("paper", "Qwen/Qwen2-VL-2B-Instruct", None, lora_r=8,
                     finetune=TrainConfig(epochs=3, lr=1e-5, batch_size=4, weight_decay=0.01, warmup_epochs=1.0,
                                          seed=42),
+                    unlearn=UnlearnConfig(lora_r=8, lora_alpha=32,
+                                          train=TrainConfig(epochs=5, lr=1e-5, batch_size=4, warmup_epochs=1.0)),
                     doc="therem/CLEAR + locuslab/TOFU from the Hub, Qwen2-VL-2B-Instruct, the paper's LoRA recipe"),
     # The tiny model memorises only with full fine-tuning at a high learning rate (LoRA on a random base
     # memorises by argmax only, with flat probabilities: see notes/OFFLINE.md).
     "demo": Preset("demo", "tiny", "demo", lora_r=0,
                    finetune=TrainConfig(epochs=30, lr=2e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0,
                                         seed=42),
+                   unlearn=UnlearnConfig(lora_r=8, lora_alpha=16,
+                                         train=TrainConfig(epochs=10, lr=1e-3, batch_size=4, warmup_epochs=0.0,
+                                                           weight_decay=0.0)),
+                   eval_cap=300, max_new_tokens=24,
                    doc="built-in procedural data and a tiny LLaVA trained from scratch, offline on a CPU"),
 }
 

@@ -29,8 +29,8 @@ class SKU(UnlearningMethod):
     Config = SKUConfig
     streams = ("forget", "mismatch", "retain")
     needs_reference = True
-    paper = "Liu et al. 2024 (SKU): stage 1 Eq. 1-3 (guided distortion, random disassociation, preservation "
-            "divergence), stage 2 Eq. 4 (negation)"
+    paper = ("Liu et al. 2024 (SKU): stage 1 Eq. 1-3 (guided distortion, random disassociation, preservation "
+             "divergence), stage 2 Eq. 4 (negation)")
 
     def setup(self, model, ctx):
         base = ctx.unwrap(model)

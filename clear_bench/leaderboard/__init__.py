@@ -1,0 +1,1 @@
+"""Submission records of runs, and the leaderboard built from them."""

@@ -1,0 +1,88 @@
+"""Submission records: one JSON per run, self-describing and tamper-evident.
+
+A record holds the method and every hyper-parameter, a hash of the whole configuration, the seed,
+fingerprints of the data and of the models, library versions, and every metric with its
+direction. `record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
+number without recomputing it makes the record invalid, and `load_record` says so.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import ClearBenchError
+from ..utils import atomic_write_json
+
+SCHEMA = "clear-bench/submission/v1"
+REQUIRED = {"schema": str, "method": str, "modality": str, "forget": int, "seed": int, "config": dict,
+            "config_hash": str, "data": dict, "model": dict, "versions": dict, "metrics": dict,
+            "record_hash": str}
+
+
+def _canonical(record: dict) -> bytes:
+    body = {k: v for k, v in record.items() if k != "record_hash"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def record_hash(record: dict) -> str:
+    return hashlib.sha256(_canonical(record)).hexdigest()
+
+
+def make_record(*, method: str, modality: str, forget: int, seed: int, config: dict, data: dict, model: dict,
+                versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None) -> dict:
+    """A complete record; `metrics` maps keys to summary entries (value, direction, higher_is_better, role)."""
+    from ..utils import stable_hash
+
+    record = {
+        "schema": SCHEMA, "label": label or method, "method": method, "modality": modality, "forget": forget,
+        "seed": seed, "config": config, "config_hash": stable_hash(config, n=32), "data": data, "model": model,
+        "versions": versions,
+        "metrics": {k: {f: v.get(f) for f in ("value", "direction", "higher_is_better", "role", "ideal")}
+                    for k, v in metrics.items()},
+        "efficiency": efficiency or {},
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    record["record_hash"] = record_hash(record)
+    return record
+
+
+def validate_record(record: Any, where: str = "record") -> dict:
+    """Check a record's shape, values and hash; raise a one-line ClearBenchError naming the problem."""
+    if not isinstance(record, dict):
+        raise ClearBenchError(f"{where}: not a JSON object")
+    for key, typ in REQUIRED.items():
+        if key not in record:
+            raise ClearBenchError(f"{where}: malformed record, missing '{key}'")
+        if not isinstance(record[key], typ) or (typ is int and isinstance(record[key], bool)):
+            raise ClearBenchError(f"{where}: malformed record, '{key}' should be {typ.__name__}")
+    if record["schema"] != SCHEMA:
+        raise ClearBenchError(f"{where}: unknown schema '{record['schema']}' (expected {SCHEMA})")
+    for key, entry in record["metrics"].items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise ClearBenchError(f"{where}: malformed metric '{key}'")
+        v = entry["value"]
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v != v):
+            raise ClearBenchError(f"{where}: metric '{key}' has a non-numeric value {v!r}")
+    if record_hash(record) != record["record_hash"]:
+        raise ClearBenchError(f"{where}: record_hash does not match its content (the record was edited after "
+                              "it was written)")
+    return record
+
+
+def write_record(path: str | Path, record: dict) -> Path:
+    validate_record(record, str(path))
+    return atomic_write_json(path, record)
+
+
+def load_record(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ClearBenchError(f"{path}: no such record") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ClearBenchError(f"{path}: not valid JSON ({e})") from None
+    return validate_record(record, str(path))
