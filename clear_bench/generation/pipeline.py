@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..utils import check_writable
+from . import diffusion, tofu_source  # noqa: F401  (register the diffusers and TOFU backends)
 from .attributes import ATTRIBUTE_ESTIMATORS, run_attributes
 from .authors import AUTHOR_SOURCES, run_authors
 from .captions import run_captions

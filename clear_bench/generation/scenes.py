@@ -67,7 +67,7 @@ def scene_specs(config: GenerationConfig, author: Author) -> list[SceneSpec]:
         scene = order[i % len(order)]
         kind = kinds[i % len(kinds)] if kinds else ""
         action = fill(templates_for(kind)["prompt"], value=author.facts.get(kind, ""), scene=scene)
-        prompt = f"a photo of {author.name}, a {person_word(author.gender)} {action}"
+        prompt = f"a photo of a {person_word(author.gender)} {action}"
         specs.append(SceneSpec(f"a{author.author_id:04d}-s{i:02d}", author, i, scene, kind,
                                i % max(1, len(author.qa)), derive_seed(config.seed, "scene", author.author_id, i),
                                prompt))
