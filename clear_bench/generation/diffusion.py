@@ -20,7 +20,8 @@ from .config import GenerationConfig
 from .draw import save_png
 from .faces import FACE_SOURCES, FaceSpec
 from .registry import Registry
-from .scenes import SCENE_RENDERERS, SceneSpec, person_word
+from .records import Scene
+from .scenes import SCENE_RENDERERS, person_word
 
 log = logging.getLogger(__name__)
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -184,7 +185,7 @@ class FaceIDScenes:
         self._open = Image.open
         self.info = _info("ip_adapter_faceid", options, self.size)
 
-    def render(self, spec: SceneSpec, face, face_path: Path, path: Path) -> None:
+    def render(self, scene: Scene, face, face_path: Path, path: Path) -> None:
         import torch
 
         unet = self.pipe.unet
@@ -192,5 +193,5 @@ class FaceIDScenes:
         emb = emb.reshape(1, 1, -1)
         if float(self.options.get("guidance", 5.0)) > 1.0:  # classifier-free guidance: zero embedding first
             emb = torch.cat([torch.zeros_like(emb), emb])
-        save_png(_call(self.pipe, spec.prompt, spec.seed, self.size, self.options, ip_adapter_image_embeds=[emb]),
+        save_png(_call(self.pipe, scene.prompt, scene.seed, self.size, self.options, ip_adapter_image_embeds=[emb]),
                  path)
