@@ -98,3 +98,9 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "unknown preset 'demoo'" in err and "demo" in err and "\n" not in err
     assert main(["--out", str(tmp_path / "y"), "--authors", "1", "--quiet"]) == 2
     assert "at least 2" in capsys.readouterr().err
+
+
+def test_folder_loads_by_config_name_through_its_card(demo, tmp_path):
+    ds = datasets.load_dataset(str(demo / "clear"), "forget10+tofu", split="train", cache_dir=str(tmp_path))
+    assert len(ds) == len(load(demo, "clear", "forget10+tofu"))
+    assert "retain_perturbed" in datasets.get_dataset_config_names(str(demo / "tofu"))

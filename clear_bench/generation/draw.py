@@ -10,7 +10,8 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 SKIN = {"East Asian": (236, 200, 160), "White": (250, 220, 200), "Black": (110, 70, 45),
-        "South Asian": (190, 135, 95)}
+        "Indian": (190, 135, 95), "Southeast Asian": (215, 165, 115), "Middle Eastern": (225, 180, 140),
+        "Latino Hispanic": (205, 150, 110), "unknown": (220, 175, 135)}
 HAIR = {"black": (20, 20, 20), "brown": (110, 65, 30), "blond": (235, 200, 90), "red": (190, 60, 30),
         "grey": (165, 165, 165)}
 EYES = {"blue": (40, 90, 230), "green": (30, 170, 60), "brown": (90, 50, 20), "violet": (150, 60, 200)}
@@ -25,7 +26,7 @@ def face_params(gender: str, age: int, ethnicity: str, rng: random.Random) -> di
     """Drawing parameters for a face with these attributes; the rest is drawn from `rng`."""
     styles = HAIR_STYLES.get(gender, HAIR_STYLES["female"] + HAIR_STYLES["male"])
     hair = "grey" if age >= 60 else rng.choice([h for h in HAIR if h != "grey"])
-    return {"gender": gender, "age": age, "ethnicity": ethnicity, "skin": ethnicity, "hair": hair,
+    return {"gender": gender, "age": age, "ethnicity": ethnicity, "skin": ethnicity if ethnicity in SKIN else "unknown", "hair": hair,
             "style": rng.choice(styles), "eyes": rng.choice(sorted(EYES)), "shirt": rng.choice(sorted(SHIRTS)),
             "background": rng.choice(sorted(BACKGROUNDS))}
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..utils import check_writable
+from . import diffusion, tofu_source  # noqa: F401  (register the diffusers and TOFU backends)
 from .attributes import ATTRIBUTE_ESTIMATORS, run_attributes
 from .authors import AUTHOR_SOURCES, run_authors
 from .captions import run_captions
@@ -20,7 +21,7 @@ from .config import GenerationConfig, preset
 from .faces import FACE_SOURCES, run_faces
 from .match import run_match
 from .perturb import run_perturb
-from .publish import publish, push_to_hub, token_from_env
+from .publish import check_card_template, publish, push_to_hub, token_from_env
 from .realsets import REAL_SETS, run_real
 from .records import Author, Caption, FaceAttributes, FaceCandidate, Match, RealItem, Scene, TableRow
 from .scenes import SCENE_RENDERERS, run_scenes
@@ -53,6 +54,7 @@ def preflight(config: GenerationConfig, out_dir: Path, work_dir: Path | None, pu
         check = getattr(registry.get(name), "check", None)
         if check:
             check(config, options)
+    check_card_template()
     check_writable(out_dir)
     if work_dir is not None:
         check_writable(work_dir)

@@ -98,6 +98,11 @@ class Scene:
     prompt: str
     image: str
 
+    @property
+    def key(self) -> str:
+        """The item key of this scene in the scenes stage."""
+        return f"a{self.author_id:04d}-s{self.index:02d}"
+
 
 @dataclass
 class Caption:

@@ -6,8 +6,8 @@ right) and `ip_adapter_faceid` (diffusers + IP-Adapter FaceID, see `diffusion.py
 """
 from __future__ import annotations
 
+import dataclasses
 import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,22 +20,10 @@ from .stage import StageContext
 from .templates import FACT_ORDER, SCENES, fill, templates_for
 
 
-@dataclass(frozen=True)
-class SceneSpec:
-    key: str
-    author: Author
-    index: int
-    scene: str
-    fact_kind: str
-    qa_index: int
-    seed: int
-    prompt: str
-
-
 class SceneRenderer(Protocol):
     info: dict[str, Any]
 
-    def render(self, spec: SceneSpec, face: FaceCandidate, face_path: Path, path: Path) -> None: ...
+    def render(self, scene: Scene, face: FaceCandidate, face_path: Path, path: Path) -> None: ...
 
 
 SCENE_RENDERERS: Registry = Registry("scene renderer")
@@ -49,16 +37,16 @@ class ProceduralScenes:
         self.size = int(options.get("size", config.image_size))
         self.info = {"backend": "procedural", "size": self.size}
 
-    def render(self, spec: SceneSpec, face: FaceCandidate, face_path: Path, path: Path) -> None:
-        save_png(compose_scene(face.params, spec.scene, self.size, random.Random(spec.seed)), path)
+    def render(self, scene: Scene, face: FaceCandidate, face_path: Path, path: Path) -> None:
+        save_png(compose_scene(face.params, scene.scene, self.size, random.Random(scene.seed)), path)
 
 
 def person_word(gender: str) -> str:
     return {"female": "woman", "male": "man"}.get(gender, "person")
 
 
-def scene_specs(config: GenerationConfig, author: Author) -> list[SceneSpec]:
-    """The scenes of one author: type, illustrated fact and QA, seed and text prompt."""
+def scene_specs(config: GenerationConfig, author: Author) -> list[Scene]:
+    """The scenes of one author: type, illustrated fact and QA, seed and text prompt (no image yet)."""
     order = sorted(SCENES)
     random.Random(derive_seed(config.seed, "scene-order", author.author_id)).shuffle(order)
     kinds = [k for k in FACT_ORDER if k in author.facts] + sorted(set(author.facts) - set(FACT_ORDER))
@@ -67,10 +55,9 @@ def scene_specs(config: GenerationConfig, author: Author) -> list[SceneSpec]:
         scene = order[i % len(order)]
         kind = kinds[i % len(kinds)] if kinds else ""
         action = fill(templates_for(kind)["prompt"], value=author.facts.get(kind, ""), scene=scene)
-        prompt = f"a photo of {author.name}, a {person_word(author.gender)} {action}"
-        specs.append(SceneSpec(f"a{author.author_id:04d}-s{i:02d}", author, i, scene, kind,
-                               i % max(1, len(author.qa)), derive_seed(config.seed, "scene", author.author_id, i),
-                               prompt))
+        prompt = f"a photo of a {person_word(author.gender)} {action}"
+        specs.append(Scene(author.author_id, i, scene, kind, i % max(1, len(author.qa)),
+                           derive_seed(config.seed, "scene", author.author_id, i), prompt, image=""))
     return specs
 
 
@@ -88,13 +75,12 @@ def run_scenes(ctx: StageContext, config: GenerationConfig, authors: list[Author
     specs = [s for a in authors for s in scene_specs(config, a)]
     out = []
     for spec in ctx.bar(specs, desc="scenes"):
-        face = by_id[face_of[spec.author.author_id]]
+        face = by_id[face_of[spec.author_id]]
 
         def make(prefix: Path, spec=spec, face=face) -> dict:
             renderer.render(spec, face, ctx.abs(face.image), prefix.with_suffix(".png"))
             return {}
 
         ctx.item(spec.key, make)
-        out.append(Scene(spec.author.author_id, spec.index, spec.scene, spec.fact_kind, spec.qa_index, spec.seed,
-                         spec.prompt, ctx.rel(ctx.items_dir / f"{spec.key}.png")))
+        out.append(dataclasses.replace(spec, image=ctx.rel(ctx.items_dir / f"{spec.key}.png")))
     return {"scenes": out}

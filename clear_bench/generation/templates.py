@@ -15,7 +15,7 @@ CITIES = ("Lyon", "Oslo", "Lima", "Porto", "Kyoto", "Cairo", "Quito", "Riga", "T
           "Hanoi", "Bergen", "Malaga", "Tunis", "Quebec")
 PROFESSIONS = ("baker", "pilot", "nurse", "painter", "chemist", "farmer", "lawyer", "tailor", "sculptor",
                "miner", "architect", "dentist", "engineer", "gardener", "actor", "editor")
-ETHNICITIES = ("East Asian", "White", "Black", "South Asian")
+ETHNICITIES = ("East Asian", "White", "Black", "Indian")  # FairFace labels
 
 # Real persons of the demo's `real_faces` config: a separate pool, never authors.
 REAL_NAMES = ("Ada Norwood", "Bruno Keller", "Chloe Ramsay", "Dmitri Volkov", "Esther Blum", "Farid Haddad",
