@@ -106,7 +106,7 @@ def cmd_finetune(args) -> int:
     cfg = FinetuneConfig(model=args.model or preset.model, split=args.split,
                          lora_r=preset.lora_r if args.lora_r is None else args.lora_r, lora_alpha=args.lora_alpha,
                          train=build_dataclass(TrainConfig, args, base=preset.finetune),
-                         trust_remote_code=args.trust_remote_code)
+                         trust_remote_code=args.trust_remote_code, extra_requests=preset.finetune_requests)
     out = finetune(cfg, source, args.out)
     print(f"model written to {out}")
     return 0
@@ -136,7 +136,20 @@ def cmd_validate(args) -> int:
 
 # --------------------------------------------------------------------------- entry points
 
-COMMANDS = [_finetune_parser, _validate_parser]
+def _eval_parsers(sub) -> None:
+    from .eval.run import add_evaluate_parser, add_report_parser
+
+    add_evaluate_parser(sub)
+    add_report_parser(sub)
+
+
+def _leaderboard_parser(sub) -> None:
+    from .leaderboard.build import add_leaderboard_parser
+
+    add_leaderboard_parser(sub)
+
+
+COMMANDS = [_finetune_parser, _validate_parser, _eval_parsers, _leaderboard_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

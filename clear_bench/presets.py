@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .data.prompts import NAME_PROMPT
 from .errors import UnknownNameError
 from .training.loop import TrainConfig
 from .training.unlearn import UnlearnConfig
@@ -16,6 +17,7 @@ class Preset:
     model: str
     data: str | None  # None: the Hub ids (therem/CLEAR + locuslab/TOFU)
     lora_r: int
+    finetune_requests: tuple[str, ...] = ()
     finetune: TrainConfig = field(default_factory=TrainConfig)
     unlearn: UnlearnConfig = field(default_factory=UnlearnConfig)
     eval_cap: int = 300
@@ -34,7 +36,7 @@ PRESETS = {
                     doc="therem/CLEAR + locuslab/TOFU from the Hub, Qwen2-VL-2B-Instruct, the paper's LoRA recipe"),
     # The tiny model memorises only with full fine-tuning at a high learning rate (LoRA on a random base
     # memorises by argmax only, with flat probabilities: see notes/OFFLINE.md).
-    "demo": Preset("demo", "tiny", "demo", lora_r=0,
+    "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_requests=(NAME_PROMPT,),
                    finetune=TrainConfig(epochs=30, lr=2e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0,
                                         seed=42),
                    unlearn=UnlearnConfig(lora_r=8, lora_alpha=16,

@@ -36,11 +36,13 @@ class Collator:
     `include_eot=False` leaves the end-of-turn token out (scoring an answer's own tokens).
     """
 
-    def __init__(self, processor, padding_side: str = "right", include_eot: bool = True, question_rng=None):
+    def __init__(self, processor, padding_side: str = "right", include_eot: bool = True, question_rng=None,
+                 question_pool: Sequence[str] = CAPTION_QUESTIONS):
         self.processor = processor
         # training only: a seeded `random.Random` re-draws the caption request of caption samples, so the
         # model must read the image rather than key on one fixed question per image
         self.question_rng = question_rng
+        self.question_pool = tuple(question_pool)
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.padding_side = padding_side
         self.include_eot = include_eot  # training supervises end of turn; scoring reads the answer alone
@@ -76,7 +78,7 @@ class Collator:
 
     def __call__(self, samples: Sequence[Sample]) -> dict[str, torch.Tensor]:
         if self.question_rng is not None:
-            samples = [replace(s, question=self.question_rng.choice(CAPTION_QUESTIONS))
+            samples = [replace(s, question=self.question_rng.choice(self.question_pool))
                        if s.extra.get("caption_request") else s for s in samples]
         prompts, fulls = self.texts(samples)
         enc = self._process(fulls, samples, self.padding_side)

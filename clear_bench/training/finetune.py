@@ -35,6 +35,9 @@ class FinetuneConfig:
         lora_dropout: LoRA dropout (paper: 0).
         train: optimisation settings.
         trust_remote_code: let transformers run code shipped with the model (off by default).
+        extra_requests: prompts added to the nine caption requests drawn during training. The demo uses
+            the face-name prompt: the tiny model has no language prior to carry a caption-trained
+            face-name association over to an unseen prompt, which a pretrained VLM does.
     """
 
     model: str = "Qwen/Qwen2-VL-2B-Instruct"
@@ -44,6 +47,7 @@ class FinetuneConfig:
     lora_dropout: float = 0.0
     train: TrainConfig = field(default_factory=TrainConfig)
     trust_remote_code: bool = False
+    extra_requests: tuple[str, ...] = ()
 
     @property
     def config_name(self) -> str:
@@ -106,6 +110,7 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     from accelerate import Accelerator
 
     from ..data.convert import training_samples
+    from ..data.prompts import CAPTION_QUESTIONS
     from ..data.collator import Collator
     from ..models.loading import load_model
     from ..models.lora import apply_lora, freeze_vision
@@ -113,7 +118,9 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     out = check_writable(out)
     cfg_name = config.config_name
     cache_dir = Path(cache_dir or out.parent)
-    base = str(tiny_base(source, cache_dir, config.train.seed)) if config.model == TINY else config.model
+    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
+    with accelerator.main_process_first():  # one process builds the shared tiny base, the others then read it
+        base = str(tiny_base(source, cache_dir, config.train.seed)) if config.model == TINY else config.model
     fingerprint = stable_hash({"config": asdict(config), "base": base,
                                "data": data_fingerprint(source, "clear", cfg_name)})
     manifest_path = out / MANIFEST
@@ -128,7 +135,6 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
 
     seed_everything(config.train.seed)
     samples = training_samples(source.load("clear", cfg_name), source.name("clear"), cfg_name)
-    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
     model, processor = load_model(base, device=str(accelerator.device),
                                   trust_remote_code=config.trust_remote_code)
     freeze_vision(model)
@@ -136,7 +142,8 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
         model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout)
     import random
 
-    collate = Collator(processor, question_rng=random.Random(config.train.seed))
+    collate = Collator(processor, question_rng=random.Random(config.train.seed),
+                       question_pool=CAPTION_QUESTIONS + tuple(config.extra_requests))
     result = train(model, samples, collate, config.train, accelerator=accelerator,
                    desc=f"fine-tune {cfg_name}")
     model = accelerator.unwrap_model(model)
