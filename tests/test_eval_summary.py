@@ -74,7 +74,7 @@ def test_report_main(runs, capsys):
     assert "| Model utility |" in out and "mia_loss_auc" not in out
     assert report_main([str(runs / "full"), str(runs / "unlearned"), "--gold", str(runs / "gold")]) == 0
     assert "forget_captions/forget_quality_ks" in capsys.readouterr().out
-    assert report_main([str(runs / "missing")]) == 1
+    assert report_main([str(runs / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: run folder") and err.count("\n") == 1
 

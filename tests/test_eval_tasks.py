@@ -54,12 +54,12 @@ def test_real_sets_remove_the_answer_from_options():
     faces = [{"image": "x", "answer": "Ada Lovelace", "options": ["Ada Lovelace", "Marie Curie", "Alan Turing"]},
              {"image": "y", "answer": "Marie Curie", "options": ["Ada Lovelace", "Alan Turing"]}]
     a, b = samples_for_task("real_faces", faces)
-    assert a.options == a.perturbed_answers == ("Marie Curie", "Alan Turing")
+    assert a.options == ("Marie Curie", "Alan Turing") and a.perturbed_answers == ()  # scored once
     assert b.options == ("Ada Lovelace", "Alan Turing") and a.person == "Ada Lovelace"
     world = [{"image": "z", "question": "What colour is the sky?", "answer": "blue", "options": ["red", "blue "],
               "prompt": "unused"}]
     w = samples_for_task("real_world", world)[0]
-    assert (w.question, w.perturbed_answers) == ("What colour is the sky?", ("red",))
+    assert (w.question, w.options, w.perturbed_answers) == ("What colour is the sky?", ("red",), ())
 
 
 def test_tofu_samples_are_text_only():

@@ -10,12 +10,14 @@ One `ItemRecord` per evaluated item. The scorer (model side) fills it; the metri
 Conventions for the scorer:
 - NLLs are natural-log negative log-likelihoods SUMMED over the scored tokens of one answer
   variant, conditioned on the image (if any) and the prompt. The scored tokens are the answer's
-  tokens plus the end-of-turn token the chat template appends (the tokens training supervises);
+  own tokens, WITHOUT the end-of-turn token the chat template appends (training supervises that
+  token too; scoring does not, so that a variant's probability is that of its text alone);
   `*_tokens` is their count. Every variant of an item uses the same prompt.
 - `paraphrase_*` may be None when the task's paraphrase is the answer itself (face->name, real
   faces, real world): metrics then use the answer's numbers, as the reference does.
 - `perturbed_*` are the wrong answers of the task's perturbed column (perturbed captions,
-  perturbed names, or the distractor options with the answer removed), in column order.
+  perturbed names, perturbed TOFU answers, or the distractor options with the answer removed), in
+  column order: the scorer's "perturbed" and "option" variants both land here.
 - `token_logprobs[t]` = log p(answer token t); `token_mu[t]` and `token_sigma[t]` are the mean and
   standard deviation of log p(v) under v ~ p(. | prefix) at that position (Min-K%++). All three
   cover the same scored tokens as `answer_nll` (so -sum(token_logprobs) == answer_nll).

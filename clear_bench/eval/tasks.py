@@ -4,8 +4,9 @@ The six CLEAR tasks of the paper, the TOFU text QA tasks of the forget and retai
 unlearning judged in its own modality), and holdout tasks (persons never trained on: the
 non-members of membership inference). `samples_for_task` turns a loaded config's rows into
 `Sample`s; the scorer then scores, for every sample, `answer`, `paraphrased_answer` (None: the
-task's paraphrase is the answer itself) and each of `perturbed_answers`, all with the same
-question and image, and generates from the question and image.
+task's paraphrase is the answer itself) and each wrong answer (`perturbed_answers`, or `options`
+for option-style tasks), all with the same question and image, and generates from the question and
+image.
 """
 from __future__ import annotations
 
@@ -134,9 +135,10 @@ def samples_for_task(task: TaskSpec | str, rows: Sequence[Mapping[str, Any]], fo
     """Turn a loaded config's rows (dicts, in dataset order) into the task's `Sample`s.
 
     The first `cap` rows are used (default: the task's cap, 300). The question follows the task's
-    kind; `perturbed_answers` are the wrong answers to score, never containing the answer; for
-    option-style tasks they are also the sample's `options`. Raises `SchemaError` naming the row and
-    column when a needed value is missing or a row has no wrong answer left.
+    kind. The wrong answers to score (never containing the answer) are `perturbed_answers`, or, for
+    option-style tasks (real faces, real world), `options` with `perturbed_answers` empty: the scorer
+    scores both fields, so filling both would score every distractor twice. Raises `SchemaError`
+    naming the row and column when a needed value is missing or a row has no wrong answer left.
     """
     task = get_task(task) if isinstance(task, str) else task
     config = task.config_for(forget)
@@ -156,11 +158,12 @@ def samples_for_task(task: TaskSpec | str, rows: Sequence[Mapping[str, Any]], fo
         if not wrong:
             raise SchemaError(f"{HUB_IDS[task.dataset]} config '{config}' (task '{task.name}'): row {index} has no "
                               f"wrong answer in '{task.perturbed}' once the answer is removed")
+        is_options = task.perturbed == "options"
         person = row.get("name") or row.get("author") or (answer if task.name == "real_faces" else None)
         samples.append(Sample(
             item_id=iid, question=question, answer=answer,
             image=_column(row, "image", task, config, index) if task.has_image else None,
-            paraphrased_answer=paraphrase, perturbed_answers=wrong,
-            options=wrong if task.perturbed == "options" else (), person=person,
+            paraphrased_answer=paraphrase, perturbed_answers=() if is_options else wrong,
+            options=wrong if is_options else (), person=person,
             source=f"{HUB_IDS[task.dataset]}:{config}", extra={"task": task.name, "row": index}))
     return samples
