@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
@@ -28,8 +28,10 @@ from ..errors import ClearBenchError
 from ..utils import check_writable, library_versions
 from . import logs
 from .logs import ItemRecord
-from .scoring import ItemScore
 from .tasks import DEFAULT_CAP, TASKS, TaskSpec, get_task, samples_for_task
+
+if TYPE_CHECKING:  # scoring imports torch: `clear-bench --help` should not wait for it
+    from .scoring import ItemScore
 
 log = logging.getLogger(__name__)
 
