@@ -126,8 +126,10 @@ def test_report_recomputes_the_summary_from_the_logs_alone(run, tmp_path, capsys
 def test_naive_scoring_gives_the_same_records(run, demo, tiny, tmp_path):
     out, _ = run
     tasks = ["forget_captions", "real_world", "tofu_retain"]  # paraphrase + image, options, text only
-    evaluate(*tiny, demo[1], tmp_path / "naive", tasks=tasks, cap=CAP, max_new_tokens=TOKENS, batch_size=4,
-             shared_prefix=False, progress=False)
+    summary = evaluate(*tiny, demo[1], tmp_path / "naive", tasks=tasks, cap=CAP, max_new_tokens=TOKENS,
+                       batch_size=4, shared_prefix=False, gold_dir=out, progress=False)
+    # the shared-prefix run as "gold": same model, so forget quality is perfect
+    assert summary["metrics"]["forget_captions/forget_quality_ks"]["value"] == pytest.approx(1.0)
     for task in tasks:
         for a, b in zip(logs.read_task(out, task), logs.read_task(tmp_path / "naive", task), strict=True):
             assert (a.item_id, a.answer_tokens, a.paraphrase_tokens, a.perturbed_tokens, a.generation) == (

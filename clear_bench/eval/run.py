@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
@@ -28,8 +28,10 @@ from ..errors import ClearBenchError
 from ..utils import check_writable, library_versions
 from . import logs
 from .logs import ItemRecord
-from .scoring import ItemScore
 from .tasks import DEFAULT_CAP, TASKS, TaskSpec, get_task, samples_for_task
+
+if TYPE_CHECKING:  # scoring imports torch: `clear-bench --help` should not wait for it
+    from .scoring import ItemScore
 
 log = logging.getLogger(__name__)
 
@@ -271,20 +273,22 @@ def cmd_evaluate(args) -> int:
     from ..models.loading import load_model
     from ..presets import get_preset
 
-    # Everything that can be checked without the model is checked first, and nothing is written
-    # before the model has loaded.
+    # Everything that can be checked without the model (names, data, gold run) is checked first, and
+    # nothing is written before the model has loaded.
     tasks = [n.strip() for n in args.tasks.split(",") if n.strip()] if args.tasks else None
     for name in tasks or ():
         get_task(name)
     get_task("forget_captions").config_for(args.forget)  # validates the forget size
-    preset = get_preset(args.preset)
-    source = resolve_source(args, preset)
-    out = check_writable(args.out)
-    if args.gold is not None and not Path(args.gold).is_dir():
-        raise ClearBenchError(f"gold run folder {args.gold} does not exist")
     model_path = Path(args.model).expanduser()
     if not model_path.exists() and _looks_like_path(args.model):
         raise ClearBenchError(f"model folder {args.model} does not exist")
+    preset = get_preset(args.preset)
+    source = resolve_source(args, preset)
+    out = check_writable(args.out)
+    if args.gold is not None:
+        _check_gold(args.gold, args.forget)
+    for t in resolve_tasks(source, tasks, args.forget):  # data errors before the (slow) model load; cached
+        source.load(t.dataset, t.config_for(args.forget))
     model, processor = load_model(str(model_path) if model_path.exists() else args.model, device=args.device,
                                   trust_remote_code=args.trust_remote_code)
     manifest = _model_manifest(model_path) if model_path.is_dir() else {}
