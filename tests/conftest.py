@@ -4,6 +4,10 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Models, evaluations and demo data of the whole session live in one throw-away cache.
+import tempfile  # noqa: E402
+
+os.environ["CLEAR_BENCH_CACHE"] = tempfile.mkdtemp(prefix="clear-bench-test-cache-")
 
 import pytest  # noqa: E402
 
@@ -23,3 +27,27 @@ def red_image():
     from PIL import Image
 
     return Image.new("RGB", (32, 32), (200, 30, 30))
+
+
+@pytest.fixture(scope="session")
+def demo_source():
+    """The built-in demo data (generated once per session) as a DataSource."""
+    from clear_bench.data.sources import DataSource
+    from clear_bench.presets import demo_data_dir
+
+    return DataSource.from_path(demo_data_dir())
+
+
+@pytest.fixture(scope="session")
+def demo_models(demo_source):
+    """Target (full+tofu) and gold (retain90+tofu) tiny models fine-tuned with the demo recipe, as clear-eval does."""
+    from clear_bench.presets import cache_dir, get_preset
+    from clear_bench.training.finetune import FinetuneConfig, finetune
+
+    preset = get_preset("demo")
+    out = {}
+    for name, split in (("target", "full"), ("gold", "retain90")):
+        cfg = FinetuneConfig(model="tiny", split=split, lora_r=0, train=preset.finetune,
+                             extra_requests=preset.finetune_requests)
+        out[name] = finetune(cfg, demo_source, cache_dir() / "fixture-models" / name, cache_dir=cache_dir() / "models")
+    return out

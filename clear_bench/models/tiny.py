@@ -39,7 +39,8 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 1024):
 
 
 def build_tiny_vlm(corpus: Iterable[str], vocab_size: int = 1024, hidden: int = 256, layers: int = 4,
-                   image_size: int = 32, patch: int = 8, seed: int = 0):
+                   image_size: int = 32, patch: int = 8, seed: int = 0, vision_hidden: int = 64,
+                   vision_layers: int = 2):
     """Random tiny LLaVA (CLIP-ViT 2x64 + Llama `layers` x `hidden`) and its processor (~4.5M params)."""
     import torch
     from transformers import (CLIPImageProcessorPil, CLIPVisionConfig, LlamaConfig, LlavaConfig,
@@ -52,8 +53,9 @@ def build_tiny_vlm(corpus: Iterable[str], vocab_size: int = 1024, hidden: int = 
                           vision_feature_select_strategy="default", num_additional_image_tokens=1,
                           chat_template=CHAT_TEMPLATE)
     cfg = LlavaConfig(
-        vision_config=CLIPVisionConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                       num_attention_heads=2, image_size=image_size, patch_size=patch),
+        vision_config=CLIPVisionConfig(hidden_size=vision_hidden, intermediate_size=2 * vision_hidden,
+                                       num_hidden_layers=vision_layers, num_attention_heads=2,
+                                       image_size=image_size, patch_size=patch),
         text_config=LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=4 * hidden,
                                 num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
                                 max_position_embeddings=512, bos_token_id=tok.bos_token_id,

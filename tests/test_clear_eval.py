@@ -1,0 +1,64 @@
+"""`clear-eval --preset demo` end to end: fine-tune (cached), unlearn, evaluate, results, record."""
+import json
+
+import pytest
+
+from clear_bench.cli import clear_eval_main
+from clear_bench.leaderboard.records import load_record
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def gd_run(demo_models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "gd"
+    assert clear_eval_main(["--preset", "demo", "--method", "gd", "--modality", "both", "--out", str(out)]) == 0
+    return out
+
+
+def test_demo_run_writes_everything_and_forgets(gd_run):
+    for name in ("results.md", "results.png", "submission.json", "unlearn.json", "eval/summary.json"):
+        assert (gd_run / name).exists(), name
+    summary = json.loads((gd_run / "eval" / "summary.json").read_text())
+    m = summary["metrics"]
+    assert m["forget_metric"]["direction"] == "↓" and m["retain_metric"]["direction"] == "↑"
+    record = load_record(gd_run / "submission.json")
+    assert record["method"] == "gd" and record["metrics"]["forget_metric"]["value"] == m["forget_metric"]["value"]
+    table = (gd_run / "results.md").read_text()
+    assert "target (before)" in table and "gd (after)" in table and "gold (retain only)" in table
+
+
+def test_demo_run_forgets_more_than_it_loses(gd_run):
+    from clear_bench.eval.summary import load_run
+
+    from clear_bench.presets import cache_dir
+
+    after = json.loads((gd_run / "eval" / "summary.json").read_text())["metrics"]
+    target_runs = sorted((cache_dir() / "evals").glob("target-*"))
+    before = json.loads((target_runs[0] / "summary.json").read_text())["metrics"]
+    forget_drop = before["forget_facerec/rouge_l"]["value"] - after["forget_facerec/rouge_l"]["value"]
+    retain_drop = before["retain_facerec/rouge_l"]["value"] - after["retain_facerec/rouge_l"]["value"]
+    assert forget_drop >= 0.3, (before["forget_facerec/rouge_l"], after["forget_facerec/rouge_l"])
+    assert retain_drop <= 0.25
+
+
+def test_bad_input_is_one_line(capsys, tmp_path):
+    assert clear_eval_main(["--preset", "demo", "--method", "npoo", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown method 'npoo'" in err and "Did you mean 'npo'" in err
+    assert clear_eval_main(["--preset", "demo", "--modality", "audio", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown modality 'audio'" in capsys.readouterr().err
+    assert clear_eval_main(["--preset", "demo", "--forget", "20", "--out", str(tmp_path / "x")]) == 2
+    assert "forget size 20" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_paper_preset_without_network_stops_at_once(capsys, tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t = time.time()
+    assert clear_eval_main(["--method", "npo", "--out", str(tmp_path / "y")]) == 2
+    err = capsys.readouterr().err
+    assert "--preset demo" in err and "--data PATH" in err
+    assert time.time() - t < 30

@@ -1,0 +1,54 @@
+"""The tiny model really learns the demo, the gold model really does not know the forget persons."""
+import json
+
+import numpy as np
+import pytest
+
+from clear_bench.eval.metrics.rouge import rouge_l_recall
+from clear_bench.eval.scoring import score_items
+from clear_bench.eval.tasks import get_task, samples_for_task
+from clear_bench.models.loading import load_model
+
+pytestmark = pytest.mark.slow
+
+
+def _task_scores(model_dir, source, task_name, cap=None):
+    model, proc = load_model(str(model_dir), device="cpu")
+    task = get_task(task_name)
+    rows = source.load(task.dataset, task.config_for(10))
+    samples = samples_for_task(task, rows, forget=10, cap=cap)
+    scores = score_items(model, proc, samples, max_new_tokens=24)
+    rouge = np.mean([rouge_l_recall(s.answer, sc.generation) for s, sc in zip(samples, scores)])
+    prob = np.mean([np.exp(-sc.variants[0].nll / sc.variants[0].tokens) for sc in scores])
+    return rouge, prob
+
+
+def test_target_model_memorises_the_demo(demo_models, demo_source):
+    for task in ("retain_captions", "retain_facerec", "forget_captions", "forget_facerec"):
+        rouge, prob = _task_scores(demo_models["target"], demo_source, task)
+        assert rouge >= 0.9, f"{task}: ROUGE-L recall {rouge:.3f}"
+        assert prob >= 0.5, f"{task}: mean answer probability {prob:.3f}"
+
+
+def test_gold_model_does_not_know_the_forget_persons(demo_models, demo_source):
+    target_rouge, _ = _task_scores(demo_models["target"], demo_source, "forget_facerec")
+    gold_rouge, gold_prob = _task_scores(demo_models["gold"], demo_source, "forget_facerec")
+    assert gold_rouge <= target_rouge - 0.5
+    retain_rouge, _ = _task_scores(demo_models["gold"], demo_source, "retain_facerec")
+    assert retain_rouge >= 0.9  # it does know the persons it was trained on
+
+
+def test_finetune_reuses_a_model_made_from_the_same_inputs(demo_models, demo_source):
+    from clear_bench.presets import cache_dir, get_preset
+    from clear_bench.training.finetune import FinetuneConfig, finetune
+
+    preset = get_preset("demo")
+    manifest = json.loads((demo_models["gold"] / "clear_manifest.json").read_text())
+    assert manifest["data_config"] == "retain90+tofu" and manifest["samples"] == 90
+    assert set(manifest["versions"]) >= {"torch", "transformers"}
+    mtime = (demo_models["gold"] / "model.safetensors").stat().st_mtime_ns
+    cfg = FinetuneConfig(model="tiny", split="retain90", lora_r=0, train=preset.finetune,
+                         extra_requests=preset.finetune_requests)
+    again = finetune(cfg, demo_source, demo_models["gold"], cache_dir=cache_dir() / "models")
+    assert again == demo_models["gold"]
+    assert (again / "model.safetensors").stat().st_mtime_ns == mtime  # not retrained
