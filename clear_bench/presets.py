@@ -53,6 +53,9 @@ def get_preset(name: str) -> Preset:
     return PRESETS[name]
 
 
+DEMO_DATA_VERSION = 2  # bump when the demo preset's content changes, so caches are rebuilt
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("CLEAR_BENCH_CACHE", Path.home() / ".cache" / "clear-bench"))
 
@@ -61,7 +64,7 @@ def demo_data_dir(seed: int = 0) -> Path:
     """The built-in demo dataset (Hub layout), generated on first use by the procedural pipeline."""
     from .generation import build_demo
 
-    out = cache_dir() / f"demo-data-seed{seed}"
+    out = cache_dir() / f"demo-data-v{DEMO_DATA_VERSION}-seed{seed}"
     if not (out / "manifest.json").exists():
         build_demo(out, seed=seed)
     return out

@@ -1,9 +1,12 @@
 """Stage 7, perturb: wrong-but-plausible variants for evaluation (rule-based).
 
-- captions: 5 perturbed captions in the caption's own template, each with a wrong fact, a wrong
-  scene or a wrong name; 5 perturbed names (other persons, same gender first).
+- captions: 5 perturbed captions, each with a wrong fact, a wrong scene or a wrong name; 5 perturbed
+  names (other persons, same gender first).
 - QA (TOFU text): paraphrased question and answer and 5 perturbed answers, for QA pairs whose
   fact kind has templates and that lack them (TOFU's own perturbations are kept as they are).
+Like TOFU's, the perturbations are written in the PARAPHRASE's wording: the truth ratio compares
+the paraphrase with them, so only the facts may differ, not the wording (a model trained on the
+original wording would otherwise prefer every perturbation to the paraphrase).
 Every choice is seeded per item.
 """
 from __future__ import annotations
@@ -51,8 +54,8 @@ def perturb_caption(c: Caption, author: Author, persons: list[Author], seed: int
     variants += [(c.name, s, value) for s in scenes[2:]] + [(n, c.scene, value) for n in names[1:]]
     captions = []
     for name, scene, v in variants:
-        text = caption_text(name, scene, c.fact_kind, v)
-        if text != c.caption and text not in captions:
+        text = caption_text(name, scene, c.fact_kind, v, "paraphrased_caption")
+        if text != c.paraphrased_caption and text not in captions:
             captions.append(text)
     return dataclasses.replace(c, perturbed_captions=captions[:N_PERTURBED], perturbed_names=names)
 
@@ -69,7 +72,7 @@ def perturb_qa(qa: QA, author: Author, seed: int, index: int) -> QA:
     return dataclasses.replace(
         qa, paraphrased_question=qa.paraphrased_question or t["paraphrased_question"].format(**fmt),
         paraphrased_answer=t["paraphrased_answer"].format(**fmt),
-        perturbed_answer=[t["answer"].format(**{**fmt, "value": w, "a": article(w)}) for w in wrong])
+        perturbed_answer=[t["paraphrased_answer"].format(**{**fmt, "value": w, "a": article(w)}) for w in wrong])
 
 
 def run_perturb(ctx: StageContext, authors: list[Author], captions: list[Caption]) -> dict[str, list]:
