@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +169,8 @@ def run_job(cfg: JobConfig) -> Path:
     retain = training_samples(source.load("clear", names["retain_mixed"]), source.clear, names["retain_mixed"])
     model, processor = load_model(str(target_dir))
     t = time.time()
-    model, result = unlearn(model, processor, method, make_pairs(forget, retain, cfg.seed), ucfg)
+    ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args])}"
+    model, result = unlearn(model, processor, method, make_pairs(forget, retain, cfg.seed), ucfg, checkpoint_dir=ckpt)
     timings["unlearn_s"] = round(time.time() - t, 2)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "unlearn.json", {"steps": result.steps, "losses": result.losses,
@@ -183,6 +185,7 @@ def run_job(cfg: JobConfig) -> Path:
               "finetune": dataclasses.asdict(preset.finetune), "eval": ev}
     summary = evaluate(model, processor, source, out / "eval", gold_dir=gold_eval,
                        run_info={"method": cfg.method, "seed": cfg.seed, **config}, **ev)
+    shutil.rmtree(ckpt, ignore_errors=True)  # kept until now: a run killed during evaluation skips unlearning
     labelled = {"target": {**target_summary, "run": "target (before)"},
                 "unlearned": {**summary, "run": f"{cfg.method} (after)"},
                 "gold": {**gold_summary, "run": "gold (retain only)"}}

@@ -5,6 +5,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from ..errors import ClearBenchError
 from .summary import SUMMARY_JSON, SUMMARY_MD, compare_summaries, summarize, summary_markdown
 
 DESCRIPTION = ("Compute every metric from evaluation run folders (per-item logs), write "
@@ -29,6 +30,12 @@ def cmd_report(args) -> int:
     """Run `clear-bench report` from parsed arguments; user errors raise `ClearBenchError`."""
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     summaries = [summarize(run, args.gold, names) for run in args.runs]
+    if names:  # metrics the user asked for by name must be computed, not skipped
+        for s in summaries:
+            missing = {k: why for k, why in s["skipped"].items() if k.rsplit("/", 1)[-1] in names}
+            if missing:
+                key, why = next(iter(missing.items()))
+                raise ClearBenchError(f"{s['run']}: cannot compute {key}: {why}")
     text = summary_markdown(summaries[0]) if len(summaries) == 1 else compare_summaries(summaries)
     sys.stdout.write(text)
     return 0

@@ -217,7 +217,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     out.mkdir(parents=True, exist_ok=True)
     info.setdefault("task_seconds", {})
     logs.write_run_info(out, info)  # before scoring, so that a resumed run can be checked against it
-    for t in tqdm(pending, desc="evaluate", unit="task", disable=not progress or not pending):
+    for t in tqdm(pending, desc="evaluate", unit="task", disable=None if progress and pending else True):
         start = time.perf_counter()
         samples = task_samples(t, configs[t.name], forget=forget, cap=cap)
         records = evaluate_task(model, processor, t, samples, batch_size, max_new_tokens, shared_prefix)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -144,8 +145,9 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
 
     collate = Collator(processor, question_rng=random.Random(config.train.seed),
                        question_pool=CAPTION_QUESTIONS + tuple(config.extra_requests))
+    ckpt = out.parent / f".{out.name}.checkpoint-{fingerprint}"  # a killed run resumes from its last epoch
     result = train(model, samples, collate, config.train, accelerator=accelerator,
-                   desc=f"fine-tune {cfg_name}")
+                   desc=f"fine-tune {cfg_name}", checkpoint_dir=ckpt)
     model = accelerator.unwrap_model(model)
     if config.lora_r > 0:
         model = model.merge_and_unload()
@@ -159,5 +161,6 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
             model.save_pretrained(tmp, safe_serialization=True)
             processor.save_pretrained(tmp)
             atomic_write_json(tmp / MANIFEST, manifest)
+        shutil.rmtree(ckpt, ignore_errors=True)
     accelerator.wait_for_everyone()
     return out

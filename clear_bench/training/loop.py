@@ -9,6 +9,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -60,14 +61,32 @@ def default_loss(model, batch, step):
     return model(**batch).loss
 
 
+PROGRESS = "progress.json"
+
+
+def _save_checkpoint(accelerator, folder: Path, step: int, epoch: int, losses: list[float]) -> None:
+    """Model, optimizer, scheduler and RNG states after `epoch` epochs, written atomically."""
+    from ..utils import atomic_dir, atomic_write_json
+
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        with atomic_dir(folder) as tmp:
+            accelerator.save_state(str(tmp), safe_serialization=True)
+            atomic_write_json(tmp / PROGRESS, {"step": step, "epoch": epoch, "losses": losses})
+    accelerator.wait_for_everyone()
+
+
 def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, accelerator=None,
           loss_fn: Callable = default_loss, params=None, desc: str = "train",
-          on_step: Callable | None = None) -> TrainResult:
+          on_step: Callable | None = None, checkpoint_dir: str | Path | None = None) -> TrainResult:
     """Train `model` on `dataset` (a sequence of items `collate` turns into a batch).
 
     `params` defaults to every parameter with requires_grad. `on_step(step, loss)` may raise to
-    stop (e.g. a non-finite loss guard).
+    stop (e.g. a non-finite loss guard). With `checkpoint_dir`, the state is saved after every
+    epoch and a killed run resumes from the last finished epoch; the shuffling order depends only
+    on (seed, epoch), so a resumed run ends where an uninterrupted one does.
     """
+    import json
     import time
 
     from accelerate import Accelerator
@@ -87,9 +106,18 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
     sched = linear_schedule(opt, int(per_epoch * config.warmup_epochs), total)
     model, opt, loader, sched = accelerator.prepare(model, opt, loader, sched)
     model.train()
-    result, t0, step = TrainResult(), time.time(), 0
-    bar = tqdm(total=total, desc=desc, disable=not accelerator.is_local_main_process, leave=False)
+    result, t0, step, epoch = TrainResult(), time.time(), 0, 0
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt is not None and (ckpt / PROGRESS).exists():  # (after the last epoch too: the caller removes it)
+        accelerator.load_state(str(ckpt))
+        progress = json.loads((ckpt / PROGRESS).read_text())
+        step, epoch, result.losses = progress["step"], progress["epoch"], progress["losses"]
+        log.info("%s: resuming from the checkpoint after epoch %d (step %d)", desc, epoch, step)
+    # disable=None: bars on a terminal only, not in logs
+    bar = tqdm(total=total, initial=step, desc=desc, disable=None if accelerator.is_local_main_process else True,
+               leave=False)
     while step < total:
+        gen.manual_seed(config.seed * 1000 + epoch)
         for batch in loader:
             with accelerator.accumulate(model):
                 loss = loss_fn(model, batch, step)
@@ -109,6 +137,9 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
                 bar.set_postfix(loss=f"{value:.3f}")
                 if step >= total:
                     break
+        epoch += 1
+        if ckpt is not None:
+            _save_checkpoint(accelerator, ckpt, step, epoch, result.losses)
     bar.close()
     result.steps, result.seconds = step, time.time() - t0
     return result

@@ -112,8 +112,12 @@ def l1_penalty(named_params, theta0: dict | None) -> torch.Tensor:
     return torch.stack(terms).sum()
 
 
-def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, accelerator=None):
-    """Unlearn in place; returns (model with adapters merged, UnlearnResult)."""
+def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, accelerator=None,
+            checkpoint_dir=None):
+    """Unlearn in place; returns (model with adapters merged, UnlearnResult).
+
+    With `checkpoint_dir`, a killed run resumes from its last finished epoch.
+    """
     from accelerate import Accelerator
 
     from ..baselines.base import UnlearnContext
@@ -145,7 +149,7 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     result = UnlearnResult()
     try:
         r = train(model, pairs, PairCollator(processor, method.streams), config.train, accelerator=accelerator,
-                  loss_fn=loss_fn, params=params, desc=f"unlearn {method.name}")
+                  loss_fn=loss_fn, params=params, desc=f"unlearn {method.name}", checkpoint_dir=checkpoint_dir)
         result.steps, result.losses, result.seconds = r.steps, r.losses, r.seconds
     except NonFiniteLoss as e:
         log.error("%s", e)

@@ -1,0 +1,240 @@
+"""Bad input ends in one clear line on stderr, a non-zero exit, and nothing half-written.
+
+Each case runs a real command in-process (no model is trained): the data, model and record
+problems a user actually meets, plus simulated disk-full and unwritable output.
+"""
+import errno
+import json
+import shutil
+
+import datasets
+import pytest
+
+from clear_bench.cli import clear_eval_main, clear_generate_main, main
+
+from _eval_records import synthetic_run
+
+
+def _run(fn, argv, capsys):
+    code = fn(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("error:")]
+    return code, errors
+
+
+def _assert_one_line(code, errors, pattern):
+    import re
+
+    assert code != 0
+    assert len(errors) == 1, errors
+    assert re.search(pattern, errors[0]), errors[0]
+
+
+# ----------------------------------------------------------------------------- names and flags
+
+@pytest.mark.parametrize("argv, pattern", [
+    (["--preset", "demo", "--method", "npoo"], r"unknown method 'npoo'.*Did you mean 'npo'"),
+    (["--preset", "demo", "--modality", "audio"], r"unknown modality 'audio'; valid: text, image, both"),
+    (["--preset", "demo", "--forget", "20"], r"forget size 20 is not one of 1, 5, 10"),
+    (["--preset", "fast"], r"unknown preset 'fast'; valid: demo, paper"),
+    (["--preset", "demo", "--method-arg", "beta"], r"--method-arg 'beta' must look like KEY=VALUE"),
+    (["--preset", "demo", "--method", "npo", "--method-arg", "gamma=1"], r"no hyper-parameter 'gamma'.*beta"),
+    (["--preset", "demo", "--method", "npo", "--method-arg", "beta=abc"], r"beta='abc' is not a valid float"),
+    (["--preset", "demo", "--method", "nosuchpkg.mod:Method"], r"cannot import method 'nosuchpkg.mod:Method'"),
+])
+def test_clear_eval_rejects_bad_flags_before_any_work(argv, pattern, capsys, tmp_path):
+    out = tmp_path / "run"
+    code, errors = _run(clear_eval_main, argv + ["--out", str(out)], capsys)
+    _assert_one_line(code, errors, pattern)
+    assert not out.exists()
+
+
+def test_unknown_generation_preset(capsys, tmp_path):
+    code, errors = _run(clear_generate_main, ["--preset", "nosuch", "--out", str(tmp_path / "d")], capsys)
+    assert code != 0 and not (tmp_path / "d").exists()
+
+
+# ----------------------------------------------------------------------------- data problems
+
+@pytest.fixture()
+def data_copy(demo_source, tmp_path):
+    from pathlib import Path
+
+    root = tmp_path / "data"
+    shutil.copytree(Path(demo_source.clear).parent, root)
+    return root
+
+
+def _rewrite(root, config, fn):
+    """Load a config's parquet, change it with `fn(dict_of_columns, features)`, write it back."""
+    path = next((root / "clear" / config).glob("*.parquet"))
+    ds = datasets.Dataset.from_parquet(str(path))
+    data, features = fn(ds.to_dict(), dict(ds.features))
+    datasets.Dataset.from_dict(data, features=datasets.Features(features)).to_parquet(str(path))
+
+
+def _finetune(root, out):
+    return ["finetune", "--preset", "demo", "--data", str(root), "--split", "retain90", "--epochs", "1",
+            "--out", str(out)]
+
+
+def _drop(col):
+    def fn(d, f):
+        d.pop(col), f.pop(col)
+        return d, f
+    return fn
+
+
+def _stringify(col):
+    def fn(d, f):
+        d[col] = [", ".join(v) for v in d[col]]
+        f[col] = datasets.Value("string")
+        return d, f
+    return fn
+
+
+def _ragged(d, f):
+    d["perturbed_captions"][-1] = d["perturbed_captions"][-1][:-1]
+    return d, f
+
+
+def _empty_list(d, f):
+    d["perturbed_names"][0] = []
+    return d, f
+
+
+def _only_answer(d, f):
+    d["options"][0] = [d["answer"][0]]
+    return d, f
+
+
+def _corrupt_image(d, f):
+    d["image"][0] = {"bytes": b"\x89PNG not really", "path": None}
+    return d, f
+
+
+def _zero_byte_image(d, f):
+    d["image"][0] = {"bytes": b"", "path": None}
+    return d, f
+
+
+def _neither(d, f):
+    i = d["image"].index(None)
+    d["question"][i] = None
+    return d, f
+
+
+@pytest.mark.parametrize("config, change, pattern", [
+    ("retain90+tofu", None, r"missing config 'retain90\+tofu'"),
+    ("retain90+tofu", _drop("caption"), r"config 'retain90\+tofu': missing column 'caption'"),
+    ("retain_perturbed", _stringify("perturbed_names"), r"column 'perturbed_names' has type str, expected list"),
+    ("retain_perturbed", _ragged, r"column 'perturbed_captions' is ragged"),
+    ("retain_perturbed", _empty_list, r"row 0 has an empty 'perturbed_names' list"),
+    ("real_faces", _only_answer, r"row 0 has no distractor in 'options'"),
+    ("retain90+tofu", _corrupt_image, r"retain90\+tofu row 0: image cannot be decoded"),
+    ("retain90+tofu", _zero_byte_image, r"retain90\+tofu row 0: image cannot be decoded"),
+    ("retain90+tofu", _neither, r"is a text row but 'question' is empty"),
+])
+def test_data_problems_are_named(config, change, pattern, data_copy, tmp_path, capsys):
+    if change is None:
+        shutil.rmtree(data_copy / "clear" / config)
+    else:
+        _rewrite(data_copy, config, change)
+    out = tmp_path / "model"
+    code, errors = _run(main, _finetune(data_copy, out), capsys)
+    _assert_one_line(code, errors, pattern)
+    assert not out.exists() and not list(tmp_path.glob(".model*"))
+
+
+def test_data_folder_without_clear_and_tofu(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, errors = _run(main, ["validate", "--data", str(tmp_path / "empty")], capsys)
+    _assert_one_line(code, errors, r"must hold clear/ and tofu/")
+    code, errors = _run(main, ["validate", "--data", str(tmp_path / "nope" / "x")], capsys)
+    _assert_one_line(code, errors, r"does not exist.*--preset demo")
+
+
+# ----------------------------------------------------------------------------- models
+
+def test_model_folder_problems(tmp_path, capsys, demo_source):
+    empty = tmp_path / "ckpt"
+    empty.mkdir()
+    (empty / "config.json").write_text(json.dumps({"model_type": "llava"}))
+    data = ["--data", str(__import__("pathlib").Path(demo_source.clear).parent)]
+    for model, pattern in [(empty, r"has no weights \(\*\.safetensors\)"),
+                           (tmp_path / "ckpt" / "config.json", r"is a file|not a model folder|pass the checkpoint"),
+                           (tmp_path / "missing", r"missing|does not exist|cannot load")]:
+        out = tmp_path / "ev"
+        code, errors = _run(main, ["evaluate", "--model", str(model), "--out", str(out), *data], capsys)
+        _assert_one_line(code, errors, pattern)
+        assert not out.exists()
+    (empty / "pytorch_model.bin").write_bytes(b"pickle")
+    code, errors = _run(main, ["evaluate", "--model", str(empty), "--out", str(tmp_path / "ev"), *data], capsys)
+    _assert_one_line(code, errors, r"only pickle weights")
+
+
+# ----------------------------------------------------------------------------- reports and records
+
+def test_report_without_logs_and_without_gold(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, errors = _run(main, ["report", str(tmp_path / "empty")], capsys)
+    _assert_one_line(code, errors, r"no per-item logs")
+    synthetic_run(tmp_path / "run")
+    code, errors = _run(main, ["report", str(tmp_path / "run"), "--metrics", "forget_quality_ks"], capsys)
+    _assert_one_line(code, errors, r"forget_quality_ks.*gold")
+
+
+@pytest.fixture()
+def record(tmp_path):
+    from clear_bench.leaderboard.records import make_record, write_record
+
+    r = make_record(method="gd", modality="both", forget=10, seed=1, config={"preset": "demo"}, data={}, model={},
+                    versions={}, metrics={"forget_metric": {"value": 0.2, "direction": "↓"}})
+    return write_record(tmp_path / "rec.json", r)
+
+
+@pytest.mark.parametrize("edit, pattern", [
+    (lambda r: r["metrics"]["forget_metric"].update(value=0.01), r"record_hash does not match"),
+    (lambda r: r.pop("seed"), r"malformed record, missing 'seed'"),
+    (lambda r: r.update(forget="10"), r"'forget' should be int"),
+    (lambda r: r["metrics"]["forget_metric"].update(value="0.2"), r"non-numeric value"),
+])
+def test_tampered_or_malformed_records_are_rejected(edit, pattern, record, tmp_path, capsys):
+    data = json.loads(record.read_text())
+    edit(data)
+    record.write_text(json.dumps(data))
+    code, errors = _run(main, ["leaderboard", str(record), "--out", str(tmp_path / "board")], capsys)
+    _assert_one_line(code, errors, pattern)
+    assert not (tmp_path / "board").exists()
+
+
+def test_not_json_and_no_records(tmp_path, capsys):
+    (tmp_path / "x.json").write_text("{not json")
+    code, errors = _run(main, ["leaderboard", str(tmp_path / "x.json"), "--out", str(tmp_path / "b")], capsys)
+    _assert_one_line(code, errors, r"not valid JSON")
+    code, errors = _run(main, ["leaderboard", "--no-baselines", "--out", str(tmp_path / "b")], capsys)
+    _assert_one_line(code, errors, r"no records given")
+
+
+# ----------------------------------------------------------------------------- where results go
+
+def test_output_below_a_file_is_refused(tmp_path, capsys, demo_source):
+    (tmp_path / "afile").write_text("x")
+    code, errors = _run(main, _finetune(__import__("pathlib").Path(demo_source.clear).parent,
+                                        tmp_path / "afile" / "model"), capsys)
+    _assert_one_line(code, errors, r"is a file, not a folder")
+
+
+def test_disk_full_while_writing_results(record, tmp_path, capsys, monkeypatch):
+    import os
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "board"
+    code, errors = _run(main, ["leaderboard", str(record), "--no-baselines", "--out", str(out)], capsys)
+    _assert_one_line(code, errors, r"No space left on device")
+    assert not (out / "leaderboard.md").exists()
+    assert not [p for p in out.iterdir() if p.suffix in (".md", ".html")] if out.exists() else True
+    assert not list(out.glob(".leaderboard*")) if out.exists() else True
