@@ -80,3 +80,27 @@ def test_killed_unlearning_resumes(tiny_vlm, samples, tmp_path):
     assert resumed.losses == pytest.approx(full.losses, rel=1e-5)
     for (n, a), b in zip(full_model.named_parameters(), model.parameters()):
         assert torch.allclose(a, b, atol=1e-6), n
+
+
+def test_same_seed_same_numbers(tiny_vlm, samples, tmp_path, demo_source):
+    """Unlearning and evaluation twice with one seed give identical weights and identical per-item logs."""
+    from clear_bench.baselines import get_method
+    from clear_bench.eval.run import evaluate
+    from clear_bench.training.unlearn import UnlearnConfig, make_pairs, unlearn
+    from clear_bench.utils import seed_everything
+
+    base, proc = tiny_vlm
+    cfg = UnlearnConfig(lora_r=4, lora_alpha=8, train=TrainConfig(epochs=1, lr=1e-3, batch_size=2, warmup_epochs=0))
+    runs = []
+    for k in range(2):
+        seed_everything(3)
+        model, result = unlearn(copy.deepcopy(base), proc, get_method("npo")(), make_pairs(samples[:3], samples[3:], 3),
+                                cfg)
+        evaluate(model, proc, demo_source, tmp_path / f"e{k}", tasks=["forget_facerec", "real_world"], cap=2,
+                 max_new_tokens=4, progress=False)
+        runs.append((model, result))
+    assert runs[0][1].losses == runs[1][1].losses
+    for a, b in zip(runs[0][0].parameters(), runs[1][0].parameters()):
+        assert torch.equal(a, b)
+    for task in ("forget_facerec", "real_world"):
+        assert (tmp_path / "e0" / f"{task}.jsonl").read_text() == (tmp_path / "e1" / f"{task}.jsonl").read_text()
