@@ -71,3 +71,22 @@ def test_same_question_for_every_answer_variant():
     assert caption_question("forget10_perturbed/7") == caption_question("forget10_perturbed/7")
     chosen = {caption_question(f"x/{i}") for i in range(200)}
     assert chosen == set(CAPTION_QUESTIONS)  # deterministic per item, yet spread over all nine
+
+
+def test_answer_logits_only_gives_the_same_loss(tiny_vlm, red_image):
+    """Cropped logits (last K positions, left padding) give the loss of full logits (right padding)."""
+    from clear_bench.baselines.base import model_logits
+    from clear_bench.baselines.losses import cross_entropy, sequence_logprob
+
+    model, proc = tiny_vlm
+    model.eval()
+    samples = _samples(red_image)
+    full = Collator(proc)(samples)
+    cropped = Collator(proc, answer_logits_only=True)(samples)
+    assert cropped["labels"].shape[1] == cropped["logits_to_keep"] < full["labels"].shape[1]
+    with torch.no_grad():
+        a = model_logits(model, full)
+        b = model_logits(model, cropped)
+        assert b.shape[1] == cropped["logits_to_keep"]
+        assert cross_entropy(b, cropped["labels"]).item() == pytest.approx(model(**full).loss.item(), rel=1e-4)
+        assert sequence_logprob(b, cropped["labels"]) == pytest.approx(sequence_logprob(a, full["labels"]), rel=1e-4)

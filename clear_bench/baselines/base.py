@@ -125,4 +125,5 @@ class UnlearnContext:
 
 
 def model_logits(model, inputs: dict) -> torch.Tensor:
+    """Logits aligned with `inputs["labels"]` (the last `logits_to_keep` positions when the collator cropped)."""
     return model(**{k: v for k, v in inputs.items() if k != "labels"}).logits

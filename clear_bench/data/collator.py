@@ -37,12 +37,18 @@ class Collator:
     """
 
     def __init__(self, processor, padding_side: str = "right", include_eot: bool = True, question_rng=None,
-                 question_pool: Sequence[str] = CAPTION_QUESTIONS):
+                 question_pool: Sequence[str] = CAPTION_QUESTIONS, answer_logits_only: bool = False):
         self.processor = processor
         # training only: a seeded `random.Random` re-draws the caption request of caption samples, so the
         # model must read the image rather than key on one fixed question per image
         self.question_rng = question_rng
         self.question_pool = tuple(question_pool)
+        # Left padding puts every answer at the end of its row: the model then computes vocabulary logits for
+        # the last K positions only (`logits_to_keep`), and labels are cropped to match. With a 152k vocabulary
+        # this removes most of the logits memory and lm_head work of a training step.
+        self.answer_logits_only = answer_logits_only
+        if answer_logits_only:
+            self.padding_side = "left"
         self.tokenizer = getattr(processor, "tokenizer", processor)
         self.padding_side = padding_side
         self.include_eot = include_eot  # training supervises end of turn; scoring reads the answer alone
@@ -91,6 +97,11 @@ class Collator:
             labels[i, : start + n] = IGNORE
         labels[~mask] = IGNORE
         out = dict(enc)
+        if self.answer_logits_only:
+            answer_pos = (labels != IGNORE).float().argmax(1)  # first supervised position of each row
+            keep = int(L - answer_pos.min().item()) + 1  # + the position that predicts the first answer token
+            out["logits_to_keep"] = min(keep, L)
+            labels = labels[:, L - out["logits_to_keep"]:]
         out["labels"] = labels
         return out
 

@@ -144,7 +144,7 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     import random
 
     collate = Collator(processor, question_rng=random.Random(config.train.seed),
-                       question_pool=CAPTION_QUESTIONS + tuple(config.extra_requests))
+                       question_pool=CAPTION_QUESTIONS + tuple(config.extra_requests), answer_logits_only=True)
     ckpt = out.parent / f".{out.name}.checkpoint-{fingerprint}"  # a killed run resumes from its last epoch
     result = train(model, samples, collate, config.train, accelerator=accelerator,
                    desc=f"fine-tune {cfg_name}", checkpoint_dir=ckpt)

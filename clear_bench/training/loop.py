@@ -58,7 +58,11 @@ def linear_schedule(optimizer, warmup: int, total: int):
 
 
 def default_loss(model, batch, step):
-    return model(**batch).loss
+    """Mean answer-token cross-entropy (what `model(**batch).loss` computes, but on cropped logits too)."""
+    from ..baselines.base import model_logits
+    from ..baselines.losses import cross_entropy
+
+    return cross_entropy(model_logits(model, batch), batch["labels"])
 
 
 PROGRESS = "progress.json"

@@ -98,7 +98,7 @@ class PairCollator:
     def __init__(self, processor, streams):
         from ..data.collator import Collator
 
-        self.collate = Collator(processor)
+        self.collate = Collator(processor, answer_logits_only=True)
         self.streams = streams
 
     def __call__(self, pairs):
