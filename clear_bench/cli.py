@@ -106,7 +106,8 @@ def cmd_finetune(args) -> int:
     cfg = FinetuneConfig(model=args.model or preset.model, split=args.split,
                          lora_r=preset.lora_r if args.lora_r is None else args.lora_r, lora_alpha=args.lora_alpha,
                          train=build_dataclass(TrainConfig, args, base=preset.finetune),
-                         trust_remote_code=args.trust_remote_code, extra_requests=preset.finetune_requests)
+                         trust_remote_code=args.trust_remote_code, extra_requests=preset.finetune_requests,
+                         replay_world_knowledge=preset.finetune_replay)
     out = finetune(cfg, source, args.out)
     print(f"model written to {out}")
     return 0

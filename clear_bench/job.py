@@ -134,7 +134,7 @@ def run_job(cfg: JobConfig) -> Path:
 
     def tuned(split: str) -> Path:
         fc = FinetuneConfig(model=base_model, split=split, lora_r=preset.lora_r, train=preset.finetune,
-                            extra_requests=preset.finetune_requests)
+                            extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
         key = stable_hash([dataclasses.asdict(fc), source.clear, source.tofu])
         t = time.time()
         path = finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")

@@ -18,6 +18,7 @@ class Preset:
     data: str | None  # None: the Hub ids (therem/CLEAR + locuslab/TOFU)
     lora_r: int
     finetune_requests: tuple[str, ...] = ()
+    finetune_replay: bool = False
     finetune: TrainConfig = field(default_factory=TrainConfig)
     unlearn: UnlearnConfig = field(default_factory=UnlearnConfig)
     eval_cap: int = 300
@@ -36,7 +37,7 @@ PRESETS = {
                     doc="therem/CLEAR + locuslab/TOFU from the Hub, Qwen2-VL-2B-Instruct, the paper's LoRA recipe"),
     # The tiny model memorises only with full fine-tuning at a high learning rate (LoRA on a random base
     # memorises by argmax only, with flat probabilities: see notes/OFFLINE.md).
-    "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_requests=(NAME_PROMPT,),
+    "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_requests=(NAME_PROMPT,), finetune_replay=True,
                    finetune=TrainConfig(epochs=40, lr=1e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0,
                                         seed=42),
                    unlearn=UnlearnConfig(lora_r=8, lora_alpha=16,

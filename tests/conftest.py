@@ -48,6 +48,6 @@ def demo_models(demo_source):
     out = {}
     for name, split in (("target", "full"), ("gold", "retain90")):
         cfg = FinetuneConfig(model="tiny", split=split, lora_r=0, train=preset.finetune,
-                             extra_requests=preset.finetune_requests)
+                             extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
         out[name] = finetune(cfg, demo_source, cache_dir() / "fixture-models" / name, cache_dir=cache_dir() / "models")
     return out

@@ -44,11 +44,11 @@ def test_finetune_reuses_a_model_made_from_the_same_inputs(demo_models, demo_sou
 
     preset = get_preset("demo")
     manifest = json.loads((demo_models["gold"] / "clear_manifest.json").read_text())
-    assert manifest["data_config"] == "retain90+tofu" and manifest["samples"] == 90
+    assert manifest["data_config"] == "retain90+tofu" and manifest["samples"] == 90 + 20  # retain90+tofu + replayed world knowledge
     assert set(manifest["versions"]) >= {"torch", "transformers"}
     mtime = (demo_models["gold"] / "model.safetensors").stat().st_mtime_ns
     cfg = FinetuneConfig(model="tiny", split="retain90", lora_r=0, train=preset.finetune,
-                         extra_requests=preset.finetune_requests)
+                         extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
     again = finetune(cfg, demo_source, demo_models["gold"], cache_dir=cache_dir() / "models")
     assert again == demo_models["gold"]
     assert (again / "model.safetensors").stat().st_mtime_ns == mtime  # not retrained
