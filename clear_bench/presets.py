@@ -38,7 +38,7 @@ PRESETS = {
     # The tiny model memorises only with full fine-tuning at a high learning rate (LoRA on a random base
     # memorises by argmax only, with flat probabilities: see notes/OFFLINE.md).
     "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_requests=(NAME_PROMPT,), finetune_replay=True,
-                   finetune=TrainConfig(epochs=40, lr=1e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0,
+                   finetune=TrainConfig(epochs=50, lr=1e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0,
                                         seed=42),
                    unlearn=UnlearnConfig(lora_r=8, lora_alpha=16,
                                          train=TrainConfig(epochs=10, lr=1e-3, batch_size=4, warmup_epochs=0.0,
