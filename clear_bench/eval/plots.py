@@ -17,6 +17,15 @@ def _pyplot():
     return plt
 
 
+def _save(fig, out: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)
+
+
 def run_bars(summaries: Mapping[str, Mapping], out: str | Path, title: str) -> Path:
     """Grouped bars of the headline metrics for each labelled summary (e.g. target / unlearned / gold)."""
     plt = _pyplot()
@@ -31,10 +40,7 @@ def run_bars(summaries: Mapping[str, Mapping], out: str | Path, title: str) -> P
     ax.set_ylim(0, 1.1)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return Path(out)
+    return _save(fig, out)
 
 
 def tradeoff(points: Sequence[tuple[str, float, float]], out: str | Path, xlabel: str = "Forget metric ↓",
@@ -49,7 +55,4 @@ def tradeoff(points: Sequence[tuple[str, float, float]], out: str | Path, xlabel
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return Path(out)
+    return _save(fig, out)
