@@ -153,8 +153,13 @@ def run_job(cfg: JobConfig) -> Path:
                            **ev)
         return run, summary
 
-    gold_eval, gold_summary = cached_eval(gold_dir, "gold")
-    target_eval, target_summary = cached_eval(target_dir, "target", gold_eval)
+    from accelerate import PartialState
+
+    state = PartialState()  # under `accelerate launch`, every process unlearns; the main process evaluates
+    if state.is_main_process:
+        gold_eval, gold_summary = cached_eval(gold_dir, "gold")
+        target_eval, target_summary = cached_eval(target_dir, "target", gold_eval)
+    state.wait_for_everyone()
 
     # ---- unlearning
     seed_everything(cfg.seed)
@@ -178,6 +183,9 @@ def run_job(cfg: JobConfig) -> Path:
     if result.stopped_at is not None:
         raise ClearBenchError(f"unlearning stopped at step {result.stopped_at}: the loss was not finite "
                               "(try a lower --lr); see unlearn.json")
+
+    if not state.is_main_process:
+        return out
 
     # ---- evaluation of the unlearned model, results
     config = {"method": cfg.method, "method_config": dataclasses.asdict(method.config),
