@@ -29,8 +29,6 @@ def test_demo_run_writes_everything_and_forgets(gd_run):
 
 
 def test_demo_run_forgets_more_than_it_loses(gd_run):
-    from clear_bench.eval.summary import load_run
-
     from clear_bench.presets import cache_dir
 
     after = json.loads((gd_run / "eval" / "summary.json").read_text())["metrics"]
