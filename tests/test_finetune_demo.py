@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def _task_scores(model_dir, source, task_name, cap=None):
     model, proc = load_model(str(model_dir), device="cpu")
     task = get_task(task_name)
-    rows = source.load(task.dataset, task.config_for(10))
+    rows = list(source.load(task.dataset, task.config_for(10)))
     samples = samples_for_task(task, rows, forget=10, cap=cap)
     scores = score_items(model, proc, samples, max_new_tokens=24)
     rouge = np.mean([rouge_l_recall(s.answer, sc.generation) for s, sc in zip(samples, scores)])
