@@ -17,7 +17,7 @@ from .records import load_record
 COLUMNS = (  # (metric key, header)
     ("forget_metric", "Forget ↓"), ("retain_metric", "Retain ↑"), ("real_metric", "Real ↑"),
     ("forget_captions/forget_quality_js", "FQ (1−JS) ↑"), ("forget_captions/forget_quality_ks", "FQ (KS p) ↑"),
-    ("model_utility", "Utility ↑"), ("mia_min_k_pp_auc", "MIA AUC →0.5"),
+    ("model_utility", "Utility ↑"), ("forget_captions/mia_min_k_pp_auc", "MIA AUC →0.5"),
 )
 EFFICIENCY = ("unlearn_cost_fraction", "Cost / retrain ↓")
 
