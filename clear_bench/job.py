@@ -5,7 +5,7 @@ evaluations by their per-item log files. A run folder ends up with:
   results.md / results.png   before (target) / after (unlearned) / gold, side by side
   eval/                      per-item logs + summary.json / summary.md of the unlearned model
   submission.json            the leaderboard record
-  unlearn.json               training log of the unlearning (losses, steps, time)
+  unlearn.json               training log of the unlearning (losses, steps, time, cost, what the method reports)
 """
 from __future__ import annotations
 
@@ -111,16 +111,18 @@ def _file_fingerprint(folder: Path) -> str:
 
 def run_job(cfg: JobConfig) -> Path:
     """Run the whole job; returns the run folder."""
+    from .baselines import UnlearnInputs
     from .data.convert import training_samples
     from .data.schema import forget_configs
+    from .efficiency import efficiency, measure
     from .eval.run import evaluate
     from .eval.summary import compare_summaries
     from .eval.plots import run_bars
     from .leaderboard.records import make_record, write_record
     from .models.loading import load_model
     from .presets import cache_dir
-    from .training.finetune import FinetuneConfig, data_fingerprint, finetune
-    from .training.unlearn import make_pairs, select_forget, unlearn
+    from .training.finetune import FinetuneConfig, base_model as resolve_base, data_fingerprint, finetune, training_cost
+    from .training.unlearn import holdout_samples, make_pairs, select_forget, unlearn
 
     preset, method, source = _resolve(cfg)
     names = forget_configs(cfg.forget)
@@ -128,13 +130,17 @@ def run_job(cfg: JobConfig) -> Path:
     check_writable(out)
     # Fail before any training if the data is unreachable or malformed.
     source.load("clear", names["forget_mixed"])
+    holdout = holdout_samples(source, cfg.modality) if method.needs_holdout else []
     cache = cache_dir()
     base_model = cfg.model or preset.model
     timings = {}
 
+    def recipe(split: str) -> FinetuneConfig:
+        return FinetuneConfig(model=base_model, split=split, lora_r=preset.lora_r, train=preset.finetune,
+                              extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
+
     def tuned(split: str) -> Path:
-        fc = FinetuneConfig(model=base_model, split=split, lora_r=preset.lora_r, train=preset.finetune,
-                            extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
+        fc = recipe(split)
         key = stable_hash([dataclasses.asdict(fc), source.clear, source.tofu])
         t = time.time()
         path = finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")
@@ -173,13 +179,20 @@ def run_job(cfg: JobConfig) -> Path:
                                             names["forget_mixed"]), cfg.modality)
     retain = training_samples(source.load("clear", names["retain_mixed"]), source.clear, names["retain_mixed"])
     model, processor = load_model(str(target_dir))
-    t = time.time()
-    ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args])}"
-    model, result = unlearn(model, processor, method, make_pairs(forget, retain, cfg.seed), ucfg, checkpoint_dir=ckpt)
-    timings["unlearn_s"] = round(time.time() - t, 2)
+    inputs = UnlearnInputs(holdout=holdout, source=source, finetune=recipe("full"), cache_dir=cache, seed=cfg.seed,
+                           base=resolve_base(recipe("full"), source, cache / "models"))
+    method.prepare(processor, inputs)  # training-time work (SISA's shard adapters): not part of the cost
+    with measure() as clock:
+        ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args])}"
+        model, result = unlearn(model, processor, method, make_pairs(forget, retain, cfg.seed), ucfg, inputs=inputs,
+                                checkpoint_dir=ckpt)
+    timings["unlearn_s"] = round(clock.cost.wall_s, 2)
+    # cost against retraining = fine-tuning the gold model (read from its manifest when it was cached)
+    eff = efficiency(clock.cost, training_cost(gold_dir))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "unlearn.json", {"steps": result.steps, "losses": result.losses,
-                                              "seconds": result.seconds, "stopped_at": result.stopped_at})
+                                              "seconds": result.seconds, "stopped_at": result.stopped_at,
+                                              "cost": eff, "info": result.info})
     if result.stopped_at is not None:
         raise ClearBenchError(f"unlearning stopped at step {result.stopped_at}: the loss was not finite "
                               "(try a lower --lr); see unlearn.json")
@@ -192,7 +205,7 @@ def run_job(cfg: JobConfig) -> Path:
               "unlearn": dataclasses.asdict(ucfg), "preset": preset.name, "base_model": base_model,
               "finetune": dataclasses.asdict(preset.finetune), "eval": ev}
     summary = evaluate(model, processor, source, out / "eval", gold_dir=gold_eval,
-                       run_info={"method": cfg.method, "seed": cfg.seed, **config}, **ev)
+                       run_info={"method": cfg.method, "seed": cfg.seed, "efficiency": eff, **config}, **ev)
     shutil.rmtree(ckpt, ignore_errors=True)  # kept until now: a run killed during evaluation skips unlearning
     labelled = {"target": {**target_summary, "run": "target (before)"},
                 "unlearned": {**summary, "run": f"{cfg.method} (after)"},
@@ -206,6 +219,6 @@ def run_job(cfg: JobConfig) -> Path:
         data={"clear": source.clear, "tofu": source.tofu,
               "fingerprint": data_fingerprint(source, "clear", names["forget_mixed"])},
         model={"base": base_model, "target": _file_fingerprint(target_dir), "gold": _file_fingerprint(gold_dir)},
-        versions=library_versions(), metrics=summary["metrics"], efficiency=timings)
+        versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff})
     write_record(out / "submission.json", record)
     return out

@@ -2,15 +2,18 @@
 
 A method is a small class: a documented `Config` dataclass (its fields become CLI flags), the
 batch streams it reads, and one `loss(model, batch, ctx)`. Optional hooks: `setup` (before the
-first step), `parameters` (which weights train), `finish` (after the last step, e.g. SKU's
-task-vector negation).
+first step), `parameters` (which weights train), `on_step` (after each optimiser step, e.g.
+SCRUB's rewind checkpoints), `finish` (after the last step, e.g. SKU's task-vector negation).
+Exact-unlearning methods (`retrains = True`, e.g. SISA) replace the loss loop with `retrain`, and
+may do their training-time work in `prepare`, before the unlearning clock starts.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 
@@ -28,6 +31,30 @@ class MethodConfig:
     retain_weight: float = 1.0
 
 
+@dataclass
+class UnlearnInputs:
+    """What the runner knows beyond the forget/retain pairs, for the methods that need more.
+
+    Attributes:
+        forget: the forget stream's samples (the runner fills them in from the pairs).
+        holdout: samples of persons never trained on, distributed like the forget stream (a
+            validation set, e.g. for SCRUB's rewind); empty when the data has no holdout config.
+        source: the `DataSource` the target model was fine-tuned on (methods that retrain).
+        finetune: the target model's `FinetuneConfig` (its recipe).
+        base: the model the target was fine-tuned from (Hub id or folder; the tiny base for the demo).
+        cache_dir: where a method may keep what it trains before any forget request.
+        seed: the run's seed.
+    """
+
+    forget: list = field(default_factory=list)
+    holdout: list = field(default_factory=list)
+    source: Any = None
+    finetune: Any = None
+    base: str | None = None
+    cache_dir: Path | None = None
+    seed: int = 42
+
+
 class UnlearningMethod:
     """Base class. Subclasses set `name`, `streams`, maybe `Config` and `needs_reference`, and `loss`.
 
@@ -40,13 +67,26 @@ class UnlearningMethod:
     Config: ClassVar[type] = MethodConfig
     streams: ClassVar[tuple[str, ...]] = ("forget",)
     needs_reference: ClassVar[bool] = False
+    retrains: ClassVar[bool] = False  # exact unlearning: `retrain` replaces the loss loop
     paper: ClassVar[str] = ""
 
     def __init__(self, config=None):
         self.config = config if config is not None else self.Config()
+        self.info: dict = {}  # facts about the run a method reports (written to unlearn.json)
+
+    @property
+    def needs_holdout(self) -> bool:
+        """Whether this configuration reads `UnlearnInputs.holdout` (the runner then loads it or fails early)."""
+        return False
+
+    def prepare(self, processor, inputs: UnlearnInputs) -> None:
+        """Called by the job before the unlearning clock starts: training-time work (not unlearning cost)."""
 
     def setup(self, model, ctx: "UnlearnContext") -> None:
         """Called once before training."""
+
+    def on_step(self, model, ctx: "UnlearnContext", steps_done: int) -> None:
+        """Called after every optimiser step; `steps_done` counts the steps taken so far."""
 
     def parameters(self, model):
         """The parameters to train (default: everything that requires grad)."""
@@ -59,9 +99,14 @@ class UnlearningMethod:
         """Called once after training; returns the final model."""
         return model
 
+    def retrain(self, model, processor, inputs: UnlearnInputs, config):
+        """Exact unlearning (only when `retrains`): returns (unlearned model, UnlearnResult)."""
+        raise NotImplementedError
+
 
 class UnlearnContext:
-    """What a method may ask the runner: the step, the epoch, and the frozen reference model.
+    """What a method may ask the runner: the step, the epoch, the frozen reference model, the
+    processor and the `UnlearnInputs`.
 
     With LoRA the reference is the same model with its adapters disabled (no second copy); in full
     fine-tuning a frozen copy is kept, made only for methods that need one. Reference sequence
@@ -69,8 +114,10 @@ class UnlearnContext:
     """
 
     def __init__(self, model, accelerator=None, steps_per_epoch: int = 1, total_steps: int = 1,
-                 needs_reference: bool = False):
+                 needs_reference: bool = False, processor=None, inputs: UnlearnInputs | None = None):
         self.accelerator = accelerator
+        self.processor = processor
+        self.inputs = inputs if inputs is not None else UnlearnInputs()
         self.step = 0
         self.steps_per_epoch = max(1, steps_per_epoch)
         self.total_steps = total_steps

@@ -26,7 +26,7 @@ def register(cls):
 
 
 def _builtin() -> None:
-    from . import (dpo, ga, gd, idk, kl, llmu, npo, retain_ft, rmu, scrub, simnpo, sku)  # noqa: F401
+    from . import (dpo, ga, gd, idk, kl, llmu, npo, retain_ft, rmu, scrub, simnpo, sisa, sku)  # noqa: F401
 
 
 def available() -> list[str]:

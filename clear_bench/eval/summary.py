@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..efficiency import summary_entries
 from ..errors import ClearBenchError
 from ..utils import atomic_write_json, atomic_write_text, library_versions
 from . import logs
@@ -120,6 +121,8 @@ def summarize(run_dir: str | os.PathLike, gold_dir: str | os.PathLike | None = N
                     for v in values},
         "skipped": skipped,
     }
+    # run-level facts that are not aggregates of the logs (cost of the unlearning that made this model)
+    summary["metrics"].update(summary_entries(info.get("efficiency")))
     if write:
         atomic_write_json(Path(run_dir) / SUMMARY_JSON, summary)
         atomic_write_text(Path(run_dir) / SUMMARY_MD, summary_markdown(summary))

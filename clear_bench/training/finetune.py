@@ -13,6 +13,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..efficiency import measure
 from ..errors import ClearBenchError
 from ..utils import atomic_dir, atomic_write_json, check_writable, library_versions, seed_everything, stable_hash
 from .loop import TrainConfig, train
@@ -137,6 +138,26 @@ def tiny_base(source, cache_dir: Path, seed: int = 0) -> Path:
     return out
 
 
+def base_model(config: FinetuneConfig, source, cache_dir: str | Path) -> str:
+    """The model fine-tuning starts from: the Hub id or folder, or the cached tiny base of `source`."""
+    return str(tiny_base(source, Path(cache_dir), config.train.seed)) if config.model == TINY else config.model
+
+
+def training_cost(model_dir: str | Path):
+    """The `Cost` of fine-tuning a model folder, from its manifest (None without one).
+
+    Manifests written before CPU time was recorded give wall seconds only."""
+    from ..efficiency import Cost
+
+    try:
+        manifest = json.loads((Path(model_dir) / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if "train_cost" in manifest:
+        return Cost.from_dict(manifest["train_cost"])
+    return Cost(float(manifest["train_seconds"])) if "train_seconds" in manifest else None
+
+
 def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
              accelerator=None) -> Path:
     """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
@@ -153,7 +174,7 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     cache_dir = Path(cache_dir or out.parent)
     accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
     with accelerator.main_process_first():  # one process builds the shared tiny base, the others then read it
-        base = str(tiny_base(source, cache_dir, config.train.seed)) if config.model == TINY else config.model
+        base = base_model(config, source, cache_dir)
     fingerprint = stable_hash({"config": asdict(config), "base": base,
                                "data": data_fingerprint(source, "clear", cfg_name)})
     manifest_path = out / MANIFEST
@@ -180,15 +201,17 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     collate = Collator(processor, question_rng=random.Random(config.train.seed),
                        question_pool=CAPTION_QUESTIONS + tuple(config.extra_requests), answer_logits_only=True)
     ckpt = out.parent / f".{out.name}.checkpoint-{fingerprint}"  # a killed run resumes from its last epoch
-    result = train(model, samples, collate, config.train, accelerator=accelerator,
-                   desc=f"fine-tune {cfg_name}", checkpoint_dir=ckpt)
+    with measure() as clock:
+        result = train(model, samples, collate, config.train, accelerator=accelerator,
+                       desc=f"fine-tune {cfg_name}", checkpoint_dir=ckpt)
     model = accelerator.unwrap_model(model)
     if config.lora_r > 0:
         model = model.merge_and_unload()
     manifest = {"fingerprint": fingerprint, "config": asdict(config), "base_model": base, "data_config": cfg_name,
                 "data_source": source.name("clear"), "data_fingerprint": data_fingerprint(source, "clear", cfg_name),
                 "samples": len(samples), "steps": result.steps, "final_loss": result.losses[-1],
-                "train_seconds": round(result.seconds, 2), "versions": library_versions()}
+                "train_seconds": round(result.seconds, 2), "train_cost": clock.cost.to_dict(),
+                "versions": library_versions()}
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         with atomic_dir(out) as tmp:

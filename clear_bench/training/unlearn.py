@@ -49,6 +49,7 @@ class UnlearnResult:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     stopped_at: int | None = None  # step whose loss was not finite (training stopped before it)
+    info: dict = field(default_factory=dict)  # what the method reports (rewind checkpoints, SISA shards)
 
 
 class NonFiniteLoss(ClearBenchError):
@@ -112,17 +113,46 @@ def l1_penalty(named_params, theta0: dict | None) -> torch.Tensor:
     return torch.stack(terms).sum()
 
 
-def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, accelerator=None,
+def holdout_samples(source, modality: str) -> list[Sample]:
+    """Training-style samples of the holdout persons (never trained on) in the forget stream's modality:
+    CLEAR `holdout_perturbed` image rows (image) and/or TOFU `holdout_perturbed` QA (text)."""
+    from ..data.convert import training_samples
+
+    if modality not in MODALITIES:
+        raise ClearBenchError(f"unknown modality '{modality}'; valid: {', '.join(MODALITIES)}")
+    wanted = {"image": ("clear",), "text": ("tofu",), "both": ("clear", "tofu")}[modality]
+    out = []
+    for dataset in wanted:
+        try:
+            ds = source.load(dataset, "holdout_perturbed")
+        except ClearBenchError as e:
+            raise ClearBenchError(f"no validation set of never-trained persons for the {modality} forget stream: "
+                                  f"{source.name(dataset)} has no 'holdout_perturbed' config (generated data, "
+                                  "e.g. `clear-generate` or the demo, has one; therem/CLEAR does not)") from e
+        rows = training_samples(ds, source.name(dataset), "holdout_perturbed")
+        out += [s for s in rows if s.has_image == (dataset == "clear")]
+    return out
+
+
+def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, accelerator=None, inputs=None,
             checkpoint_dir=None):
     """Unlearn in place; returns (model with adapters merged, UnlearnResult).
 
-    With `checkpoint_dir`, a killed run resumes from its last finished epoch.
-    """
+    `inputs` (`UnlearnInputs`) carries what some methods read beyond the pairs: holdout samples
+    (SCRUB's rewind), the data and recipe of the target model (SISA). With `checkpoint_dir`, a killed
+    run resumes from its last finished epoch."""
+    from dataclasses import replace
+
     from accelerate import Accelerator
 
-    from ..baselines.base import UnlearnContext
+    from ..baselines.base import UnlearnContext, UnlearnInputs
     from ..models.lora import apply_lora, freeze_vision
 
+    inputs = inputs if inputs is not None else UnlearnInputs()
+    if not inputs.forget:
+        inputs = replace(inputs, forget=[p["forget"] for p in pairs])
+    if method.retrains:
+        return method.retrain(model, processor, inputs, config)
     accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
     freeze_vision(model)
     if config.lora_r > 0:
@@ -130,7 +160,8 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     per_epoch = math.ceil(len(pairs) / config.train.batch_size / max(1, accelerator.num_processes)
                           / config.train.grad_accum)
     ctx = UnlearnContext(model, accelerator, steps_per_epoch=per_epoch,
-                         total_steps=math.ceil(per_epoch * config.train.epochs), needs_reference=method.needs_reference)
+                         total_steps=math.ceil(per_epoch * config.train.epochs), needs_reference=method.needs_reference,
+                         processor=processor, inputs=inputs)
     method.setup(model, ctx)
     params = method.parameters(model)
     trainable = {id(p) for p in params}
@@ -149,7 +180,8 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     result = UnlearnResult()
     try:
         r = train(model, pairs, PairCollator(processor, method.streams), config.train, accelerator=accelerator,
-                  loss_fn=loss_fn, params=params, desc=f"unlearn {method.name}", checkpoint_dir=checkpoint_dir)
+                  loss_fn=loss_fn, params=params, desc=f"unlearn {method.name}", checkpoint_dir=checkpoint_dir,
+                  on_step=lambda step, loss: method.on_step(model, ctx, step + 1))
         result.steps, result.losses, result.seconds = r.steps, r.losses, r.seconds
     except NonFiniteLoss as e:
         log.error("%s", e)
@@ -158,4 +190,5 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     model = method.finish(model, ctx)
     if config.lora_r > 0:
         model = model.merge_and_unload()
+    result.info = dict(getattr(method, "info", {}))
     return model, result

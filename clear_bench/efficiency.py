@@ -1,0 +1,102 @@
+"""What unlearning costs next to retraining from scratch: wall, CPU and GPU seconds, and their ratio.
+
+`unlearn_cost_fraction` = cost of unlearning / cost of fine-tuning the gold (retain-only) model,
+the retraining that exact unlearning would need. The NeurIPS 2023 machine unlearning challenge
+(Triantafillou et al. 2024) scores an algorithm only if it runs in under 20 % of retraining's time:
+above that, retraining is the simpler and exact answer. Lower is better.
+
+The ratio compares like with like, in this order of preference:
+  gpu   CUDA-event seconds of both (both measured on a GPU);
+  cpu   process CPU seconds of both (all threads of this process: robust to other processes
+        sharing the machine, unlike wall time);
+  wall  wall-clock seconds (e.g. a gold model fine-tuned before CPU time was recorded).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+USEFUL_BELOW = 0.2  # the challenge's threshold
+FRACTION = "unlearn_cost_fraction"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Seconds spent on one unit of work; None where that clock was not read."""
+
+    wall_s: float
+    cpu_s: float | None = None
+    gpu_s: float | None = None
+
+    def to_dict(self, prefix: str = "") -> dict[str, float]:
+        return {f"{prefix}{k}": round(v, 3) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], prefix: str = "") -> "Cost":
+        return cls(float(d[f"{prefix}wall_s"]), d.get(f"{prefix}cpu_s"), d.get(f"{prefix}gpu_s"))
+
+    def __add__(self, other: "Cost") -> "Cost":
+        def plus(a, b):
+            return None if a is None or b is None else a + b
+
+        return Cost(self.wall_s + other.wall_s, plus(self.cpu_s, other.cpu_s), plus(self.gpu_s, other.gpu_s))
+
+
+class measure:
+    """Context manager timing its block: `with measure() as m: ...; m.cost`.
+
+    GPU seconds come from CUDA events on the current stream (synchronised at the end), and only
+    when CUDA is available; CPU seconds are `time.process_time()` (this process, all threads).
+    """
+
+    def __enter__(self) -> "measure":
+        import torch
+
+        self._gpu = None
+        if torch.cuda.is_available():
+            self._gpu = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+            self._gpu[0].record()
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+        self.cost: Cost | None = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gpu_s = None
+        if self._gpu is not None:
+            import torch
+
+            self._gpu[1].record()
+            torch.cuda.synchronize()
+            gpu_s = self._gpu[0].elapsed_time(self._gpu[1]) / 1000.0
+        self.cost = Cost(time.perf_counter() - self._wall, time.process_time() - self._cpu, gpu_s)
+
+
+def cost_fraction(unlearn: Cost, retrain: Cost) -> tuple[float | None, str | None]:
+    """(unlearning / retraining, basis) on the best clock both have (gpu, cpu, wall); (None, None) if
+    retraining took no measurable time."""
+    for basis in ("gpu", "cpu", "wall"):
+        u, r = getattr(unlearn, f"{basis}_s"), getattr(retrain, f"{basis}_s")
+        if u is not None and r is not None:
+            return (u / r, basis) if r > 0 else (None, None)
+    return None, None
+
+
+def efficiency(unlearn: Cost, retrain: Cost | None) -> dict[str, Any]:
+    """The efficiency entry of a run: both costs, the fraction and the clock it was read on."""
+    out: dict[str, Any] = unlearn.to_dict("unlearn_")
+    if retrain is not None:
+        out.update(retrain.to_dict("retrain_"))
+        value, basis = cost_fraction(unlearn, retrain)
+        if value is not None:
+            out[FRACTION] = round(value, 4)
+            out["unlearn_cost_basis"] = basis
+    return out
+
+
+def summary_entries(eff: Mapping[str, Any] | None) -> dict[str, dict]:
+    """Run-level metric entries (the shape `eval.summary` uses) for a run's efficiency record."""
+    if not eff or eff.get(FRACTION) is None:
+        return {}
+    return {FRACTION: {"value": float(eff[FRACTION]), "metric": FRACTION, "task": None, "role": "all",
+                       "higher_is_better": False, "ideal": None, "direction": "↓"}}

@@ -1,0 +1,85 @@
+"""Several models that share one processor, served as one: their next-token distributions are averaged.
+
+SISA aggregates its shard models this way (Bourtoule et al. 2021 average the constituents'
+predictions): p(y_t | ·) = 1/S Σ_k p_k(y_t | ·). The ensemble returns log p as its logits, keeps one
+KV cache per member, and generates greedily, so the evaluator scores and generates with it as with
+any single model. Inference costs S forward passes.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+class EnsembleCache:
+    """One KV cache per member, selected together."""
+
+    def __init__(self, caches: list):
+        self.caches = caches
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        for c in self.caches:
+            c.batch_select_indices(indices)
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.caches[0].get_seq_length(layer_idx)
+
+
+def _uses_mrope(model) -> bool:
+    return "qwen" in getattr(model.config, "model_type", "")
+
+
+class LogitEnsemble(torch.nn.Module):
+    """Average of the members' output distributions (members: models of one architecture and processor)."""
+
+    def __init__(self, members):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = torch.nn.ModuleList(members)
+        self.config = members[0].config
+        self.generation_config = getattr(members[0], "generation_config", None)
+
+    def forward(self, past_key_values=None, labels=None, **inputs):
+        from transformers.modeling_outputs import CausalLMOutputWithPast
+
+        caches = past_key_values.caches if past_key_values is not None else [None] * len(self.members)
+        outs = [m(**inputs, past_key_values=c) for m, c in zip(self.members, caches)]
+        logp = torch.stack([torch.log_softmax(o.logits.float(), -1) for o in outs])
+        logits = torch.logsumexp(logp, 0) - math.log(len(outs))
+        new = [getattr(o, "past_key_values", None) for o in outs]
+        return CausalLMOutputWithPast(logits=logits,
+                                      past_key_values=EnsembleCache(new) if all(c is not None for c in new) else None)
+
+    @torch.no_grad()
+    def generate(self, input_ids, attention_mask, max_new_tokens: int = 20, eos_token_id=None, pad_token_id=None,
+                 do_sample: bool = False, **inputs):
+        """Greedy decoding on the averaged distribution; returns prompt + new tokens, as `generate` does."""
+        if do_sample:
+            raise ValueError("the ensemble decodes greedily only")
+        eos = torch.tensor(eos_token_id if isinstance(eos_token_id, (list, tuple)) else
+                           [eos_token_id if eos_token_id is not None else self.config.eos_token_id],
+                           device=input_ids.device)
+        pad = pad_token_id if pad_token_id is not None else int(eos[0])
+        mrope = _uses_mrope(self)
+        pos = None if mrope else (attention_mask.cumsum(1) - 1).clamp(min=0)
+        out = self(input_ids=input_ids, attention_mask=attention_mask, use_cache=True,
+                   **({} if mrope else {"position_ids": pos}), **inputs)
+        done = torch.zeros(len(input_ids), dtype=torch.bool, device=input_ids.device)
+        new = []
+        last = None if mrope else pos[:, -1:]
+        for step in range(max_new_tokens):
+            token = out.logits[:, -1].argmax(-1).masked_fill(done, pad)
+            new.append(token)
+            done |= torch.isin(token, eos)
+            if done.all() or step == max_new_tokens - 1:
+                break
+            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(token), 1)], 1)
+            extra = {}
+            if not mrope:
+                last = last + 1
+                extra["position_ids"] = last
+            out = self(input_ids=token[:, None], attention_mask=attention_mask, past_key_values=out.past_key_values,
+                       use_cache=True, **extra)
+        return torch.cat([input_ids, torch.stack(new, 1)], 1)

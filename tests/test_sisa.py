@@ -1,0 +1,119 @@
+"""SISA on the demo data: shards by person, only the shards holding forget rows retrain, exactly, and cheaply.
+
+Shards train for 10 epochs here (the demo recipe: 30) to keep the test short; docs/cost_and_privacy.md
+has the numbers of the full recipe through `clear-eval`.
+"""
+import numpy as np
+import pytest
+import torch
+
+from clear_bench.baselines import UnlearnInputs, get_method
+from clear_bench.baselines.sisa import person_key, row_key, shard_seed, split_shards, train_shard
+from clear_bench.errors import ClearBenchError
+from clear_bench.training.unlearn import UnlearnConfig, unlearn
+
+torch.set_num_threads(1)
+pytestmark = pytest.mark.slow
+TASKS = ("forget_captions", "tofu_forget", "retain_captions", "tofu_retain", "holdout_captions", "tofu_holdout")
+
+
+def _rows(source, config):
+    from clear_bench.data.convert import training_samples
+
+    return training_samples(source.load("clear", config), source.clear, config)
+
+
+def mean_probs(model, processor, source) -> dict[str, float]:
+    """Mean answer probability exp(−NLL/|answer|) per task (scored through the shared-prefix KV cache)."""
+    from clear_bench.eval.run import evaluate_task, task_samples
+    from clear_bench.eval.tasks import get_task
+
+    out = {}
+    for name in TASKS:
+        task = get_task(name)
+        samples = task_samples(task, source.load(task.dataset, task.config_for(10)), forget=10, cap=None)
+        records = evaluate_task(model, processor, task, samples, max_new_tokens=0)
+        out[name] = float(np.mean([np.exp(-r.answer_nll / r.answer_tokens) for r in records]))
+    return out
+
+
+def test_shards_split_persons_seeded_and_disjoint(demo_source):
+    rows = _rows(demo_source, "full+tofu")
+    shards = split_shards(rows, 4, seed=42)
+    assert sum(len(s) for s in shards) == len(rows)
+    persons = [{person_key(r) for r in s} for s in shards]
+    assert all(not (a & b) for i, a in enumerate(persons) for b in persons[i + 1:])  # each person in one shard
+    assert sorted(len(p) for p in persons) == [5, 5, 5, 5]  # 20 persons dealt round-robin
+    assert [[r.item_id for r in s] for s in split_shards(rows, 4, seed=42)] == [[r.item_id for r in s] for s in shards]
+    assert persons != [{person_key(r) for r in s} for s in split_shards(rows, 4, seed=7)]
+    with pytest.raises(ClearBenchError, match="shards=21"):
+        split_shards(rows, 21, seed=0)
+
+
+@pytest.fixture(scope="module")
+def sisa_run(demo_models, demo_source, tmp_path_factory):
+    from clear_bench.efficiency import measure
+    from clear_bench.models.loading import load_processor
+    from clear_bench.presets import cache_dir, get_preset
+    from clear_bench.training.finetune import FinetuneConfig, base_model
+
+    preset = get_preset("demo")
+    recipe = FinetuneConfig(model="tiny", split="full", lora_r=0, train=preset.finetune,
+                            extra_requests=preset.finetune_requests)
+    # the target's base; shards in a fresh folder, so that `prepare` really trains them (its cost is compared)
+    inputs = UnlearnInputs(forget=_rows(demo_source, "forget10+tofu"), source=demo_source, finetune=recipe,
+                           base=base_model(recipe, demo_source, cache_dir() / "models"),
+                           cache_dir=tmp_path_factory.mktemp("sisa-cache"), seed=42)
+    cls = get_method("sisa")
+    method = cls(cls.Config(shards=4, epochs=10))
+    with measure() as training:
+        method.prepare(None, inputs)
+    processor = load_processor(str(demo_models["target"]))
+    before = mean_probs(method.original_model(), processor, demo_source)
+    original = list(method.original_shards)
+    with measure() as unlearning:
+        model, result = unlearn(None, processor, method, [], UnlearnConfig(), inputs=inputs)
+    return dict(method=method, inputs=inputs, original=original, result=result, before=before,
+                after=mean_probs(model, processor, demo_source), training=training.cost, unlearning=unlearning.cost)
+
+
+def test_only_shards_with_forget_rows_retrain_and_exactly(sisa_run, demo_source):
+    info = sisa_run["result"].info["sisa"]
+    forget = {row_key(s) for s in sisa_run["inputs"].forget}
+    plan = sisa_run["method"].plan
+    hit = [k for k, rows in enumerate(plan["shards"]) if any(row_key(r) in forget for r in rows)]
+    assert info["retrained"] == hit and 0 < len(hit) < 4
+    assert sum(info["rows_per_shard"]) - sum(info["rows_after"]) == len(forget) == 10
+    k = hit[0]
+    keep = [r for r in plan["shards"][k] if row_key(r) not in forget]
+    # exact: the retrained shard is what training its remaining rows from scratch gives
+    fresh = train_shard(plan["base"], keep, plan["recipe"], plan["lora_r"], plan["lora_alpha"],
+                        shard_seed(plan["seed"], k))
+    served = sisa_run["method"].shards
+    assert all(torch.allclose(served[k][n], fresh[n], atol=1e-6) for n in fresh)
+    for j in set(range(4)) - set(hit):  # untouched shards are reused as they are
+        assert served[j] is sisa_run["original"][j]
+
+
+def test_unlearned_sisa_knows_forget_persons_no_better_than_never_seen_ones(sisa_run):
+    before, after = sisa_run["before"], sisa_run["after"]
+    for forget, holdout in (("forget_captions", "holdout_captions"), ("tofu_forget", "tofu_holdout")):
+        assert before[forget] > 3 * before[holdout], before  # the shards did learn the forget persons
+        assert after[forget] < 1.5 * after[holdout], after
+    for retain in ("retain_captions", "tofu_retain"):
+        assert after[retain] > 0.8 * before[retain] and after[retain] > 3 * after["tofu_holdout"], (before, after)
+
+
+def test_unlearning_costs_only_the_retrained_shards(sisa_run):
+    # two of four shards retrain, each on 20 of its 25 rows: about 40 % of training all four
+    assert sisa_run["unlearning"].cpu_s < 0.7 * sisa_run["training"].cpu_s
+
+
+def test_sisa_without_the_training_data_fails_clearly(tiny_vlm):
+    from clear_bench.data.sample import Sample
+    from clear_bench.training.unlearn import make_pairs
+
+    base, proc = tiny_vlm
+    pairs = make_pairs([Sample("f", "q?", "a.")], [Sample("r", "q?", "b.")], seed=0)
+    with pytest.raises(ClearBenchError, match="data source"):
+        unlearn(base, proc, get_method("sisa")(), pairs, UnlearnConfig())
