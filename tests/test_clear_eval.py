@@ -42,6 +42,21 @@ def test_demo_run_forgets_more_than_it_loses(gd_run):
     assert after["real_faces/rouge_l"]["value"] >= 0.5  # prior knowledge mostly survives
 
 
+def test_demo_run_reports_its_cost_against_retraining(gd_run, tmp_path):
+    from clear_bench.leaderboard.build import build
+
+    entry = json.loads((gd_run / "eval" / "summary.json").read_text())["metrics"]["unlearn_cost_fraction"]
+    assert 0 < entry["value"] < 1 and entry["direction"] == "↓" and entry["higher_is_better"] is False
+    record = load_record(gd_run / "submission.json")
+    eff = record["efficiency"]
+    assert eff["unlearn_cost_fraction"] == record["metrics"]["unlearn_cost_fraction"]["value"] == entry["value"]
+    assert eff["unlearn_cost_basis"] in ("cpu", "gpu") and eff["unlearn_cpu_s"] > 0 and eff["retrain_cpu_s"] > 0
+    assert json.loads((gd_run / "unlearn.json").read_text())["cost"]["unlearn_cost_fraction"] == entry["value"]
+    assert "| unlearn_cost_fraction | ↓ |" in (gd_run / "results.md").read_text()
+    board = build([gd_run / "submission.json"], tmp_path / "board", include_baselines=False)
+    assert f"{entry['value']:.3f}" in board["markdown"].read_text()
+
+
 def test_bad_input_is_one_line(capsys, tmp_path):
     assert clear_eval_main(["--preset", "demo", "--method", "npoo", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()

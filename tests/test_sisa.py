@@ -117,3 +117,54 @@ def test_sisa_without_the_training_data_fails_clearly(tiny_vlm):
     pairs = make_pairs([Sample("f", "q?", "a.")], [Sample("r", "q?", "b.")], seed=0)
     with pytest.raises(ClearBenchError, match="data source"):
         unlearn(base, proc, get_method("sisa")(), pairs, UnlearnConfig())
+
+
+def _toy_samples(image):
+    from clear_bench.data.sample import Sample
+
+    return [Sample("a", "What can you see in this picture?", "Anna Stone sits at a desk in Lyon.", image=image,
+                   perturbed_answers=("Anna Stone was born in Lyon.",)),
+            Sample("b", "Where was Anna Stone born?", "Anna Stone was born in Lyon.",
+                   perturbed_answers=("Anna Stone sits at a desk.",))]
+
+
+def test_logit_ensemble_of_copies_scores_and_generates_like_the_model(tiny_vlm, red_image):
+    import copy
+
+    from clear_bench.data.collator import Collator
+    from clear_bench.eval.scoring import score_items, stop_token_ids
+    from clear_bench.models.ensemble import LogitEnsemble
+
+    model, proc = tiny_vlm
+    model.eval()
+    ensemble = LogitEnsemble([model, copy.deepcopy(model)]).eval()
+    samples = _toy_samples(red_image)
+    enc = Collator(proc).prompts_only(samples)
+    with torch.no_grad():
+        assert torch.allclose(ensemble(**enc).logits, torch.log_softmax(model(**enc).logits.float(), -1), atol=1e-5)
+    kw = dict(max_new_tokens=6, eos_token_id=stop_token_ids(proc), pad_token_id=proc.tokenizer.pad_token_id)
+    assert torch.equal(ensemble.generate(**enc, **kw), model.generate(**enc, do_sample=False, **kw))
+    mine, ref = (score_items(m, proc, samples, max_new_tokens=6) for m in (ensemble, model))  # shared-prefix cache
+    for a, b in zip(mine, ref):
+        assert a.generation == b.generation
+        assert [round(v.nll, 4) for v in a.variants] == [round(v.nll, 4) for v in b.variants]
+
+
+def test_lora_shards_store_factors_that_merge_into_the_base(tiny_vlm, red_image, tmp_path):
+    from clear_bench.baselines.sisa import deltas, merge_shards
+    from clear_bench.models.loading import load_model
+    from clear_bench.models.tiny import save_tiny_vlm
+    from clear_bench.training.finetune import FinetuneConfig
+    from clear_bench.training.loop import TrainConfig
+
+    base = str(save_tiny_vlm(*tiny_vlm, tmp_path / "base"))
+    recipe = FinetuneConfig(model=base, train=TrainConfig(epochs=2, lr=5e-3, batch_size=2, warmup_epochs=0))
+    shard = train_shard(base, _toy_samples(red_image), recipe, lora_r=4, lora_alpha=8, seed=0)
+    assert shard and all(k.rsplit("::", 1)[1] in ("A", "B", "scale") for k in shard)
+    before = dict(load_model(base, device="cpu")[0].named_parameters())
+    merged = dict(merge_shards(load_model(base, device="cpu")[0], [shard], "sum").named_parameters())
+    moved = {n for n in merged if not torch.equal(merged[n], before[n])}
+    assert moved and moved <= {n for n, _ in deltas(shard)}  # only LoRA-targeted weights change
+    assert all("vision_tower" not in n and "lm_head" not in n for n in moved)
+    twice = dict(merge_shards(load_model(base, device="cpu")[0], [shard, shard], "mean").named_parameters())
+    assert all(torch.allclose(twice[n], merged[n], atol=1e-6) for n in moved)

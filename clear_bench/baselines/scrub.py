@@ -26,7 +26,7 @@ def _fmt(errors: dict[str, float]) -> str:
 
 @dataclass
 class SCRUBConfig:
-    """SCRUB hyper-parameters (Kurmanji et al. 2023, Eq. 3-4; SCRUB+R, their §4 "rewind").
+    """SCRUB hyper-parameters (Kurmanji et al. 2023, Eq. 3-4; `rewind` is their SCRUB+R).
 
     Attributes:
         max_epochs: epochs during which max-steps alternate with min-steps; later epochs do min-steps only.

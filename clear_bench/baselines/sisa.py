@@ -1,4 +1,4 @@
-"""SISA-style exact unlearning with one adapter per shard (Bourtoule et al. 2021, "Machine Unlearning", §IV).
+"""SISA-style exact unlearning with one adapter per shard (Bourtoule et al. 2021, "Machine Unlearning").
 
 Training time (`prepare`, cached like the target model): the persons of the fine-tune data are split
 into `shards` groups (by person, seeded), and one adapter per shard is trained on that shard's rows

@@ -117,6 +117,7 @@ def holdout_samples(source, modality: str) -> list[Sample]:
     """Training-style samples of the holdout persons (never trained on) in the forget stream's modality:
     CLEAR `holdout_perturbed` image rows (image) and/or TOFU `holdout_perturbed` QA (text)."""
     from ..data.convert import training_samples
+    from ..errors import SchemaError
 
     if modality not in MODALITIES:
         raise ClearBenchError(f"unknown modality '{modality}'; valid: {', '.join(MODALITIES)}")
@@ -125,7 +126,7 @@ def holdout_samples(source, modality: str) -> list[Sample]:
     for dataset in wanted:
         try:
             ds = source.load(dataset, "holdout_perturbed")
-        except ClearBenchError as e:
+        except SchemaError as e:  # a missing config; an unreachable Hub keeps its own message
             raise ClearBenchError(f"no validation set of never-trained persons for the {modality} forget stream: "
                                   f"{source.name(dataset)} has no 'holdout_perturbed' config (generated data, "
                                   "e.g. `clear-generate` or the demo, has one; therem/CLEAR does not)") from e
