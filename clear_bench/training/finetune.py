@@ -128,13 +128,22 @@ def tiny_base(source, cache_dir: Path, seed: int = 0) -> Path:
                        data_fingerprint(source, "clear", "real_faces"), data_fingerprint(source, "clear", "real_world"),
                        seed, asdict(TINY_PRETRAIN)])
     out = Path(cache_dir) / f"tiny-base-{key}"
-    if (out / "config.json").exists():
+    # Under `accelerate launch` every process takes part (the pretraining is itself distributed): all look
+    # for the cached base before anyone writes it, all train, the main process saves.
+    from accelerate import PartialState
+
+    state = PartialState()
+    exists = (out / "config.json").exists()
+    state.wait_for_everyone()
+    if exists:
         return out
     model, processor = build_tiny_vlm(corpus_of(source), seed=seed)
     train(model, world_knowledge(source), Collator(processor, answer_logits_only=True), TINY_PRETRAIN,
           desc="tiny model pretraining")
-    with atomic_dir(out) as tmp:
-        save_tiny_vlm(model, processor, tmp)
+    if state.is_main_process:
+        with atomic_dir(out) as tmp:
+            save_tiny_vlm(model, processor, tmp)
+    state.wait_for_everyone()
     return out
 
 
@@ -173,8 +182,7 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     cfg_name = config.config_name
     cache_dir = Path(cache_dir or out.parent)
     accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
-    with accelerator.main_process_first():  # one process builds the shared tiny base, the others then read it
-        base = base_model(config, source, cache_dir)
+    base = base_model(config, source, cache_dir)
     fingerprint = stable_hash({"config": asdict(config), "base": base,
                                "data": data_fingerprint(source, "clear", cfg_name)})
     manifest_path = out / MANIFEST

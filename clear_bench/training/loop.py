@@ -97,7 +97,12 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
 
-    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.grad_accum)
+    if accelerator is None:
+        from accelerate import DistributedDataParallelKwargs
+
+        # some weights may get no gradient in a step (e.g. a vision tower's unused last norm): let DDP allow it
+        accelerator = Accelerator(gradient_accumulation_steps=config.grad_accum,
+                                  kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     gen = torch.Generator().manual_seed(config.seed)
     loader = DataLoader(list(dataset), batch_size=config.batch_size, shuffle=True, collate_fn=collate,
                         generator=gen, num_workers=0)
