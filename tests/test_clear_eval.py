@@ -34,11 +34,15 @@ def test_demo_run_forgets_more_than_it_loses(gd_run):
     after = json.loads((gd_run / "eval" / "summary.json").read_text())["metrics"]
     target_runs = sorted((cache_dir() / "evals").glob("target-*"))
     before = json.loads((target_runs[0] / "summary.json").read_text())["metrics"]
-    forget_drop = before["forget_facerec/rouge_l"]["value"] - after["forget_facerec/rouge_l"]["value"]
-    retain_drop = before["retain_facerec/rouge_l"]["value"] - after["retain_facerec/rouge_l"]["value"]
-    # measured on the demo: forget 1.00 -> 0.00, retain 0.98 -> 0.54 (gradient difference forgets, with damage)
-    assert forget_drop >= 0.6, (before["forget_facerec/rouge_l"], after["forget_facerec/rouge_l"])
-    assert retain_drop <= forget_drop - 0.3
+    def drop(task):
+        return before[f"{task}/prob"]["value"] - after[f"{task}/prob"]["value"]
+
+    forget_drop = sum(drop(t) for t in ("forget_captions", "forget_facerec", "tofu_forget")) / 3
+    retain_drop = sum(drop(t) for t in ("retain_captions", "retain_facerec", "tofu_retain")) / 3
+    # measured on the demo (answer probability): forget 0.34-0.46 lower, retain 0.07-0.16 lower, depending on
+    # the CPU thread count; gradient difference forgets, with some collateral damage
+    assert forget_drop >= 0.2, forget_drop
+    assert forget_drop >= 1.5 * retain_drop, (forget_drop, retain_drop)
     assert after["real_faces/rouge_l"]["value"] >= 0.5  # prior knowledge mostly survives
 
 
