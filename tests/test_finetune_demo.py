@@ -46,6 +46,8 @@ def test_finetune_reuses_a_model_made_from_the_same_inputs(demo_models, demo_sou
     manifest = json.loads((demo_models["gold"] / "clear_manifest.json").read_text())
     assert manifest["data_config"] == "retain90+tofu" and manifest["samples"] == 90 + 20  # retain90+tofu + replayed world knowledge
     assert set(manifest["versions"]) >= {"torch", "transformers"}
+    card = (demo_models["gold"] / "README.md").read_text()
+    assert "gold (retain-only)" in card and "retain90+tofu" in card and manifest["fingerprint"] in card
     mtime = (demo_models["gold"] / "model.safetensors").stat().st_mtime_ns
     cfg = FinetuneConfig(model="tiny", split="retain90", lora_r=0, train=preset.finetune,
                          extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)

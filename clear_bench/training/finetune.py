@@ -167,6 +167,32 @@ def training_cost(model_dir: str | Path):
     return Cost(float(manifest["train_seconds"])) if "train_seconds" in manifest else None
 
 
+MODEL_CARD = Path(__file__).resolve().parents[2] / "cards" / "model_card.md"
+
+
+def model_card(manifest: dict) -> str | None:
+    """The model card from `cards/model_card.md` (None when the template is not there, e.g. a wheel install)."""
+    from string import Template
+
+    if not MODEL_CARD.exists():
+        return None
+    cfg = manifest["config"]
+    target = cfg["split"] == "full"
+    t = cfg["train"]
+    recipe = (f"{'LoRA r ' + str(cfg['lora_r']) + ', alpha ' + str(cfg['lora_alpha']) if cfg['lora_r'] else 'full fine-tuning'}, "
+              f"lr {t['lr']}, {t['epochs']} epochs, batch {t['batch_size']}, weight decay {t['weight_decay']}, "
+              f"warm-up {t['warmup_epochs']} epoch(s), seed {t['seed']}")
+    return Template(MODEL_CARD.read_text()).safe_substitute(
+        title=f"CLEAR {'target' if target else 'gold'} model ({manifest['data_config']})",
+        role="target" if target else "gold (retain-only)", data_config=manifest["data_config"],
+        data_source=manifest["data_source"], base_model=manifest["base_model"], recipe=recipe,
+        samples=manifest["samples"], steps=manifest["steps"], final_loss=f"{manifest['final_loss']:.4f}",
+        data_fingerprint=manifest["data_fingerprint"], fingerprint=manifest["fingerprint"], split=cfg["split"],
+        versions=", ".join(f"{k} {v}" for k, v in manifest["versions"].items()),
+        role_note=("It has memorised every person of the data and is the starting point of unlearning." if target else
+                   "It never saw the forget persons: it is the reference for forget quality."))
+
+
 def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
              accelerator=None) -> Path:
     """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
@@ -226,6 +252,9 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
             model.save_pretrained(tmp, safe_serialization=True)
             processor.save_pretrained(tmp)
             atomic_write_json(tmp / MANIFEST, manifest)
+            card = model_card(manifest)
+            if card:
+                (tmp / "README.md").write_text(card)
         shutil.rmtree(ckpt, ignore_errors=True)
     accelerator.wait_for_everyone()
     return out
