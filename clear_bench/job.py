@@ -9,6 +9,7 @@ evaluations by their per-item log files. A run folder ends up with:
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import logging
@@ -94,14 +95,8 @@ def _resolve(cfg: JobConfig):
     forget_configs(cfg.forget)
     preset = get_preset(cfg.preset)
     method = build_method(cfg.method, cfg.method_args)
-    source = resolve_source(argparse_like(data=cfg.data, tofu=None), preset)
+    source = resolve_source(argparse.Namespace(data=cfg.data, tofu=None), preset)
     return preset, method, source
-
-
-def argparse_like(**kw):
-    import argparse
-
-    return argparse.Namespace(**kw)
 
 
 def _file_fingerprint(folder: Path) -> str:
