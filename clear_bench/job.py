@@ -104,6 +104,25 @@ def _file_fingerprint(folder: Path) -> str:
     return json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else stable_hash(str(folder))
 
 
+def finetune_recipe(preset, split: str, model: str | None = None):
+    """The preset's fine-tuning recipe on `split` (full: the target model; retainNN: the gold model)."""
+    from .training.finetune import FinetuneConfig
+
+    return FinetuneConfig(model=model or preset.model, split=split, lora_r=preset.lora_r, train=preset.finetune,
+                          extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
+
+
+def cached_finetune(preset, source, split: str, model: str | None = None) -> Path:
+    """The fine-tuned model folder of (recipe, data) in the cache; trained on first use."""
+    from .presets import cache_dir
+    from .training.finetune import finetune
+
+    fc = finetune_recipe(preset, split, model)
+    key = stable_hash([dataclasses.asdict(fc), source.clear, source.tofu])
+    cache = cache_dir()
+    return finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")
+
+
 def run_job(cfg: JobConfig) -> Path:
     """Run the whole job; returns the run folder."""
     from .baselines import UnlearnInputs
@@ -116,7 +135,7 @@ def run_job(cfg: JobConfig) -> Path:
     from .leaderboard.records import make_record, write_record
     from .models.loading import load_model
     from .presets import cache_dir
-    from .training.finetune import FinetuneConfig, base_model as resolve_base, data_fingerprint, finetune, training_cost
+    from .training.finetune import base_model as resolve_base, data_fingerprint, training_cost
     from .training.unlearn import holdout_samples, make_pairs, select_forget, unlearn
 
     preset, method, source = _resolve(cfg)
@@ -130,15 +149,12 @@ def run_job(cfg: JobConfig) -> Path:
     base_model = cfg.model or preset.model
     timings = {}
 
-    def recipe(split: str) -> FinetuneConfig:
-        return FinetuneConfig(model=base_model, split=split, lora_r=preset.lora_r, train=preset.finetune,
-                              extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
+    def recipe(split: str):
+        return finetune_recipe(preset, split, base_model)
 
     def tuned(split: str) -> Path:
-        fc = recipe(split)
-        key = stable_hash([dataclasses.asdict(fc), source.clear, source.tofu])
         t = time.time()
-        path = finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")
+        path = cached_finetune(preset, source, split, base_model)
         timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
         return path
 

@@ -22,6 +22,22 @@ def tiny_vlm():
     return build_tiny_vlm(corpus, vocab_size=400, hidden=64, layers=2)
 
 
+@pytest.fixture(scope="session")
+def tiny_qwen():
+    """A random tiny Qwen2-VL (multimodal rotary positions, Qwen chat format) on the same vocabulary."""
+    from clear_bench.models.tiny import build_tiny_qwen2vl
+
+    corpus = ["Anna Stone sits at a desk in Lyon.", "Where was Anna Stone born?", "Anna Stone was born in Lyon.",
+              "What can you see in this picture?", "The name of the person on the image is "] * 10
+    return build_tiny_qwen2vl(corpus, vocab_size=400)
+
+
+@pytest.fixture(params=["llava", "qwen2vl"])
+def any_vlm(request):
+    """Each tiny architecture in turn: LLaVA (plain positions) and Qwen2-VL (M-RoPE)."""
+    return request.getfixturevalue("tiny_vlm" if request.param == "llava" else "tiny_qwen")
+
+
 @pytest.fixture()
 def red_image():
     from PIL import Image
@@ -40,14 +56,11 @@ def demo_source():
 
 @pytest.fixture(scope="session")
 def demo_models(demo_source):
-    """Target (full+tofu) and gold (retain90+tofu) tiny models fine-tuned with the demo recipe, as clear-eval does."""
-    from clear_bench.presets import cache_dir, get_preset
-    from clear_bench.training.finetune import FinetuneConfig, finetune
+    """Target (full+tofu) and gold (retain90+tofu) tiny models fine-tuned with the demo recipe, in the cache
+    folders clear-eval uses (so the suite's clear-eval runs reuse them)."""
+    from clear_bench.job import cached_finetune
+    from clear_bench.presets import get_preset
 
     preset = get_preset("demo")
-    out = {}
-    for name, split in (("target", "full"), ("gold", "retain90")):
-        cfg = FinetuneConfig(model="tiny", split=split, lora_r=0, train=preset.finetune,
-                             extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
-        out[name] = finetune(cfg, demo_source, cache_dir() / "fixture-models" / name, cache_dir=cache_dir() / "models")
-    return out
+    return {name: cached_finetune(preset, demo_source, split) for name, split in (("target", "full"),
+                                                                                  ("gold", "retain90"))}

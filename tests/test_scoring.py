@@ -17,8 +17,8 @@ def items(red_image):
             Sample("a/3", "Describe the image in detail.", "Anna.", image=blue, perturbed_answers=("Stone.",))]
 
 
-def test_shared_prefix_equals_naive(tiny_vlm, items):
-    model, proc = tiny_vlm
+def test_shared_prefix_equals_naive(any_vlm, items):
+    model, proc = any_vlm
     model.eval()
     naive = score_naive(model, proc, items, batch_size=3)
     fast = score_shared_prefix(model, proc, items, batch_size=2)
@@ -32,15 +32,28 @@ def test_shared_prefix_equals_naive(tiny_vlm, items):
     assert [v.kind for v in fast[1].variants] == ["answer", "option", "option"]
 
 
-def test_generation_is_conditioned_on_the_image(tiny_vlm, items):
+def test_generation_is_conditioned_on_the_image(any_vlm, items):
     from dataclasses import replace
 
     from PIL import Image
 
-    model, proc = tiny_vlm
+    model, proc = any_vlm
     model.eval()
     a = generate_answers(model, proc, [items[0]], max_new_tokens=8)
     other = replace(items[0], image=Image.effect_noise((32, 32), 90).convert("RGB"))
     b = generate_answers(model, proc, [other], max_new_tokens=8)
     # random weights, same prompt: only the image differs, and so does the output
     assert a != b
+
+
+def test_static_cache_bucketed_generation_equals_dynamic(any_vlm, items):
+    """The GPU generation path (static KV cache, batches bucketed to one shape) decodes what `generate` does."""
+    model, proc = any_vlm
+    model.eval()
+    many = items * 3  # 9 items: batches of 4 leave a last batch of 1, padded to 4
+    dynamic = generate_answers(model, proc, many, max_new_tokens=10, batch_size=4, static_cache=False)
+    static = generate_answers(model, proc, many, max_new_tokens=10, batch_size=4, static_cache=True)
+    one_by_one = [generate_answers(model, proc, [s], max_new_tokens=10, batch_size=1, static_cache=False)[0]
+                  for s in many]
+    assert static == dynamic == one_by_one
+    assert len(set(static)) > 1

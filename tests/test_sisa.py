@@ -130,14 +130,14 @@ def _toy_samples(image):
                    perturbed_answers=("Anna Stone sits at a desk.",))]
 
 
-def test_logit_ensemble_of_copies_scores_and_generates_like_the_model(tiny_vlm, red_image):
+def test_logit_ensemble_of_copies_scores_and_generates_like_the_model(any_vlm, red_image):
     import copy
 
     from clear_bench.data.collator import Collator
     from clear_bench.eval.scoring import score_items, stop_token_ids
     from clear_bench.models.ensemble import LogitEnsemble
 
-    model, proc = tiny_vlm
+    model, proc = any_vlm
     model.eval()
     ensemble = LogitEnsemble([model, copy.deepcopy(model)]).eval()
     samples = _toy_samples(red_image)

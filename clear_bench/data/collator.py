@@ -29,6 +29,11 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
+def left_padded_positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that number each row's real tokens 0..n-1 behind its left padding."""
+    return (attention_mask.long().cumsum(1) - 1).clamp(min=0)
+
+
 class Collator:
     """Callable collate function: ``Collator(processor)(samples) -> dict of tensors`` with labels.
 
@@ -47,10 +52,8 @@ class Collator:
         # the last K positions only (`logits_to_keep`), and labels are cropped to match. With a 152k vocabulary
         # this removes most of the logits memory and lm_head work of a training step.
         self.answer_logits_only = answer_logits_only
-        if answer_logits_only:
-            self.padding_side = "left"
         self.tokenizer = getattr(processor, "tokenizer", processor)
-        self.padding_side = padding_side
+        self.padding_side = "left" if answer_logits_only else padding_side
         self.include_eot = include_eot  # training supervises end of turn; scoring reads the answer alone
 
     def texts(self, samples: Sequence[Sample]) -> tuple[list[str], list[str]]:
@@ -59,12 +62,15 @@ class Collator:
         prompts = [render_prompt(self.processor, s.question, s.has_image) for s in samples]
         return prompts, [p + s.answer + eot for p, s in zip(prompts, samples)]
 
-    def _process(self, texts: list[str], samples: Sequence[Sample], padding_side: str):
+    def _process(self, texts: list[str], samples: Sequence[Sample], padding_side: str,
+                 pad_to_multiple_of: int | None = None):
         images = [s.image for s in samples if s.has_image]
         old = self.tokenizer.padding_side
         self.tokenizer.padding_side = padding_side
         try:
             kwargs = {"images": images} if images else {}
+            if pad_to_multiple_of:
+                kwargs["pad_to_multiple_of"] = pad_to_multiple_of
             return self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)
         finally:
             self.tokenizer.padding_side = old
@@ -97,6 +103,10 @@ class Collator:
             labels[i, : start + n] = IGNORE
         labels[~mask] = IGNORE
         out = dict(enc)
+        if self.padding_side == "left" and "image_grid_thw" not in out:
+            # Real tokens numbered 0..n-1 as with right padding (models number positions from the first column
+            # unless told). Multimodal-rotary models (Qwen2-VL) number image batches from the mask themselves.
+            out["position_ids"] = left_padded_positions(enc["attention_mask"])
         if self.answer_logits_only:
             answer_pos = (labels != IGNORE).float().argmax(1)  # first supervised position of each row
             keep = int(L - answer_pos.min().item()) + 1  # + the position that predicts the first answer token
@@ -105,7 +115,7 @@ class Collator:
         out["labels"] = labels
         return out
 
-    def prompts_only(self, samples: Sequence[Sample]) -> dict[str, torch.Tensor]:
+    def prompts_only(self, samples: Sequence[Sample], pad_to_multiple_of: int | None = None) -> dict[str, torch.Tensor]:
         """Left-padded prompts (image + question, generation prompt appended) for `generate`."""
         prompts = [render_prompt(self.processor, s.question, s.has_image) for s in samples]
-        return dict(self._process(prompts, samples, "left"))
+        return dict(self._process(prompts, samples, "left", pad_to_multiple_of))

@@ -3,8 +3,8 @@
 Fast path (`shared_prefix=True`): the image and prompt of an item are encoded once; the KV cache
 is then indexed out to all its answer variants (true, paraphrase, perturbed, options), which are
 scored in one batched forward. Logits over the vocabulary are computed only where answer tokens
-are read. Models with multimodal rotary positions (Qwen2-VL family) take the naive path, which
-re-encodes image and prompt per variant; both give the same numbers (tested).
+are read. Models with multimodal rotary positions (Qwen2-VL) continue at the positions the model
+assigned after the image (`models/positions.py`). Both paths give the same numbers (tested).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import torch
 from ..data.collator import IGNORE, Collator, _common_prefix
 from ..data.prompts import end_of_turn, render_prompt
 from ..data.sample import Sample
+from ..models.positions import next_positions, prefix_position_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,6 @@ def _token_stats(logits: torch.Tensor, targets: torch.Tensor):
     return tok, mu, sigma
 
 
-def _uses_mrope(model) -> bool:
-    return "qwen" in getattr(model.config, "model_type", "") or hasattr(getattr(model, "model", None), "rope_deltas")
-
-
 def _device(model):
     return next(model.parameters()).device
 
@@ -96,8 +93,6 @@ def score_naive(model, processor, samples: Sequence[Sample], batch_size: int = 8
 @torch.no_grad()
 def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size: int = 8) -> list[ItemScore]:
     """Encode image + prompt once per item, reuse its KV cache for all answer variants."""
-    if _uses_mrope(model):
-        return score_naive(model, processor, samples, batch_size)
     tok = processor.tokenizer
     coll = Collator(processor, padding_side="left")
     dev = _device(model)
@@ -106,11 +101,9 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
     for start in range(0, len(samples), batch_size):
         items = list(samples[start:start + batch_size])
         prefix = {k: v.to(dev) for k, v in coll.prompts_only(items).items()}
-        # left padding: real tokens get positions 0..n-1, as `generate` numbers them
-        prefix_pos = (prefix["attention_mask"].cumsum(1) - 1).clamp(min=0)
-        out = model(**prefix, position_ids=prefix_pos, use_cache=True, logits_to_keep=1)
+        out = model(**prefix, **prefix_position_kwargs(model, prefix), use_cache=True, logits_to_keep=1)
         last_logits, cache = out.logits[:, -1], out.past_key_values
-        prefix_len = prefix["attention_mask"].sum(1)
+        first_pos = next_positions(model, prefix)  # where each row's answer starts
         rows, conts, kinds = [], [], []
         naive_items = []
         for i, s in enumerate(items):
@@ -136,7 +129,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
                 cmask[r, :len(conts[j])] = 1
             cache.batch_select_indices(rows_t)
             attn = torch.cat([prefix["attention_mask"][rows_t], cmask], 1)
-            pos = prefix_len[rows_t][:, None] + torch.arange(lc, device=dev)[None]
+            pos = first_pos[rows_t] + torch.arange(lc, device=dev)[None]
             cont_logits = model(input_ids=ids, attention_mask=attn, past_key_values=cache, position_ids=pos,
                                 use_cache=False, logits_to_keep=lc).logits
             # the first answer token is predicted by the prefix's last position
@@ -165,27 +158,43 @@ def stop_token_ids(processor) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
+def _static_cache_ok(model) -> bool:
+    from transformers import PreTrainedModel
+
+    return isinstance(model, PreTrainedModel) and _device(model).type == "cuda"
+
+
 @torch.no_grad()
 def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens: int = 300,
-                     batch_size: int = 16) -> list[str]:
-    """Greedy answers conditioned on the IMAGE and the prompt, stopping at end of turn (batched, left padded)."""
+                     batch_size: int = 16, static_cache: bool | None = None) -> list[str]:
+    """Greedy answers conditioned on the IMAGE and the prompt, stopping at end of turn (batched, left padded).
+
+    With `static_cache` (default: on CUDA) the KV cache is preallocated and transformers compiles the
+    decoding step; every batch is then bucketed to one shape (`batch_size` rows, prompts padded to a
+    multiple of 64 tokens) so the compiled step is reused instead of recompiled per batch. Extra rows
+    repeat the batch's last item and are dropped; extra left padding is masked and changes nothing.
+    """
+    static = _static_cache_ok(model) if static_cache is None else static_cache
     coll = Collator(processor)
     tok = processor.tokenizer
     dev = _device(model)
-    out = []
+    kw = dict(do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stop_token_ids(processor),
+              pad_token_id=tok.pad_token_id)
+    if static:
+        kw["cache_implementation"] = "static"
     # Similar lengths together: less padding per batch; results are returned in the input order.
     order = sorted(range(len(samples)), key=lambda i: len(samples[i].question))
     texts = [None] * len(samples)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        enc = {k: v.to(dev) for k, v in coll.prompts_only([samples[i] for i in idx]).items()}
-        gen = model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stop_token_ids(processor),
-                             pad_token_id=tok.pad_token_id)
-        new = gen[:, enc["input_ids"].shape[1]:]
+        batch = [samples[i] for i in idx]
+        if static:
+            batch += [batch[-1]] * (batch_size - len(batch))
+        enc = {k: v.to(dev) for k, v in coll.prompts_only(batch, pad_to_multiple_of=64 if static else None).items()}
+        new = model.generate(**enc, **kw)[:, enc["input_ids"].shape[1]:]
         for i, row in zip(idx, new):
             texts[i] = tok.decode(row, skip_special_tokens=True).strip()
-    out.extend(texts)
-    return out
+    return texts
 
 
 def score_items(model, processor, samples: Sequence[Sample], generate: bool = True, shared_prefix: bool = True,
@@ -197,7 +206,9 @@ def score_items(model, processor, samples: Sequence[Sample], generate: bool = Tr
         fn = score_shared_prefix if shared_prefix else score_naive
         scores = fn(model, processor, samples, batch_size)
         if generate:
-            for s, g in zip(scores, generate_answers(model, processor, samples, max_new_tokens, batch_size * 2)):
+            # with a static cache (CUDA) decoding is memory-bound: a larger batch costs little more per step
+            gen_batch = batch_size * (8 if _static_cache_ok(model) else 2)
+            for s, g in zip(scores, generate_answers(model, processor, samples, max_new_tokens, gen_batch)):
                 s.generation = g
     finally:
         model.train(was_training)

@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from .positions import next_positions, prefix_position_kwargs
+
 
 class EnsembleCache:
     """One KV cache per member, selected together."""
@@ -24,10 +26,6 @@ class EnsembleCache:
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
         return self.caches[0].get_seq_length(layer_idx)
-
-
-def _uses_mrope(model) -> bool:
-    return "qwen" in getattr(model.config, "model_type", "")
 
 
 class LogitEnsemble(torch.nn.Module):
@@ -62,13 +60,11 @@ class LogitEnsemble(torch.nn.Module):
                            [eos_token_id if eos_token_id is not None else self.config.eos_token_id],
                            device=input_ids.device)
         pad = pad_token_id if pad_token_id is not None else int(eos[0])
-        mrope = _uses_mrope(self)
-        pos = None if mrope else (attention_mask.cumsum(1) - 1).clamp(min=0)
-        out = self(input_ids=input_ids, attention_mask=attention_mask, use_cache=True,
-                   **({} if mrope else {"position_ids": pos}), **inputs)
+        prompt = {"input_ids": input_ids, "attention_mask": attention_mask, **inputs}
+        out = self(**prompt, **prefix_position_kwargs(self, prompt), use_cache=True)
+        pos = next_positions(self, prompt)
         done = torch.zeros(len(input_ids), dtype=torch.bool, device=input_ids.device)
         new = []
-        last = None if mrope else pos[:, -1:]
         for step in range(max_new_tokens):
             token = out.logits[:, -1].argmax(-1).masked_fill(done, pad)
             new.append(token)
@@ -76,10 +72,6 @@ class LogitEnsemble(torch.nn.Module):
             if done.all() or step == max_new_tokens - 1:
                 break
             attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(token), 1)], 1)
-            extra = {}
-            if not mrope:
-                last = last + 1
-                extra["position_ids"] = last
             out = self(input_ids=token[:, None], attention_mask=attention_mask, past_key_values=out.past_key_values,
-                       use_cache=True, **extra)
+                       position_ids=pos + step, use_cache=True)
         return torch.cat([input_ids, torch.stack(new, 1)], 1)

@@ -43,9 +43,22 @@ def load_processor(name_or_path: str, trust_remote_code: bool = False):
 
     try:
         return AutoProcessor.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
-    except ImportError as e:
-        raise ClearBenchError(f"processor of {name_or_path} needs a missing package: {e} "
-                              "(Qwen2-VL's processor needs torchvision)") from e
+    except (ImportError, AttributeError) as e:  # (transformers 5.23 raises AttributeError for missing torchvision)
+        if _is_qwen2_vl(name_or_path):
+            from .qwen import load_image_only_processor
+
+            log.info("%s: torchvision missing, using the image-only Qwen2-VL processor (no video)", name_or_path)
+            return load_image_only_processor(name_or_path)
+        raise ClearBenchError(f"processor of {name_or_path} needs a missing package: {e}") from e
+
+
+def _is_qwen2_vl(name_or_path: str) -> bool:
+    try:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(name_or_path).model_type == "qwen2_vl"
+    except (OSError, ValueError):
+        return False
 
 
 def check_compatible(model, processor, name: str) -> None:

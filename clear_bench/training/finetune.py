@@ -208,6 +208,13 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     cfg_name = config.config_name
     cache_dir = Path(cache_dir or out.parent)
     accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
+
+    def load_samples():
+        rows = training_samples(source.load("clear", cfg_name), source.name("clear"), cfg_name)
+        return rows + world_knowledge(source) if config.replay_world_knowledge else rows
+
+    # the tiny base is itself trained on the data: a malformed split must stop us before that
+    samples = load_samples() if config.model == TINY else None
     base = base_model(config, source, cache_dir)
     fingerprint = stable_hash({"config": asdict(config), "base": base,
                                "data": data_fingerprint(source, "clear", cfg_name)})
@@ -222,9 +229,8 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
         log.info("%s holds a model from other inputs; it will be replaced", out)
 
     seed_everything(config.train.seed)
-    samples = training_samples(source.load("clear", cfg_name), source.name("clear"), cfg_name)
-    if config.replay_world_knowledge:
-        samples += world_knowledge(source)
+    if samples is None:
+        samples = load_samples()
     model, processor = load_model(base, device=str(accelerator.device),
                                   trust_remote_code=config.trust_remote_code)
     freeze_vision(model)
