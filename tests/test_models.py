@@ -62,3 +62,33 @@ def test_lora_targets_every_linear_but_lm_head_and_vision(tiny_vlm):
     wrapped = {n.rsplit(".lora_A", 1)[0] for n in trainable if ".lora_A" in n}
     assert {w.split("base_model.model.", 1)[-1] for w in wrapped} == linear_lm
     assert any("multi_modal_projector" in n for n in linear_lm)
+
+
+def test_tiny_qwen2vl_saves_and_reloads_without_torchvision(tiny_qwen, tmp_path, red_image):
+    """Saved as a plain Qwen2VLProcessor (a GPU machine loads the full one); here the image-only fallback."""
+    import json
+
+    from clear_bench.data.collator import Collator
+    from clear_bench.data.sample import Sample
+    from clear_bench.models.loading import load_model
+    from clear_bench.models.tiny import save_tiny_vlm
+
+    model, proc = tiny_qwen
+    save_tiny_vlm(model, proc, tmp_path / "q")
+    assert json.loads((tmp_path / "q" / "processor_config.json").read_text())["processor_class"] == "Qwen2VLProcessor"
+    loaded, proc2 = load_model(str(tmp_path / "q"), device="cpu")
+    s = [Sample("x", "What can you see in this picture?", "Anna Stone sits.", image=red_image)]
+    a, b = Collator(proc)(s), Collator(proc2)(s)
+    assert all(torch.equal(a[k], b[k]) for k in a if isinstance(a[k], torch.Tensor))
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(**a).logits, loaded(**b).logits, atol=1e-5)
+
+
+def test_tokenizer_only_folder_is_refused(tiny_vlm, tmp_path):
+    from clear_bench.errors import ClearBenchError
+    from clear_bench.models.loading import load_processor
+
+    tiny_vlm[1].tokenizer.save_pretrained(tmp_path / "t")
+    (tmp_path / "t" / "config.json").write_text('{"model_type": "llava"}')
+    with pytest.raises(ClearBenchError, match="cannot load the processor of .*image processor"):
+        load_processor(str(tmp_path / "t"))

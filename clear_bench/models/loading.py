@@ -42,14 +42,23 @@ def load_processor(name_or_path: str, trust_remote_code: bool = False):
     from transformers import AutoProcessor
 
     try:
-        return AutoProcessor.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
-    except (ImportError, AttributeError) as e:  # (transformers 5.23 raises AttributeError for missing torchvision)
+        processor = AutoProcessor.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    # Without torchvision, transformers 5.23 raises AttributeError (5.17: ImportError) for the video processor;
+    # a folder saved without a video processor config raises OSError.
+    except (ImportError, AttributeError, OSError) as e:
         if _is_qwen2_vl(name_or_path):
             from .qwen import load_image_only_processor
 
-            log.info("%s: torchvision missing, using the image-only Qwen2-VL processor (no video)", name_or_path)
+            log.info("%s: no video processor (%s); using the image-only Qwen2-VL processor", name_or_path,
+                     type(e).__name__)
             return load_image_only_processor(name_or_path)
-        raise ClearBenchError(f"processor of {name_or_path} needs a missing package: {e}") from e
+        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        hint = " (a missing package)" if isinstance(e, ImportError) else ""
+        raise ClearBenchError(f"cannot load the processor of {name_or_path}{hint}: {reason}") from e
+    if not hasattr(processor, "tokenizer"):  # AutoProcessor falls back to the bare tokenizer
+        raise ClearBenchError(f"{name_or_path} has a tokenizer but no image processor (processor_config.json); "
+                              "a vision-language checkpoint needs both")
+    return processor
 
 
 def _is_qwen2_vl(name_or_path: str) -> bool:

@@ -15,6 +15,9 @@ def image_only_processor_class():
             self.video_token_id = tokenizer.convert_tokens_to_ids(self.video_token)
             ProcessorMixin.__init__(self, image_processor, tokenizer, chat_template=chat_template)
 
+    # Saved as "Qwen2VLProcessor": a machine with torchvision loads the full processor from the same folder,
+    # one without it falls back to this class (`models/loading.py`).
+    ImageOnlyQwen2VLProcessor.__name__ = ImageOnlyQwen2VLProcessor.__qualname__ = "Qwen2VLProcessor"
     return ImageOnlyQwen2VLProcessor
 
 
