@@ -83,7 +83,7 @@ def _finetune_parser(sub) -> None:
     p = sub.add_parser("finetune", help="fine-tune the target (full+tofu) or gold (retainNN+tofu) model",
                        description="Fine-tune a VLM on CLEAR+TOFU with the paper's recipe (or the demo's).")
     add_data_args(p)
-    p.add_argument("--model", default=None, help="Hub id or folder of the base model, or 'tiny' (default: preset's)")
+    p.add_argument("--model", default=None, help="Hub id or folder of the base model, or 'tiny' / 'tiny-qwen2vl' (default: preset's)")
     p.add_argument("--split", default="full", help="full (target model) or retain90/retain95/retain99 (gold model)")
     p.add_argument("--lora-r", type=int, default=None, help="LoRA rank; 0 = full fine-tuning (default: preset's)")
     p.add_argument("--lora-alpha", type=int, default=32)
@@ -204,7 +204,7 @@ def clear_eval_main(argv=None) -> int:
     p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
                    "demo (built-in offline data, tiny model, CPU)")
     p.add_argument("--data", default=None, help="local folder with clear/ and tofu/ in the Hub layout, or a Hub id")
-    p.add_argument("--model", default=None, help="base model to fine-tune (Hub id, folder, or 'tiny')")
+    p.add_argument("--model", default=None, help="base model to fine-tune (Hub id, folder, or 'tiny' / 'tiny-qwen2vl')")
     p.add_argument("--lora-r", type=int, default=None, help="LoRA rank for unlearning; 0 = full fine-tuning")
     p.add_argument("--l1-lambda", type=float, default=0.0, help="L1 penalty on the LoRA weights (paper: 0.01-0.1)")
     p.add_argument("--epochs", type=float, default=None, help="unlearning epochs (paper: 5)")

@@ -56,8 +56,8 @@ def load_processor(name_or_path: str, trust_remote_code: bool = False):
         hint = " (a missing package)" if isinstance(e, ImportError) else ""
         raise ClearBenchError(f"cannot load the processor of {name_or_path}{hint}: {reason}") from e
     if not hasattr(processor, "tokenizer"):  # AutoProcessor falls back to the bare tokenizer
-        raise ClearBenchError(f"{name_or_path} has a tokenizer but no image processor (processor_config.json); "
-                              "a vision-language checkpoint needs both")
+        raise ClearBenchError(f"{name_or_path}: only a tokenizer could be loaded, no image processor "
+                              "(processor_config.json missing, or its processor_class unknown to transformers)")
     return processor
 
 

@@ -21,6 +21,7 @@ from .loop import TrainConfig, train
 log = logging.getLogger(__name__)
 MANIFEST = "clear_manifest.json"
 TINY = "tiny"
+TINY_MODELS = (TINY, "tiny-qwen2vl")  # offline models built from the data's own text: LLaVA, Qwen2-VL (M-RoPE)
 
 
 @dataclass
@@ -28,8 +29,8 @@ class FinetuneConfig:
     """What to fine-tune, on which split, with which recipe (defaults: the paper's, SPEC §3).
 
     Attributes:
-        model: Hub id or folder of an image-text-to-text model, or "tiny" for the offline tiny LLaVA
-            built from the data's own text.
+        model: Hub id or folder of an image-text-to-text model, or "tiny" ("tiny-qwen2vl") for the
+            offline tiny LLaVA (Qwen2-VL) built from the data's own text.
         split: "full" trains the target model on `full+tofu`; "retain90" / "retain95" / "retain99"
             trains a gold model on `retainNN+tofu`.
         lora_r: LoRA rank; 0 means full fine-tuning (what the tiny model needs to memorise).
@@ -114,7 +115,7 @@ def world_knowledge(source) -> list:
     return out
 
 
-def tiny_base(source, cache_dir: Path, seed: int = 0) -> Path:
+def tiny_base(source, cache_dir: Path, seed: int = 0, name: str = TINY) -> Path:
     """The tiny offline base model for a data source, built once and cached (same tokenizer for target and gold).
 
     A random tiny VLM knows nothing, so its "pretraining" teaches it the real faces and the real-world
@@ -122,12 +123,13 @@ def tiny_base(source, cache_dir: Path, seed: int = 0) -> Path:
     prior knowledge fine-tuning and unlearning keep.
     """
     from ..data.collator import Collator
-    from ..models.tiny import build_tiny_vlm, save_tiny_vlm
+    from ..models.tiny import build_tiny_qwen2vl, build_tiny_vlm, save_tiny_vlm
 
-    key = stable_hash([data_fingerprint(source, "clear", "full"), data_fingerprint(source, "tofu", "full"),
-                       data_fingerprint(source, "clear", "real_faces"), data_fingerprint(source, "clear", "real_world"),
-                       seed, asdict(TINY_PRETRAIN)])
-    out = Path(cache_dir) / f"tiny-base-{key}"
+    parts = [data_fingerprint(source, "clear", "full"), data_fingerprint(source, "tofu", "full"),
+             data_fingerprint(source, "clear", "real_faces"), data_fingerprint(source, "clear", "real_world"),
+             seed, asdict(TINY_PRETRAIN)]
+    key = stable_hash(parts if name == TINY else parts + [name])
+    out = Path(cache_dir) / f"{name}-base-{key}"
     # Under `accelerate launch` every process takes part (the pretraining is itself distributed): all look
     # for the cached base before anyone writes it, all train, the main process saves.
     from accelerate import PartialState
@@ -137,7 +139,10 @@ def tiny_base(source, cache_dir: Path, seed: int = 0) -> Path:
     state.wait_for_everyone()
     if exists:
         return out
-    model, processor = build_tiny_vlm(corpus_of(source), seed=seed)
+    if name == TINY:
+        model, processor = build_tiny_vlm(corpus_of(source), seed=seed)
+    else:  # ~1M parameters, 4 image tokens per image
+        model, processor = build_tiny_qwen2vl(corpus_of(source), hidden=128, layers=4, seed=seed)
     train(model, world_knowledge(source), Collator(processor, answer_logits_only=True), TINY_PRETRAIN,
           desc="tiny model pretraining")
     if state.is_main_process:
@@ -149,7 +154,9 @@ def tiny_base(source, cache_dir: Path, seed: int = 0) -> Path:
 
 def base_model(config: FinetuneConfig, source, cache_dir: str | Path) -> str:
     """The model fine-tuning starts from: the Hub id or folder, or the cached tiny base of `source`."""
-    return str(tiny_base(source, Path(cache_dir), config.train.seed)) if config.model == TINY else config.model
+    if config.model in TINY_MODELS:
+        return str(tiny_base(source, Path(cache_dir), config.train.seed, config.model))
+    return config.model
 
 
 def training_cost(model_dir: str | Path):
@@ -214,7 +221,7 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
         return rows + world_knowledge(source) if config.replay_world_knowledge else rows
 
     # the tiny base is itself trained on the data: a malformed split must stop us before that
-    samples = load_samples() if config.model == TINY else None
+    samples = load_samples() if config.model in TINY_MODELS else None
     base = base_model(config, source, cache_dir)
     fingerprint = stable_hash({"config": asdict(config), "base": base,
                                "data": data_fingerprint(source, "clear", cfg_name)})
