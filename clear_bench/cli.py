@@ -83,7 +83,8 @@ def _finetune_parser(sub) -> None:
     p = sub.add_parser("finetune", help="fine-tune the target (full+tofu) or gold (retainNN+tofu) model",
                        description="Fine-tune a VLM on CLEAR+TOFU with the paper's recipe (or the demo's).")
     add_data_args(p)
-    p.add_argument("--model", default=None, help="Hub id or folder of the base model, or 'tiny' / 'tiny-qwen2vl' (default: preset's)")
+    p.add_argument("--model", default=None,
+                   help="Hub id or folder of the base model, or 'tiny' / 'tiny-qwen2vl' (default: preset's)")
     p.add_argument("--split", default="full", help="full (target model) or retain90/retain95/retain99 (gold model)")
     p.add_argument("--lora-r", type=int, default=None, help="LoRA rank; 0 = full fine-tuning (default: preset's)")
     p.add_argument("--lora-alpha", type=int, default=32)
