@@ -26,9 +26,11 @@ def _kill_at(step_to_die):
     return on_step
 
 
-def test_killed_finetune_resumes_to_identical_weights(tiny_vlm, samples, tmp_path):
+@pytest.mark.parametrize("grouped", [False, True], ids=["shuffled", "length-grouped"])
+def test_killed_finetune_resumes_to_identical_weights(tiny_vlm, samples, tmp_path, grouped):
     base, proc = tiny_vlm
-    cfg = TrainConfig(epochs=3, lr=1e-3, batch_size=2, warmup_epochs=1, seed=7)  # 3 steps per epoch, 9 in all
+    cfg = TrainConfig(epochs=3, lr=1e-3, batch_size=2, warmup_epochs=1, seed=7,  # 3 steps per epoch, 9 in all
+                      group_by_length=grouped)
     torch.manual_seed(0)
     straight = copy.deepcopy(base)
     full = train(straight, samples, Collator(proc), cfg)
