@@ -106,22 +106,13 @@ def tiny_qwen2vl(items) -> Built:
 def qwen2_vl_2b(items, device: str = "cuda", layers: int | None = None, vision_layers: int | None = None,
                 dtype=torch.bfloat16) -> Built:
     """Qwen2-VL-2B-Instruct's config (values from its config.json) with random weights."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2VLConfig, Qwen2VLForConditionalGeneration, \
-        Qwen2VLImageProcessorPil
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessorPil
 
     from clear_bench.models.qwen import image_only_processor_class
-    from clear_bench.models.tiny import QWEN_CHAT_TEMPLATE, QWEN_SPECIALS
+    from clear_bench.models.tiny import QWEN_CHAT_TEMPLATE, build_qwen_tokenizer
 
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
     # a 480-entry vocabulary gives ~1.3 tokens per word on these captions, about what Qwen's BPE gives on prose
-    bpe.train_from_iterator(corpus_of(items) * 5, trainers.BpeTrainer(
-        vocab_size=480, special_tokens=QWEN_SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False))
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    tok.chat_template = QWEN_CHAT_TEMPLATE
+    tok = build_qwen_tokenizer(corpus_of(items) * 5, vocab_size=480)
     px = 448 * 448
     proc = image_only_processor_class()(
         image_processor=Qwen2VLImageProcessorPil(min_pixels=px, max_pixels=px, patch_size=14, merge_size=2,

@@ -87,19 +87,10 @@ QWEN_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-def build_tiny_qwen2vl(corpus: Iterable[str], vocab_size: int = 1024, hidden: int = 64, layers: int = 2,
-                       image_pixels: int = 28 * 28 * 4, seed: int = 0):
-    """Random tiny Qwen2-VL (M-RoPE, 2x2 patch merge) with Qwen's chat format, for CPU tests of the Qwen paths.
-
-    Images are resized to about `image_pixels` (default: 4 merged tokens); the processor has no video
-    processor, so it needs no torchvision.
-    """
-    import torch
+def build_qwen_tokenizer(corpus: Iterable[str], vocab_size: int = 1024):
+    """Byte-level BPE trained on `corpus` with Qwen's special tokens and chat format (no BOS)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2VLConfig, Qwen2VLForConditionalGeneration, \
-        Qwen2VLImageProcessorPil
-
-    from .qwen import image_only_processor_class
+    from transformers import PreTrainedTokenizerFast
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -109,6 +100,22 @@ def build_tiny_qwen2vl(corpus: Iterable[str], vocab_size: int = 1024, hidden: in
         show_progress=False))
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tok.chat_template = QWEN_CHAT_TEMPLATE
+    return tok
+
+
+def build_tiny_qwen2vl(corpus: Iterable[str], vocab_size: int = 1024, hidden: int = 64, layers: int = 2,
+                       image_pixels: int = 28 * 28 * 4, seed: int = 0):
+    """Random tiny Qwen2-VL (M-RoPE, 2x2 patch merge) with Qwen's chat format, for CPU tests of the Qwen paths.
+
+    Images are resized to about `image_pixels` (default: 4 merged tokens); the processor has no video
+    processor, so it needs no torchvision.
+    """
+    import torch
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLImageProcessorPil
+
+    from .qwen import image_only_processor_class
+
+    tok = build_qwen_tokenizer(corpus, vocab_size)
     image_proc = Qwen2VLImageProcessorPil(min_pixels=image_pixels, max_pixels=image_pixels, patch_size=14,
                                           merge_size=2, temporal_patch_size=2)
     proc = image_only_processor_class()(image_processor=image_proc, tokenizer=tok, chat_template=QWEN_CHAT_TEMPLATE)
