@@ -16,6 +16,7 @@ not counted (seconds for 2B parameters).
 
     PYTHONPATH=. python benchmarks/estimate_paper_run.py                       # GPU, Qwen2-VL-2B
     PYTHONPATH=. python benchmarks/estimate_paper_run.py --model tiny-qwen2vl  # CPU, the code path
+    PYTHONPATH=. python benchmarks/estimate_paper_run.py --preset demo         # CPU: compare with a demo run
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import argparse
 import copy
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -38,13 +39,40 @@ from clear_bench.models.lora import apply_lora, freeze_vision  # noqa: E402
 from clear_bench.presets import get_preset  # noqa: E402
 from clear_bench.training.loop import train  # noqa: E402
 
-# paper setting, forget10, modality both (SPEC §1, §5)
-TARGET_ROWS = 3768 + 4000
-GOLD_ROWS = 3391 + 3600
-FORGET_ROWS = 379 + 400
-CAPTION_LIKE = 300 * 4
-SHORT = 300 + 300 + 151 + 300
-EVALS = 3
+@dataclass
+class Workload:
+    """Rows each phase processes per epoch, epochs, and evaluated items by kind (per evaluated model)."""
+
+    target_rows: int
+    gold_rows: int
+    forget_rows: int
+    caption_like: int  # items with a long answer and 7 variants: captions, TOFU QA
+    short: int  # name / option items
+    evals: int = 3  # gold, target, unlearned
+
+
+# paper setting, forget10, modality both (SPEC §1, §5): every task capped at 300 items
+PAPER = Workload(target_rows=3768 + 4000, gold_rows=3391 + 3600, forget_rows=379 + 400, caption_like=300 * 4,
+                 short=300 + 300 + 151 + 300)
+CAPTION_TASKS = ("forget_captions", "retain_captions", "tofu_forget", "tofu_retain", "holdout_captions",
+                 "tofu_holdout")
+
+
+def demo_workload(preset) -> Workload:
+    """The demo preset's sizes, read from its generated data (what `clear-eval --preset demo` processes)."""
+    from clear_bench.data.sources import DataSource
+    from clear_bench.eval.run import resolve_tasks
+    from clear_bench.presets import demo_data_dir
+
+    src = DataSource.from_path(demo_data_dir())
+    replay = len(src.load("clear", "real_faces")) + len(src.load("clear", "real_world")) \
+        if preset.finetune_replay else 0
+    items = {t.name: min(preset.eval_cap, len(src.load(t.dataset, t.config_for(10)))) for t in resolve_tasks(src, None, 10)}
+    return Workload(target_rows=len(src.load("clear", "full+tofu")) + replay,
+                    gold_rows=len(src.load("clear", "retain90+tofu")) + replay,
+                    forget_rows=len(src.load("clear", "forget10+tofu")),
+                    caption_like=sum(n for t, n in items.items() if t in CAPTION_TASKS),
+                    short=sum(n for t, n in items.items() if t not in CAPTION_TASKS))
 
 
 def timed(device, fn):
@@ -55,12 +83,12 @@ def timed(device, fn):
     return time.perf_counter() - t
 
 
-def finetune_cost(built, items, steps: int, device: str) -> float:
-    """Seconds per training sample of the paper recipe (LoRA, batch 4, grouped, answer-only logits)."""
-    preset = get_preset("paper")
+def finetune_cost(preset, built, items, steps: int, device: str) -> float:
+    """Seconds per training sample of the preset's recipe (paper: LoRA, batch 4, grouped, answer-only logits)."""
     model = copy.deepcopy(built.model)
     freeze_vision(model)
-    model = apply_lora(model, r=preset.lora_r, alpha=4 * preset.lora_r)
+    if preset.lora_r:
+        model = apply_lora(model, r=preset.lora_r, alpha=4 * preset.lora_r)
     coll = Collator(built.processor, answer_logits_only=True)
     bs = preset.finetune.batch_size
 
@@ -72,12 +100,11 @@ def finetune_cost(built, items, steps: int, device: str) -> float:
     return timed(device, lambda: run(steps)) / (steps * bs)
 
 
-def unlearn_cost(built, items, pairs_n: int, device: str) -> float:
+def unlearn_cost(preset, built, items, pairs_n: int, device: str) -> float:
     """Seconds per forget row per epoch of NPO (forget + retain stream, reference log-probs cached)."""
     from clear_bench.baselines.registry import get_method
     from clear_bench.training.unlearn import make_pairs, unlearn
 
-    preset = get_preset("paper")
     forget, retain = items[:pairs_n], items[pairs_n:] or items
 
     def run(n):
@@ -119,22 +146,32 @@ def fmt(seconds: float) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=sorted(MODELS), default="qwen2-vl-2b")
+    p.add_argument("--preset", choices=("paper", "demo"), default="paper",
+                   help="paper: the published sizes; demo: the offline demo's (to check the estimate against a run)")
+    p.add_argument("--model", choices=sorted(MODELS), default=None,
+                   help="default: qwen2-vl-2b (paper), tiny-llava (demo)")
     p.add_argument("--device", default=None)
     p.add_argument("--steps", type=int, default=None, help="measured fine-tuning steps (default 40 GPU, 4 CPU)")
     p.add_argument("--items", type=int, default=None, help="measured eval items per kind (default 128 GPU, 16 CPU)")
-    p.add_argument("--caption-tokens", type=int, default=48, help="generated tokens per caption-like answer")
-    p.add_argument("--short-tokens", type=int, default=8, help="generated tokens per name / option answer")
-    p.add_argument("--cap-tokens", type=int, default=300, help="the preset's generation cap (worst case)")
+    p.add_argument("--caption-tokens", type=int, default=None,
+                   help="generated tokens per caption-like answer (default 48 paper, 16 demo)")
+    p.add_argument("--short-tokens", type=int, default=None, help="per name / option answer (default 8 / 4)")
+    p.add_argument("--cap-tokens", type=int, default=None, help="worst case: the preset's generation cap")
     p.add_argument("--layers", type=int, default=None, help="shrink the language model (smoke runs)")
     p.add_argument("--vision-layers", type=int, default=None)
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
-    device = args.device or ("cpu" if args.model.startswith("tiny") else "cuda")
+    preset = get_preset(args.preset)
+    paper = args.preset == "paper"
+    model_name = args.model or ("qwen2-vl-2b" if paper else "tiny-llava")
+    device = args.device or ("cpu" if model_name.startswith("tiny") else "cuda")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit("error: CUDA is not available; pass --device cpu (with --layers for a smoke run)")
     gpu = device.startswith("cuda")
     steps, n_items = args.steps or (40 if gpu else 4), args.items or (128 if gpu else 16)
+    cap_tokens = args.caption_tokens or (48 if paper else 16)
+    short_tokens = args.short_tokens or (8 if paper else 4)
+    worst_tokens = args.cap_tokens or preset.max_new_tokens
     if args.threads:
         torch.set_num_threads(args.threads)
     import warnings
@@ -143,34 +180,42 @@ def main(argv=None) -> None:
 
     transformers.logging.set_verbosity_error()
     warnings.filterwarnings("ignore", category=FutureWarning)
-    full = not args.model.startswith("tiny")
+    work = PAPER if paper else demo_workload(preset)
+    full = not model_name.startswith("tiny")
     size = 448 if full else 32
-    mixed = demo_like_items(max(4 * steps + 8, 64), size, long=True, text_fraction=4000 / 7768, seed=1)
-    captions = demo_like_items(n_items, size, long=True, seed=2)
+    bs = preset.finetune.batch_size
+    mixed = demo_like_items(max(bs * steps + 8, 64), size, long=paper, text_fraction=0.5, seed=1)
+    captions = demo_like_items(n_items, size, long=paper, seed=2)
     torch.manual_seed(0)
-    built = build(args.model, mixed + captions, device, args.layers, args.vision_layers)
+    built = build(model_name, mixed + captions, device, args.layers, args.vision_layers)
 
-    ft = finetune_cost(built, mixed, steps, device)
-    un = unlearn_cost(built, mixed, min(len(mixed) // 2, 4 * steps), device)
-    cap = eval_cost(built, captions, args.caption_tokens, device)
-    short = eval_cost(built, name_items(captions), args.short_tokens, device)
-    cap_worst = eval_cost(built, captions[:max(8, n_items // 4)], args.cap_tokens, device)
-    rows = [("target fine-tune", f"{TARGET_ROWS} rows x 3 epochs", ft, TARGET_ROWS * 3 * ft),
-            ("gold fine-tune", f"{GOLD_ROWS} rows x 3 epochs", ft, GOLD_ROWS * 3 * ft),
-            ("unlearning (NPO)", f"{FORGET_ROWS} forget rows x 5 epochs", un, FORGET_ROWS * 5 * un),
-            ("evaluation, caption-like", f"{EVALS} models x {CAPTION_LIKE} items", cap, EVALS * CAPTION_LIKE * cap),
-            ("evaluation, short answers", f"{EVALS} models x {SHORT} items", short, EVALS * SHORT * short)]
+    ft = finetune_cost(preset, built, mixed, steps, device)
+    un = unlearn_cost(preset, built, mixed, min(len(mixed) // 2, 4 * steps), device)
+    cap = eval_cost(built, captions, cap_tokens, device)
+    short = eval_cost(built, name_items(captions), short_tokens, device)
+    cap_worst = eval_cost(built, captions[:max(8, n_items // 4)], worst_tokens, device)
+    ft_epochs, un_epochs = preset.finetune.epochs, preset.unlearn.train.epochs
+    rows = [("target fine-tune", f"{work.target_rows} rows x {ft_epochs:g} epochs", ft,
+             work.target_rows * ft_epochs * ft),
+            ("gold fine-tune", f"{work.gold_rows} rows x {ft_epochs:g} epochs", ft, work.gold_rows * ft_epochs * ft),
+            ("unlearning (NPO)", f"{work.forget_rows} forget rows x {un_epochs:g} epochs", un,
+             work.forget_rows * un_epochs * un),
+            ("evaluation, caption-like", f"{work.evals} models x {work.caption_like} items", cap,
+             work.evals * work.caption_like * cap),
+            ("evaluation, short answers", f"{work.evals} models x {work.short} items", short,
+             work.evals * work.short * short)]
     total = sum(r[3] for r in rows)
-    worst = total + (cap_worst - cap) * CAPTION_LIKE  # the unlearned model's captions run to the 300-token cap
+    worst = total + (cap_worst - cap) * work.caption_like  # the unlearned model's answers run to the cap
     where = torch.cuda.get_device_name() if gpu else f"CPU, {torch.get_num_threads()} threads"
-    print(f"\n{built.name} on {where}; torch {torch.__version__}, transformers {transformers.__version__}")
+    print(f"\n{args.preset} preset, {built.name} on {where}; torch {torch.__version__}, "
+          f"transformers {transformers.__version__}")
     print("| phase | work | measured cost per unit | estimated time |\n|---|---|---|---|")
-    for name, work, unit, seconds in rows:
-        print(f"| {name} | {work} | {unit * 1e3:.1f} ms | {fmt(seconds)} |")
+    for name, what, unit, seconds in rows:
+        print(f"| {name} | {what} | {unit * 1e3:.1f} ms | {fmt(seconds)} |")
     print(f"| **total** | | | **{fmt(total)}** |")
-    print(f"worst case (the unlearned model's {CAPTION_LIKE} caption-like answers all run to {args.cap_tokens} tokens: "
-          f"{cap_worst * 1e3:.0f} ms/item): {fmt(worst)}")
-    if gpu and full and args.layers is None:
+    print(f"worst case (the unlearned model's {work.caption_like} caption-like answers all run to {worst_tokens} "
+          f"tokens: {cap_worst * 1e3:.0f} ms/item): {fmt(worst)}")
+    if paper and gpu and full and args.layers is None:
         print(f"target: under 30 min -> {'met' if total < 1800 else 'missed'}")
 
 

@@ -53,3 +53,12 @@ def test_paper_run_estimate(capsys):
                              "--short-tokens", "2", "--cap-tokens", "8"])
     out = capsys.readouterr().out
     assert "| target fine-tune | 7768 rows x 3 epochs |" in out and "**total**" in out
+
+
+def test_demo_estimate_reads_the_demo_sizes(demo_source, capsys):
+    import estimate_paper_run
+
+    estimate_paper_run.main(["--preset", "demo", "--steps", "1", "--items", "8", "--cap-tokens", "4"])
+    out = capsys.readouterr().out
+    # the demo's full+tofu (100 rows) + replayed world knowledge (20), 50 epochs
+    assert "| target fine-tune | 120 rows x 50 epochs |" in out and "| gold fine-tune | 110 rows x 50 epochs |" in out
