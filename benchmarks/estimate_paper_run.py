@@ -67,7 +67,8 @@ def demo_workload(preset) -> Workload:
     src = DataSource.from_path(demo_data_dir())
     replay = len(src.load("clear", "real_faces")) + len(src.load("clear", "real_world")) \
         if preset.finetune_replay else 0
-    items = {t.name: min(preset.eval_cap, len(src.load(t.dataset, t.config_for(10)))) for t in resolve_tasks(src, None, 10)}
+    items = {t.name: min(preset.eval_cap, len(src.load(t.dataset, t.config_for(10))))
+             for t in resolve_tasks(src, None, 10)}
     return Workload(target_rows=len(src.load("clear", "full+tofu")) + replay,
                     gold_rows=len(src.load("clear", "retain90+tofu")) + replay,
                     forget_rows=len(src.load("clear", "forget10+tofu")),
@@ -215,8 +216,11 @@ def main(argv=None) -> None:
     print(f"| **total** | | | **{fmt(total)}** |")
     print(f"worst case (the unlearned model's {work.caption_like} caption-like answers all run to {worst_tokens} "
           f"tokens: {cap_worst * 1e3:.0f} ms/item): {fmt(worst)}")
+    print(f"with the overheads the unit costs leave out (20-40 % on the demo, benchmarks/README.md): "
+          f"{fmt(1.2 * total)} to {fmt(1.4 * total)}")
     if paper and gpu and full and args.layers is None:
-        print(f"target: under 30 min -> {'met' if total < 1800 else 'missed'}")
+        verdict = "met" if 1.4 * total < 1800 else "met before overheads" if total < 1800 else "missed"
+        print(f"target: under 30 min -> {verdict}")
 
 
 if __name__ == "__main__":
