@@ -16,7 +16,7 @@ from pathlib import Path
 from ..efficiency import measure
 from ..errors import ClearBenchError
 from ..utils import atomic_dir, atomic_write_json, check_writable, library_versions, seed_everything, stable_hash
-from .loop import TrainConfig, train
+from .loop import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)
 MANIFEST = "clear_manifest.json"
@@ -203,8 +203,6 @@ def model_card(manifest: dict) -> str | None:
 def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
              accelerator=None) -> Path:
     """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
-    from accelerate import Accelerator
-
     from ..data.convert import training_samples
     from ..data.prompts import CAPTION_QUESTIONS
     from ..data.collator import Collator
@@ -214,7 +212,7 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     out = check_writable(out)
     cfg_name = config.config_name
     cache_dir = Path(cache_dir or out.parent)
-    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
+    accelerator = accelerator or make_accelerator(config.train.grad_accum)
 
     def load_samples():
         rows = training_samples(source.load("clear", cfg_name), source.name("clear"), cfg_name)

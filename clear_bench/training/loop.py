@@ -117,6 +117,16 @@ def _save_checkpoint(accelerator, folder: Path, step: int, epoch: int, losses: l
     accelerator.wait_for_everyone()
 
 
+def make_accelerator(grad_accum: int = 1):
+    """The accelerator every clear-bench run uses. Under DDP some weights get no gradient in a step: a
+    text-only batch never reaches the image projector (length-grouped batches make such batches common),
+    and a vision tower's last norm may go unused; DDP is told to allow that."""
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    return Accelerator(gradient_accumulation_steps=grad_accum,
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+
+
 def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, accelerator=None,
           loss_fn: Callable = default_loss, params=None, desc: str = "train",
           on_step: Callable | None = None, checkpoint_dir: str | Path | None = None) -> TrainResult:
@@ -130,16 +140,10 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
     import json
     import time
 
-    from accelerate import Accelerator
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
 
-    if accelerator is None:
-        from accelerate import DistributedDataParallelKwargs
-
-        # some weights may get no gradient in a step (e.g. a vision tower's unused last norm): let DDP allow it
-        accelerator = Accelerator(gradient_accumulation_steps=config.grad_accum,
-                                  kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    accelerator = accelerator or make_accelerator(config.grad_accum)
     gen = torch.Generator().manual_seed(config.seed)
     items = list(dataset)
     if config.group_by_length:

@@ -16,7 +16,7 @@ import torch
 
 from ..data.sample import Sample
 from ..errors import ClearBenchError
-from .loop import TrainConfig, train
+from .loop import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)
 MODALITIES = ("text", "image", "both")
@@ -144,8 +144,6 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     run resumes from its last finished epoch."""
     from dataclasses import replace
 
-    from accelerate import Accelerator
-
     from ..baselines.base import UnlearnContext, UnlearnInputs
     from ..models.lora import apply_lora, freeze_vision
 
@@ -154,7 +152,7 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
         inputs = replace(inputs, forget=[p["forget"] for p in pairs])
     if method.retrains:
         return method.retrain(model, processor, inputs, config)
-    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.train.grad_accum)
+    accelerator = accelerator or make_accelerator(config.train.grad_accum)
     freeze_vision(model)
     if config.lora_r > 0:
         model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha)
