@@ -9,15 +9,20 @@ export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 out=${OUT:-gpu-results}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/machine.txt"
-python -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__)" | tee -a "$out/machine.txt"
+python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__)" | tee -a "$out/machine.txt"
 case "${1:-1}" in
   1)
-    python benchmarks/bench_finetune.py --model qwen2-vl-2b 2>&1 | tee "$out/finetune.md"
-    python benchmarks/bench_scoring.py --model qwen2-vl-2b 2>&1 | tee "$out/scoring.md"
+    python3 benchmarks/bench_finetune.py --model qwen2-vl-2b 2>&1 | tee "$out/finetune.md"
+    python3 benchmarks/bench_scoring.py --model qwen2-vl-2b 2>&1 | tee "$out/scoring.md"
     ;;
   2)
-    python benchmarks/estimate_paper_run.py 2>&1 | tee "$out/estimate.md"
-    python -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_scoring.py 2>&1 | tee "$out/gpu-tests.txt"
+    python3 benchmarks/estimate_paper_run.py 2>&1 | tee "$out/estimate.md"
+    if python3 -c "import pytest" 2>/dev/null; then
+      python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_scoring.py 2>&1 | tee "$out/gpu-tests.txt"
+    else
+      echo "pytest is missing on this machine: carry its wheel (and pluggy, iniconfig, packaging) as the device" \
+           "README explains, then run tests/test_gpu.py" | tee "$out/gpu-tests.txt"
+    fi
     ;;
   *) echo "usage: $0 1|2" >&2; exit 2 ;;
 esac
