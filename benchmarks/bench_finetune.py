@@ -22,13 +22,12 @@ import argparse
 import gc
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from models import MODELS, build, demo_like_items, gpu_peak_tflops, peak_memory_gib, sync  # noqa: E402
+from models import MODELS, build, demo_like_items, gpu_peak_tflops, peak_memory_gib, timed  # noqa: E402
 
 from clear_bench.data.collator import Collator  # noqa: E402
 from clear_bench.models.lora import apply_lora, freeze_vision  # noqa: E402
@@ -75,21 +74,13 @@ def plain_trainer(model, proc, samples, batch_size: int, steps: int, device: str
                              remove_unused_columns=False, bf16=cuda, dataloader_num_workers=0, disable_tqdm=True,
                              use_cpu=not cuda, warmup_steps=0)
     trainer = Trainer(model=model, args=args, train_dataset=list(samples), data_collator=counting)
-    sync(device)
-    t = time.perf_counter()
-    trainer.train()
-    sync(device)
-    return time.perf_counter() - t
+    return timed(device, trainer.train)[0]
 
 
 def ours(model, proc, samples, batch_size: int, steps: int, device: str, counting: Counting) -> float:
     cfg = TrainConfig(epochs=steps * batch_size / len(samples), lr=1e-5, batch_size=batch_size, warmup_epochs=0,
                       group_by_length=True)
-    sync(device)
-    t = time.perf_counter()
-    train(model, samples, counting, cfg, desc="bench")
-    sync(device)
-    return time.perf_counter() - t
+    return timed(device, lambda: train(model, samples, counting, cfg, desc="bench"))[0]
 
 
 def run(args) -> None:

@@ -20,30 +20,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from models import MODELS, build, demo_like_items, sync  # noqa: E402
+from models import MODELS, build, demo_like_items, timed  # noqa: E402
 
 from clear_bench.data.collator import Collator  # noqa: E402
 from clear_bench.eval.scoring import generate_answers, score_naive, score_shared_prefix, stop_token_ids  # noqa: E402
 from clear_bench.models.lora import apply_lora  # noqa: E402
-
-
-def timed(device: str, fn, repeat: int = 1):
-    """(best wall time over `repeat` runs, last result)."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        sync(device)
-        start = time.perf_counter()
-        result = fn()
-        sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def plain_generate(model, proc, items, new_tokens: int, batch_size: int) -> None:

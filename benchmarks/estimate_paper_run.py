@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from models import MODELS, build, demo_like_items, sync  # noqa: E402
+from models import MODELS, build, demo_like_items, timed  # noqa: E402
 
 from clear_bench.data.collator import Collator  # noqa: E402
 from clear_bench.data.prompts import NAME_PROMPT  # noqa: E402
@@ -76,14 +75,6 @@ def demo_workload(preset) -> Workload:
                     short=sum(n for t, n in items.items() if t not in CAPTION_TASKS))
 
 
-def timed(device, fn):
-    sync(device)
-    t = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - t
-
-
 def finetune_cost(preset, built, items, steps: int, device: str) -> float:
     """Seconds per training sample of the preset's recipe (paper: LoRA, batch 4, grouped, answer-only logits)."""
     model = copy.deepcopy(built.model)
@@ -98,7 +89,7 @@ def finetune_cost(preset, built, items, steps: int, device: str) -> float:
         train(model, items, coll, cfg, desc="finetune")
 
     run(2)
-    return timed(device, lambda: run(steps)) / (steps * bs)
+    return timed(device, lambda: run(steps))[0] / (steps * bs)
 
 
 def unlearn_cost(preset, built, items, pairs_n: int, device: str) -> float:
@@ -114,7 +105,7 @@ def unlearn_cost(preset, built, items, pairs_n: int, device: str) -> float:
                 cfg)
 
     run(8)
-    return timed(device, lambda: run(pairs_n)) / pairs_n
+    return timed(device, lambda: run(pairs_n))[0] / pairs_n
 
 
 def eval_cost(built, items, new_tokens: int, device: str) -> float:
@@ -124,7 +115,8 @@ def eval_cost(built, items, new_tokens: int, device: str) -> float:
     model.generation_config.min_new_tokens = new_tokens
     try:
         score_items(model, built.processor, items[:8], max_new_tokens=new_tokens)
-        return timed(device, lambda: score_items(model, built.processor, items, max_new_tokens=new_tokens)) / len(items)
+        seconds, _ = timed(device, lambda: score_items(model, built.processor, items, max_new_tokens=new_tokens))
+        return seconds / len(items)
     finally:
         model.generation_config.min_new_tokens = old
 

@@ -1,4 +1,4 @@
-"""Models and items for the benchmarks: full-size architectures from config with random weights (no Hub).
+"""Models, items and timing for the benchmarks: full-size architectures from config with random weights (no Hub).
 
 - `tiny-llava`, `tiny-qwen2vl`: the test models, for CPU runs.
 - `qwen2-vl-2b`: Qwen2-VL-2B-Instruct's architecture (ViT 32 x 1280 + Qwen2 28 x 1536, 151,936-token
@@ -190,6 +190,20 @@ def build(name: str, items, device: str, layers: int | None = None, vision_layer
 def sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
+
+
+def timed(device: str, fn, repeat: int = 1):
+    """(best wall time over `repeat` runs of `fn`, its last result), the device synchronised around each run."""
+    import time
+
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        sync(device)
+        start = time.perf_counter()
+        result = fn()
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best, result
 
 
 def peak_memory_gib(device: str) -> float:
