@@ -18,17 +18,25 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<|assistant|>{% endif %}")
 
 
-def build_tokenizer(corpus: Iterable[str], vocab_size: int = 1024):
-    """Byte-level BPE trained on `corpus`, wrapped as a fast tokenizer with a chat template and <image>."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
+def _train_bpe(corpus: Iterable[str], vocab_size: int, specials: list[str], unk_token: str | None = None):
+    """A byte-level BPE `tokenizers.Tokenizer` trained on `corpus`, with `specials` as its first ids."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok = Tokenizer(models.BPE(unk_token=unk_token))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(list(corpus), trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False))
+    return tok
+
+
+def build_tokenizer(corpus: Iterable[str], vocab_size: int = 1024):
+    """Byte-level BPE trained on `corpus`, wrapped as a fast tokenizer with a chat template and <image>."""
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    tok = _train_bpe(corpus, vocab_size, SPECIALS, unk_token="<unk>")
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))])
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
@@ -89,16 +97,9 @@ QWEN_CHAT_TEMPLATE = (
 
 def build_qwen_tokenizer(corpus: Iterable[str], vocab_size: int = 1024):
     """Byte-level BPE trained on `corpus` with Qwen's special tokens and chat format (no BOS)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(list(corpus), trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=QWEN_SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False))
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tok = PreTrainedTokenizerFast(tokenizer_object=_train_bpe(corpus, vocab_size, QWEN_SPECIALS), eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tok.chat_template = QWEN_CHAT_TEMPLATE
     return tok
 
@@ -138,3 +139,11 @@ def build_tiny_qwen2vl(corpus: Iterable[str], vocab_size: int = 1024, hidden: in
     model.generation_config.eos_token_id = [ids("<|im_end|>")]
     model.generation_config.do_sample = False
     return model, proc
+
+
+# The offline base models `--model` accepts by name (the demo preset's default is "tiny"), each built from the
+# data's own text: a LLaVA (~4.5M parameters, 16 image tokens) and a Qwen2-VL (~1M, M-RoPE, 4 image tokens).
+TINY_MODELS = {
+    "tiny": build_tiny_vlm,
+    "tiny-qwen2vl": lambda corpus, seed=0: build_tiny_qwen2vl(corpus, hidden=128, layers=4, seed=seed),
+}

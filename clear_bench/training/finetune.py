@@ -15,13 +15,13 @@ from pathlib import Path
 
 from ..efficiency import measure
 from ..errors import ClearBenchError
+from ..models.tiny import TINY_MODELS
 from ..utils import atomic_dir, atomic_write_json, check_writable, library_versions, seed_everything, stable_hash
 from .loop import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)
 MANIFEST = "clear_manifest.json"
 TINY = "tiny"
-TINY_MODELS = (TINY, "tiny-qwen2vl")  # offline models built from the data's own text: LLaVA, Qwen2-VL (M-RoPE)
 
 
 @dataclass
@@ -123,7 +123,7 @@ def tiny_base(source, cache_dir: Path, seed: int = 0, name: str = TINY) -> Path:
     prior knowledge fine-tuning and unlearning keep.
     """
     from ..data.collator import Collator
-    from ..models.tiny import build_tiny_qwen2vl, build_tiny_vlm, save_tiny_vlm
+    from ..models.tiny import save_tiny_vlm
 
     parts = [data_fingerprint(source, "clear", "full"), data_fingerprint(source, "tofu", "full"),
              data_fingerprint(source, "clear", "real_faces"), data_fingerprint(source, "clear", "real_world"),
@@ -139,10 +139,7 @@ def tiny_base(source, cache_dir: Path, seed: int = 0, name: str = TINY) -> Path:
     state.wait_for_everyone()
     if exists:
         return out
-    if name == TINY:
-        model, processor = build_tiny_vlm(corpus_of(source), seed=seed)
-    else:  # ~1M parameters, 4 image tokens per image
-        model, processor = build_tiny_qwen2vl(corpus_of(source), hidden=128, layers=4, seed=seed)
+    model, processor = TINY_MODELS[name](corpus_of(source), seed=seed)
     train(model, world_knowledge(source), Collator(processor, answer_logits_only=True), TINY_PRETRAIN,
           desc="tiny model pretraining")
     if state.is_main_process:
