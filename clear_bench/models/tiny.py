@@ -99,7 +99,8 @@ def build_qwen_tokenizer(corpus: Iterable[str], vocab_size: int = 1024):
     """Byte-level BPE trained on `corpus` with Qwen's special tokens and chat format (no BOS)."""
     from transformers import PreTrainedTokenizerFast
 
-    tok = PreTrainedTokenizerFast(tokenizer_object=_train_bpe(corpus, vocab_size, QWEN_SPECIALS), eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    tok = PreTrainedTokenizerFast(tokenizer_object=_train_bpe(corpus, vocab_size, QWEN_SPECIALS),
+                                  eos_token="<|im_end|>", pad_token="<|endoftext|>")
     tok.chat_template = QWEN_CHAT_TEMPLATE
     return tok
 

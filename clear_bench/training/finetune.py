@@ -218,8 +218,8 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     # the tiny base is itself trained on the data: a malformed split must stop us before that
     samples = load_samples() if config.model in TINY_MODELS else None
     base = base_model(config, source, cache_dir)
-    fingerprint = stable_hash({"config": asdict(config), "base": base,
-                               "data": data_fingerprint(source, "clear", cfg_name)})
+    data_fp = data_fingerprint(source, "clear", cfg_name)  # hashes the split's files: once
+    fingerprint = stable_hash({"config": asdict(config), "base": base, "data": data_fp})
     manifest_path = out / MANIFEST
     if manifest_path.exists():
         try:
@@ -250,7 +250,7 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     if config.lora_r > 0:
         model = model.merge_and_unload()
     manifest = {"fingerprint": fingerprint, "config": asdict(config), "base_model": base, "data_config": cfg_name,
-                "data_source": source.name("clear"), "data_fingerprint": data_fingerprint(source, "clear", cfg_name),
+                "data_source": source.name("clear"), "data_fingerprint": data_fp,
                 "samples": len(samples), "steps": result.steps, "final_loss": result.losses[-1],
                 "train_seconds": round(result.seconds, 2), "train_cost": clock.cost.to_dict(),
                 "versions": library_versions()}
