@@ -149,9 +149,6 @@ def run_job(cfg: JobConfig) -> Path:
     base_model = cfg.model or preset.model
     timings = {}
 
-    def recipe(split: str):
-        return finetune_recipe(preset, split, base_model)
-
     def tuned(split: str) -> Path:
         t = time.time()
         path = cached_finetune(preset, source, split, base_model)
@@ -190,8 +187,9 @@ def run_job(cfg: JobConfig) -> Path:
                                             names["forget_mixed"]), cfg.modality)
     retain = training_samples(source.load("clear", names["retain_mixed"]), source.clear, names["retain_mixed"])
     model, processor = load_model(str(target_dir))
-    inputs = UnlearnInputs(holdout=holdout, source=source, finetune=recipe("full"), cache_dir=cache, seed=cfg.seed,
-                           base=resolve_base(recipe("full"), source, cache / "models"))
+    target_recipe = finetune_recipe(preset, "full", base_model)
+    inputs = UnlearnInputs(holdout=holdout, source=source, finetune=target_recipe, cache_dir=cache, seed=cfg.seed,
+                           base=resolve_base(target_recipe, source, cache / "models"))
     method.prepare(processor, inputs)  # training-time work (SISA's shard adapters): not part of the cost
     with measure() as clock:
         ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args])}"

@@ -29,6 +29,12 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
+def model_numbers_positions(inputs) -> bool:
+    """True for batches whose positions the model derives itself from the mask: image batches of
+    multimodal-rotary processors (Qwen2-VL, which also return `image_grid_thw`)."""
+    return "image_grid_thw" in inputs
+
+
 def left_padded_positions(attention_mask: torch.Tensor) -> torch.Tensor:
     """Position ids that number each row's real tokens 0..n-1 behind its left padding."""
     return (attention_mask.long().cumsum(1) - 1).clamp(min=0)
@@ -103,9 +109,9 @@ class Collator:
             labels[i, : start + n] = IGNORE
         labels[~mask] = IGNORE
         out = dict(enc)
-        if self.padding_side == "left" and "image_grid_thw" not in out:
+        if self.padding_side == "left" and not model_numbers_positions(out):
             # Real tokens numbered 0..n-1 as with right padding (models number positions from the first column
-            # unless told). Multimodal-rotary models (Qwen2-VL) number image batches from the mask themselves.
+            # unless told).
             out["position_ids"] = left_padded_positions(enc["attention_mask"])
         if self.answer_logits_only:
             answer_pos = (labels != IGNORE).float().argmax(1)  # first supervised position of each row

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data.collator import left_padded_positions
+from ..data.collator import left_padded_positions, model_numbers_positions
 
 
 def uses_mrope(model) -> bool:
@@ -27,7 +27,7 @@ def _rope_deltas(model) -> torch.Tensor | None:
 
 
 def _model_numbers_itself(model, inputs: dict) -> bool:
-    return "image_grid_thw" in inputs and uses_mrope(model)
+    return model_numbers_positions(inputs) and uses_mrope(model)
 
 
 def prefix_position_kwargs(model, inputs: dict) -> dict:
