@@ -5,25 +5,86 @@ from clear_bench.leaderboard.build import build
 from clear_bench.leaderboard.records import make_record, write_record
 
 
-def _record(tmp_path, method, fq, utility, forget=0.2, retain=0.6):
-    metrics = {"forget_captions/forget_quality_js": {"value": fq, "direction": "↑"},
-               "model_utility": {"value": utility, "direction": "↑"},
-               "forget_metric": {"value": forget, "direction": "↓"}, "retain_metric": {"value": retain, "direction": "↑"}}
+def _record(tmp_path, method, fq, utility, forget=0.2, retain=0.6, target_retain=None, track="multimodal",
+            extra=None):
+    metrics = {"forget_captions/forget_quality_js": {"value": fq, "direction": "↑", "higher_is_better": True},
+               "model_utility": {"value": utility, "direction": "↑", "higher_is_better": True},
+               "forget_metric": {"value": forget, "direction": "↓", "higher_is_better": False},
+               "retain_metric": {"value": retain, "direction": "↑", "higher_is_better": True}, **(extra or {})}
+    reference = {"target": {"retain_metric": target_retain}} if target_retain is not None else None
     r = make_record(method=method, modality="both", forget=10, seed=0, config={"preset": "demo"}, data={}, model={},
-                    versions={}, metrics=metrics, efficiency={"unlearn_cost_fraction": 0.05})
-    return write_record(tmp_path / f"{method}.json", r)
+                    versions={}, metrics=metrics, efficiency={"unlearn_cost_fraction": 0.05}, track=track,
+                    reference=reference)
+    return write_record(tmp_path / f"{method}-{track}.json", r)
+
+
+def _ranked(md, section="Multimodal"):
+    """Method labels of one section's rows, in rank order."""
+    part = md.split(f"## {section}")[1].split("## ")[0]
+    return [line.split("|")[2].strip() for line in part.splitlines() if line.startswith("| ") and
+            line.split("|")[1].strip().isdigit()]
 
 
 def test_leaderboard_ranks_and_renders(tmp_path):
     paths = [_record(tmp_path, "gd", 0.3, 0.5), _record(tmp_path, "npo", 0.7, 0.4, forget=0.1)]
     files = build(paths, tmp_path / "board", include_baselines=False)
     md = files["markdown"].read_text()
-    rows = [line for line in md.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
-    assert rows[0].split("|")[2].strip() == "npo" and rows[1].split("|")[2].strip() == "gd"
+    assert _ranked(md) == ["npo", "gd"]
     assert "Forget ↓" in md and "0.050" in md
     html = files["html"].read_text()
-    assert "<table>" in html and "tradeoff.png" in html
-    assert files["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<table>" in html and "tradeoff-multimodal.png" in html
+    assert files["plot-multimodal"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_collapsed_rows_rank_last_and_are_marked(tmp_path):
+    """A run that lost its retain knowledge must not top the board for having 'forgotten' (paper Table 1 greys
+    such rows): gd's forget quality is best, but its retain score fell below half its target's."""
+    paths = [_record(tmp_path, "gd", 0.9, 0.1, forget=0.0, retain=0.3, target_retain=0.8),
+             _record(tmp_path, "npo", 0.5, 0.6, forget=0.2, retain=0.7, target_retain=0.8),
+             _record(tmp_path, "idk", 0.4, 0.7, forget=0.5, retain=0.02)]  # no target known: the 0.05 floor
+    md = build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text()
+    assert _ranked(md) == ["npo", "gd (collapsed)", "idk (collapsed)"]
+
+
+def test_sort_by_any_metric_in_its_direction_and_na_last(tmp_path):
+    paths = [_record(tmp_path, "a", 0.9, 0.5, forget=0.4), _record(tmp_path, "b", 0.5, 0.6, forget=0.1),
+             _record(tmp_path, "c", None, 0.7, forget=0.3)]
+    md = build(paths, tmp_path / "by-fq", include_baselines=False)["markdown"].read_text()
+    assert _ranked(md) == ["a", "b", "c"] and "n/a" in md  # None is printed n/a and ranked last, never as 0
+    md = build(paths, tmp_path / "by-forget", include_baselines=False, sort="forget_metric")["markdown"].read_text()
+    assert _ranked(md) == ["b", "c", "a"]  # lower is better
+    import pytest
+    from clear_bench.errors import ClearBenchError
+
+    with pytest.raises(ClearBenchError, match="no record has metric 'nope'"):
+        build(paths, tmp_path / "bad", include_baselines=False, sort="nope")
+
+
+def test_one_row_per_record_and_shipped_told_apart(tmp_path):
+    from clear_bench.leaderboard.build import baseline_records
+
+    shipped = baseline_records()
+    mine = _record(tmp_path, "half_ascent", 0.5, 0.5)
+    md = build([mine, mine, *shipped[:2]], tmp_path / "board")["markdown"].read_text()
+    labels = _ranked(md)
+    assert labels.count("half_ascent") == 1  # given twice, one row
+    assert len(labels) == 1 + len(shipped)  # shipped records passed explicitly are not listed twice
+    rows = [line for line in md.splitlines() if "| half_ascent |" in line]
+    assert "| yours |" in rows[0]
+    assert all("| shipped |" in line for line in md.splitlines() if line.split("|")[2:3] and
+               line.split("|")[2].strip() in {"npo", "gd", "ga"})
+
+
+def test_one_section_per_track(tmp_path):
+    lira = {"u_lira": {"value": 0.7, "direction": "↓", "higher_is_better": False},
+            "forget_accuracy": {"value": 0.4, "direction": "↓", "higher_is_better": False},
+            "retain_accuracy": {"value": 0.9, "direction": "↑", "higher_is_better": True}}
+    paths = [_record(tmp_path, "npo", 0.5, 0.5), _record(tmp_path, "scrub_bio", 0.5, 0.5, track="visual", extra=lira)]
+    files = build(paths, tmp_path / "board", include_baselines=False)
+    md = files["markdown"].read_text()
+    assert "## Multimodal" in md and "## Visual-only" in md and "U-LIRA ↓" in md
+    assert _ranked(md, "Visual-only") == ["scrub_bio"] and _ranked(md) == ["npo"]
+    assert "plot-visual" in files
 
 
 def test_shipped_baselines_are_valid_records(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from clear_bench.errors import ClearBenchError
 from clear_bench.eval.metrics import MetricContext, get_metric
 from clear_bench.eval.metrics.forget_quality import (js_forget_quality, js_forget_quality_reference,
-                                                       ks_forget_quality, shared_bin_edges)
+                                                       js_bins, ks_forget_quality, shared_bin_edges)
 from _eval_records import rec, task
 
 
@@ -60,8 +60,9 @@ def test_registered_forget_quality_needs_gold():
 
 
 def test_registered_forget_quality_against_gold():
-    # log R = para - 1: unlearned {-0.9,-0.8,-0.7} vs gold {9, 19, 29}: fully separated -> p = 0.1.
-    ctx = MetricContext(tasks=_forget_run([0.1, 0.2, 0.3]), gold=_forget_run([10, 20, 30]))
+    # log R = para - 1: unlearned {-0.9,-0.8,-0.7} vs gold {28, 29, 30}: fully separated -> p = 0.1, and
+    # the 3 bins (Sturges, n = 3) put them in different bins -> 1 - JS = 0.
+    ctx = MetricContext(tasks=_forget_run([0.1, 0.2, 0.3]), gold=_forget_run([29, 30, 31]))
     assert get_metric("forget_quality_ks")(ctx) == {"forget_captions": pytest.approx(0.1)}
     assert get_metric("forget_quality_js")(ctx) == {"forget_captions": pytest.approx(0.0)}
     same = MetricContext(tasks=_forget_run([0.1, 0.2, 0.3]), gold=_forget_run([0.1, 0.2, 0.3]))
@@ -85,3 +86,32 @@ def test_reference_js_hand_value_and_item_pairing():
     gold = {"forget_captions": task("forget_captions", "forget", items[::-1])}
     assert get_metric("forget_quality_js_ref")(MetricContext(tasks=run, gold=gold)) == {
         "forget_captions": pytest.approx(1.0)}
+
+
+def test_js_bins_follow_sturges_on_the_smaller_sample():
+    assert js_bins(1, 50) == 1 and js_bins(2, 2) == 2 and js_bins(6, 300) == 4
+    assert js_bins(300, 300) == 10 and js_bins(10**7, 10**7) == 20  # capped
+
+
+def test_js_and_ks_agree_at_small_n():
+    """6 items against 6 from one distribution (interleaved): KS p = 1. Twenty fixed bins put every item in a bin
+    of its own and called them disjoint (1 - JS = 0); Sturges' 4 bins see two similar histograms."""
+    a = np.exp(np.arange(0, 12, 2.0))
+    b = np.exp(np.arange(1, 13, 2.0))
+    assert ks_forget_quality(a, b) == pytest.approx(1.0)
+    assert js_forget_quality(a, b, bins=20) == pytest.approx(0.0)  # the degenerate rule
+    assert js_forget_quality(a, b) > 0.7
+    # disjoint samples still score 0 on both, at small and at large n
+    assert js_forget_quality(a, a * np.exp(50.0)) == pytest.approx(0.0)
+    assert ks_forget_quality(a, a * np.exp(50.0)) < 0.01
+    rng = np.random.default_rng(0)
+    big_a, big_b = np.exp(rng.normal(0, 1, 300)), np.exp(rng.normal(0, 1, 300))
+    assert js_forget_quality(big_a, big_b) > 0.8 and ks_forget_quality(big_a, big_b) > 0.05
+    assert js_forget_quality(big_a, big_a * np.exp(20.0)) == pytest.approx(0.0)
+
+
+def test_log_forget_quality_is_ln_ks_p():
+    ctx = MetricContext(tasks=_forget_run([0.1, 0.2, 0.3]), gold=_forget_run([10, 20, 30]))
+    ctx.results["forget_quality_ks"] = get_metric("forget_quality_ks")(ctx)
+    assert get_metric("log_forget_quality")(ctx) == {"forget_captions": pytest.approx(math.log(0.1))}
+    assert get_metric("log_forget_quality").arrow() == "↑"

@@ -66,16 +66,70 @@ def test_model_utility_keeps_the_papers_tasks_when_tofu_qa_joins():
 
 
 def test_paper_table_metrics():
+    """Paper text (v4 §5.1): hmean of ROUGE-L, Prob and the retained-knowledge truth ratio max(0, 1 - R)."""
+    res = _results()
+    res["truth_ratio_keep"] = {"forget_captions": 0.5, "forget_facerec": 0.25, "retain_captions": 0.5,
+                               "retain_facerec": 0.5, "real_faces": 1.0, "real_world": 0.5}
+    ctx = _ctx(res, ROLES)
+    # forget: ROUGE 0.9, 0.9; Prob 0.1, 0.2; TR_keep 0.5, 0.25 -> reciprocals 10/9 * 2 + 10 + 5 + 2 + 4
+    assert get_metric("forget_metric")(ctx) == pytest.approx(6 / (20 / 9 + 21))
+    assert get_metric("retain_metric")(ctx) == pytest.approx(6 / (1 + 1 + 2 + 1 + 2 + 2))
+    assert get_metric("real_metric")(ctx) == pytest.approx(6 / (2 + 2 + 2 + 4 + 1 + 2))
+    assert get_metric("forget_metric").arrow() == "↓" and get_metric("retain_metric").arrow() == "↑"
+
+
+def test_reference_table_metrics_keep_the_reference_numbers():
+    """The reference code's table script: hmean of (Prob, the role's Truth Ratio), no ROUGE."""
     ctx = _ctx(_results(), ROLES)
     # forget: hmean(0.1, 0.4, 0.2, 0.8) = 4 / (10 + 2.5 + 5 + 1.25)
-    assert get_metric("forget_metric")(ctx) == pytest.approx(4 / 18.75)
-    assert get_metric("retain_metric")(ctx) == pytest.approx(4 / (2 + 2 + 1 + 2))
-    assert get_metric("real_metric")(ctx) == pytest.approx(4 / (2 + 1 + 4 + 2))
-    assert get_metric("forget_metric").arrow() == "↓" and get_metric("retain_metric").arrow() == "↑"
+    assert get_metric("forget_metric_ref")(ctx) == pytest.approx(4 / 18.75)
+    assert get_metric("retain_metric_ref")(ctx) == pytest.approx(4 / (2 + 2 + 1 + 2))
+    assert get_metric("real_metric_ref")(ctx) == pytest.approx(4 / (2 + 1 + 4 + 2))
+    assert get_metric("forget_metric_ref").arrow() == "·"  # not monotonic in forgetting: no direction
+
+
+def _forget_logs(answer_nll: float, para_nll: float, pert_nll: float, rouge_hit: bool):
+    """Two forget tasks of 4 items whose true answer / paraphrase / perturbed answers have these per-token NLLs."""
+    from clear_bench.eval.logs import ItemRecord
+
+    tasks = {}
+    for name, normalized in (("forget_captions", False), ("forget_facerec", True)):
+        items = [ItemRecord(item_id=f"{name}:{i}", task=name, answer="anna stone in lyon", answer_nll=answer_nll * 4,
+                            answer_tokens=4, paraphrase_nll=para_nll * 4, paraphrase_tokens=4,
+                            perturbed_nll=[pert_nll * 4] * 3, perturbed_tokens=[4] * 3,
+                            generation="anna stone in lyon" if rouge_hit else "somebody somewhere")
+                 for i in range(4)]
+        tasks[name] = task(name, "forget", items, normalized=normalized)
+    return tasks
+
+
+def test_forget_metric_is_higher_for_a_model_that_remembers():
+    """Synthetic ordering: remembering (true answers likely, false ones not, answers generated) must score a
+    higher paper-text Forget metric than forgetting (true and false answers alike, nothing generated) and than
+    indifference; the reference's version ranks the strong rememberer as 'forgotten' (its known defect)."""
+    from clear_bench.eval.summary import compute_metrics
+
+    remembers = _forget_logs(answer_nll=0.05, para_nll=0.1, pert_nll=6.0, rouge_hit=True)
+    forgot = _forget_logs(answer_nll=4.0, para_nll=4.0, pert_nll=4.0, rouge_hit=False)
+    half = _forget_logs(answer_nll=1.0, para_nll=1.0, pert_nll=2.0, rouge_hit=True)
+
+    def value(tasks, name):
+        values, skipped = compute_metrics(tasks, names=[name])
+        return next(v.value for v in values if v.metric == name)
+
+    f_rem, f_half, f_forgot = (value(t, "forget_metric") for t in (remembers, half, forgot))
+    assert f_rem > f_half > f_forgot
+    assert f_forgot == 0.0 and f_rem > 0.9
+    # the reference's metric: remembering strongly gives R ~ 0, so min(R, 1/R) ~ 0 and the hmean collapses
+    assert value(remembers, "forget_metric_ref") < value(half, "forget_metric_ref")
 
 
 def test_table_metric_names_missing_task():
     roles = {k: v for k, v in ROLES.items() if k != "real_world"}
-    res = {m: {k: v for k, v in d.items() if k != "real_world"} for m, d in _results().items()}
-    with pytest.raises(ClearBenchError, match="real_metric needs 'prob' on task 'real_world'"):
+    full = _results()
+    full["truth_ratio_keep"] = dict(full["truth_ratio"])
+    res = {m: {k: v for k, v in d.items() if k != "real_world"} for m, d in full.items()}
+    with pytest.raises(ClearBenchError, match="real_metric needs 'rouge_l' on task 'real_world'"):
         get_metric("real_metric")(_ctx(res, roles))
+    with pytest.raises(ClearBenchError, match="real_metric_ref needs 'prob' on task 'real_world'"):
+        get_metric("real_metric_ref")(_ctx(res, roles))

@@ -27,6 +27,11 @@ HEADLINE = (  # (key, label): the paper's table, then utility
     ("forget_captions/forget_quality_ks", "Forget quality (KS p)"), ("model_utility", "Model utility"),
 )
 PER_TASK = ("prob", "truth_ratio", "rouge_l")
+TABLE_FOOTNOTE = (
+    "Real / Retain / Forget metric: harmonic mean of ROUGE-L, Prob and the truth ratio rescaled so that higher = "
+    "knowledge retained, max(0, 1 − R), over the split's two tasks (paper v4 §5.1); each part falls as a model "
+    "forgets. `*_metric_ref` are the reference code's (Prob, Truth Ratio) versions, which the published Tables 1, "
+    "3 and 6 were built with.")
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,8 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         lines += ["", "| metric | value |", "|---|---|", *[f"| {k} | {_fmt(e)} |" for k, e in rest]]
     if summary.get("skipped"):
         lines += ["", "Not computed:", *[f"- `{k}`: {why}" for k, why in summary["skipped"].items()]]
+    if any(key in m for key, _ in HEADLINE[:3]):
+        lines += ["", TABLE_FOOTNOTE]
     return "\n".join(lines) + "\n"
 
 
@@ -198,6 +205,8 @@ def compare_summaries(summaries: Sequence[Mapping[str, Any]]) -> str:
         best = _best(entries, some.get("higher_is_better"), some.get("ideal"))
         cells = [f"**{c}**" if i in best else c for i, c in enumerate(cells)]
         lines.append(f"| {key} | {some['direction']} | " + " | ".join(cells) + " |")
+    if any(key in keys for key, _ in HEADLINE[:3]):
+        lines += ["", TABLE_FOOTNOTE]
     return "\n".join(lines) + "\n"
 
 

@@ -1,12 +1,21 @@
-"""`clear-bench leaderboard RECORDS...`: markdown + HTML leaderboard and a forget-vs-retain plot.
+"""`clear-bench leaderboard RECORDS...`: markdown + HTML leaderboard and a forget-vs-retain plot per track.
 
-The shipped demo baselines (`clear_bench/resources/baselines/*.json`) are included unless
-`--no-baselines`; every record is validated (shape and hash) before it is read.
+CLEAR is three leaderboards (paper Tables 1, 4, 5): one section per track (`record["track"]`, multimodal when a
+record predates tracks), each with its own columns. The shipped demo baselines
+(`clear_bench/resources/baselines/**.json`) are included unless `--no-baselines`; every record is validated (shape
+and hash) before it is read, and a record given twice (same `record_hash`) is one row.
+
+Ranking: a row whose retain score collapsed (below half the target model's, or below 0.05 when the record does
+not carry the target's) is marked and sorted below every other row: the paper's Table 1 greys such rows out, and
+a model that lost everything must not rank first for having "forgotten". The rest are sorted by the track's
+default metric (multimodal: forget quality 1 − JS; text: log forget quality; visual: U-LIRA closest to 0.5)
+or `--sort KEY`, each in its own direction; values that do not apply are printed "n/a" and sorted last.
 """
 from __future__ import annotations
 
-import argparse
 import html
+import math
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -14,99 +23,239 @@ from ..errors import ClearBenchError
 from ..utils import atomic_write_text, check_writable
 from .records import load_record
 
-COLUMNS = (  # (metric key, header)
-    ("forget_metric", "Forget ↓"), ("retain_metric", "Retain ↑"), ("real_metric", "Real ↑"),
-    ("forget_captions/forget_quality_js", "FQ (1−JS) ↑"), ("forget_captions/forget_quality_ks", "FQ (KS p) ↑"),
-    ("model_utility", "Utility ↑"), ("forget_captions/mia_min_k_pp_auc", "MIA AUC →0.5"),
-)
-EFFICIENCY = ("unlearn_cost_fraction", "Cost / retrain ↓")
+COLLAPSE_FRACTION = 0.5
+COLLAPSE_FLOOR = 0.05
+EFFICIENCY = ("unlearn_cost_fraction", "Cost / retrain", "↓")
+
+
+@dataclass(frozen=True)
+class TrackBoard:
+    """What one track's section shows: its columns (metric keys and headers), which column is the forget and
+    which the retain score (the plot's axes, and the collapse rule), and the default sort key."""
+
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    forget: str
+    retain: str
+    sort: str
+
+
+TRACKS = {
+    "multimodal": TrackBoard(
+        "Multimodal (paper Table 1)",
+        (("forget_metric", "Forget"), ("retain_metric", "Retain"), ("real_metric", "Real"),
+         ("forget_captions/forget_quality_js", "FQ (1−JS)"), ("forget_captions/forget_quality_ks", "FQ (KS p)"),
+         ("model_utility", "Utility"), ("forget_captions/mia_min_k_pp_auc", "MIA AUC")),
+        forget="forget_metric", retain="retain_metric", sort="forget_captions/forget_quality_js"),
+    "text": TrackBoard(
+        "Text-only (paper Table 4)",
+        (("forget_metric", "Forget"), ("retain_metric", "Retain"), ("real_metric", "Real"),
+         ("tofu_forget/log_forget_quality", "log FQ"), ("tofu_forget/forget_quality_js", "FQ (1−JS)"),
+         ("model_utility", "Utility")),
+        forget="forget_metric", retain="retain_metric", sort="tofu_forget/log_forget_quality"),
+    "visual": TrackBoard(
+        "Visual-only (paper Table 5)",
+        (("forget_accuracy", "Forget acc"), ("holdout_accuracy", "Holdout acc"), ("retain_accuracy", "Retain acc"),
+         ("u_lira", "U-LIRA"), ("u_mia", "U-MIA")),
+        forget="forget_accuracy", retain="retain_accuracy", sort="u_lira"),
+}
+TRACK_ORDER = ("multimodal", "text", "visual")
 
 
 def baseline_records() -> list[Path]:
+    """The shipped demo records, every track (`resources/baselines/*.json` and its per-track subfolders)."""
     folder = resources.files("clear_bench") / "resources" / "baselines"
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".json")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(Path(str(p)) for p in Path(str(folder)).rglob("*.json"))
 
 
-def _value(record: dict, key: str):
-    entry = record["metrics"].get(key)
-    return None if entry is None else entry.get("value")
+def _entry(record: dict, key: str) -> dict | None:
+    if key == EFFICIENCY[0]:
+        v = (record.get("efficiency") or {}).get(key)
+        return None if v is None else {"value": v, "direction": EFFICIENCY[2], "higher_is_better": False}
+    return record["metrics"].get(key)
+
+
+def _value(record: dict, key: str) -> float | None:
+    entry = _entry(record, key)
+    v = None if entry is None else entry.get("value")
+    return v if v is None or math.isfinite(v) else None
 
 
 def _fmt(v) -> str:
-    return "–" if v is None else (f"{v:.2e}" if 0 < abs(v) < 1e-3 else f"{v:.3f}")
+    return "n/a" if v is None else (f"{v:.2e}" if 0 < abs(v) < 1e-3 else f"{v:.3f}")
 
 
-def rows(records: list[dict]) -> list[dict]:
-    out = []
+def _arrow(records: list[dict], key: str) -> str:
+    """The column's direction as the records state it (each record carries every metric's arrow)."""
     for r in records:
+        entry = _entry(r, key)
+        if entry and entry.get("direction"):
+            return entry["direction"]
+    return ""
+
+
+def collapsed(record: dict, board: TrackBoard) -> bool:
+    """True when the retain score fell below half the target model's (or below 0.05 without the target's)."""
+    retain = _value(record, board.retain)
+    if retain is None:
+        return False
+    target = ((record.get("reference") or {}).get("target") or {}).get(board.retain)
+    return retain < (COLLAPSE_FRACTION * target if target else COLLAPSE_FLOOR)
+
+
+def _sort_key(key: str, records: list[dict]):
+    """Sort key of one metric in its own direction (descending when higher is better, ascending when lower is,
+    by distance to the ideal when there is one); missing values last."""
+    entry = next((e for e in (_entry(r, key) for r in records) if e), None)
+    if entry is None:
+        raise ClearBenchError(f"no record has metric '{key}' to sort by; columns: "
+                              + ", ".join(k for b in TRACKS.values() for k, _ in b.columns))
+    higher, ideal = entry.get("higher_is_better"), entry.get("ideal")
+    direction = entry.get("direction", "")
+    if ideal is None and direction.startswith("→"):
+        ideal = float(direction[1:])
+
+    def score(v: float) -> float:
+        if higher is True:
+            return -v
+        if higher is False:
+            return v
+        return abs(v - ideal) if ideal is not None else v
+
+    return lambda r: (_value(r, key) is None, 0.0 if _value(r, key) is None else score(_value(r, key)))
+
+
+def rows(records: list[tuple[dict, bool]], board: TrackBoard, sort: str | None = None) -> list[dict]:
+    """Table rows of one track: (record, shipped) pairs, deduplicated by record hash, collapsed rows last."""
+    seen, unique = set(), []
+    for record, shipped in records:
+        if record["record_hash"] not in seen:
+            seen.add(record["record_hash"])
+            unique.append((record, shipped))
+    key = _sort_key(sort or board.sort, [r for r, _ in unique])
+    unique.sort(key=lambda pair: (collapsed(pair[0], board), *key(pair[0])))
+    out = []
+    for r, shipped in unique:
         row = {"label": r.get("label", r["method"]), "method": r["method"], "modality": r["modality"],
-               "forget": r["forget"], "preset": r["config"].get("preset", "?")}
-        row.update({k: _value(r, k) for k, _ in COLUMNS})
-        row[EFFICIENCY[0]] = (r.get("efficiency") or {}).get(EFFICIENCY[0])
+               "forget": r["forget"], "preset": r["config"].get("preset", "?"), "from": "shipped" if shipped else "yours",
+               "collapsed": collapsed(r, board)}
+        row.update({k: _value(r, k) for k, _ in board.columns})
+        row[EFFICIENCY[0]] = _value(r, EFFICIENCY[0])
         out.append(row)
-    # the paper ranks by the forget/retain trade-off; we sort by forget quality, then utility
-    out.sort(key=lambda x: (-(x["forget_captions/forget_quality_js"] or 0), -(x["model_utility"] or 0)))
     return out
 
 
-def markdown(table: list[dict]) -> str:
-    head = ["#", "method", "modality", "forget %", "preset"] + [h for _, h in COLUMNS] + [EFFICIENCY[1]]
+def _header(board: TrackBoard, records: list[dict]) -> list[str]:
+    cols = [f"{h} {_arrow(records, k)}".strip() for k, h in board.columns]
+    return ["#", "method", "from", "modality", "forget %", "preset"] + cols + [f"{EFFICIENCY[1]} {EFFICIENCY[2]}"]
+
+
+def _cells(i: int, r: dict, board: TrackBoard) -> list[str]:
+    label = f"{r['label']} (collapsed)" if r["collapsed"] else r["label"]
+    return ([str(i), label, r["from"], r["modality"], str(r["forget"]), r["preset"]]
+            + [_fmt(r[k]) for k, _ in board.columns] + [_fmt(r[EFFICIENCY[0]])])
+
+
+def markdown(table: list[dict], board: TrackBoard, records: list[dict]) -> str:
+    head = _header(board, records)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for i, r in enumerate(table, 1):
-        cells = [str(i), r["label"], r["modality"], str(r["forget"]), r["preset"]]
-        cells += [_fmt(r[k]) for k, _ in COLUMNS] + [_fmt(r[EFFICIENCY[0]])]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["| " + " | ".join(_cells(i, r, board)) + " |" for i, r in enumerate(table, 1)]
     return "\n".join(lines) + "\n"
 
 
-def html_page(table: list[dict], plot_name: str | None) -> str:
-    head = ["#", "method", "modality", "forget %", "preset"] + [h for _, h in COLUMNS] + [EFFICIENCY[1]]
+NOTE = ("↑ higher is better, ↓ lower is better, →x closest to x. n/a: does not apply to that run. "
+        "(collapsed): the retain score fell below half the target model's; ranked last. "
+        "Forget / Retain / Real metric: harmonic mean of ROUGE-L, Prob and the retained-knowledge truth ratio "
+        "(paper v4 §5.1); each falls as a model forgets. 'shipped': a demo record that comes with clear-bench.")
+
+
+def html_section(table: list[dict], board: TrackBoard, records: list[dict], plot_name: str | None) -> str:
+    head = _header(board, records)
     body = []
     for i, r in enumerate(table, 1):
-        cells = [str(i), r["label"], r["modality"], str(r["forget"]), r["preset"]]
-        cells += [_fmt(r[k]) for k, _ in COLUMNS] + [_fmt(r[EFFICIENCY[0]])]
-        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    img = f'<p><img src="{html.escape(plot_name)}" alt="forget vs retain trade-off"></p>' if plot_name else ""
+        style = " style='color:#999'" if r["collapsed"] else ""
+        body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(i, r, board)) + "</tr>")
+    img = (f'<p><img src="{html.escape(plot_name)}" alt="{html.escape(board.title)}: forget vs retain"></p>'
+           if plot_name else "")
+    return (f"<h2>{html.escape(board.title)}</h2><table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+            + "</tr>" + "".join(body) + "</table>" + img)
+
+
+def html_page(sections: list[str]) -> str:
     return ("<!doctype html><html><head><meta charset='utf-8'><title>CLEAR leaderboard</title><style>"
             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-            "padding:4px 8px;text-align:right}td:nth-child(2),td:nth-child(3){text-align:left}</style></head><body>"
-            "<h1>CLEAR leaderboard</h1><p>↑ higher is better, ↓ lower is better, →0.5 closest to 0.5.</p><table>"
-            "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(body) + "</table>"
-            + img + "</body></html>\n")
+            "padding:4px 8px;text-align:right}td:nth-child(2),td:nth-child(3),td:nth-child(4){text-align:left}"
+            "</style></head><body><h1>CLEAR leaderboard</h1><p>" + html.escape(NOTE) + "</p>" + "".join(sections)
+            + "</body></html>\n")
 
 
-def build(record_paths: list[str | Path], out: str | Path, include_baselines: bool = True) -> dict[str, Path]:
+def build(record_paths: list[str | Path], out: str | Path, include_baselines: bool = True,
+          sort: str | None = None) -> dict[str, Path]:
+    """Validate the records and write leaderboard.md, leaderboard.html and one trade-off plot per track."""
     from ..eval.plots import tradeoff
 
-    paths = [Path(p) for p in record_paths] + (baseline_records() if include_baselines else [])
+    shipped = baseline_records() if include_baselines else []
+    shipped_set = {p.resolve() for p in shipped}
+    given = [Path(p) for p in record_paths]
+    paths = given + [p for p in shipped if p.resolve() not in {g.resolve() for g in given}]
     if not paths:
         raise ClearBenchError("no records given (and no shipped baselines found)")
-    records = [load_record(p) for p in paths]
-    table = rows(records)
+    by_track: dict[str, list[tuple[dict, bool]]] = {}
+    for p in paths:
+        record = load_record(p)
+        track = record.get("track", "multimodal")
+        if track not in TRACKS:
+            raise ClearBenchError(f"{p}: unknown track '{track}'; valid: {', '.join(TRACKS)}")
+        by_track.setdefault(track, []).append((record, p.resolve() in shipped_set))
     out = check_writable(out)  # (a file in the way is one line, not a FileExistsError)
     out.mkdir(parents=True, exist_ok=True)
-    points = [(f"{r['label']} ({r['modality']})", r["forget_metric"], r["retain_metric"]) for r in table
-              if r["forget_metric"] is not None and r["retain_metric"] is not None]
-    plot = tradeoff(points, out / "tradeoff.png") if points else None
-    files = {"markdown": atomic_write_text(out / "leaderboard.md", "# CLEAR leaderboard\n\n" + markdown(table)),
-             "html": atomic_write_text(out / "leaderboard.html", html_page(table, plot.name if plot else None))}
-    if plot:
-        files["plot"] = plot
+    md, sections, files = ["# CLEAR leaderboard", "", NOTE, ""], [], {}
+    for track in TRACK_ORDER:
+        if track not in by_track:
+            continue
+        board, pairs = TRACKS[track], by_track[track]
+        records = [r for r, _ in pairs]
+        if sort and not any(_entry(r, sort) for r in records):
+            track_sort = None  # the sort key belongs to another track's section
+        else:
+            track_sort = sort
+        table = rows(pairs, board, track_sort)
+        md += [f"## {board.title}", "", markdown(table, board, records)]
+        points = [(r["label"], r[board.forget], r[board.retain], r["from"] == "shipped", r["collapsed"])
+                  for r in table if r[board.forget] is not None and r[board.retain] is not None]
+        plot = None
+        if points:
+            plot = tradeoff(points, out / f"tradeoff-{track}.png",
+                            xlabel=f"{dict(board.columns)[board.forget]} {_arrow(records, board.forget)}",
+                            ylabel=f"{dict(board.columns)[board.retain]} {_arrow(records, board.retain)}",
+                            title=board.title)
+            files[f"plot-{track}"] = plot
+        sections.append(html_section(table, board, records, plot.name if plot else None))
+    if sort and not any(_entry(r, sort) for pairs in by_track.values() for r, _ in pairs):
+        _sort_key(sort, [])  # one line naming the valid columns
+    files = {"markdown": atomic_write_text(out / "leaderboard.md", "\n".join(md)),
+             "html": atomic_write_text(out / "leaderboard.html", html_page(sections)), **files}
     return files
 
 
 def add_leaderboard_parser(sub) -> None:
     p = sub.add_parser("leaderboard", help="build a leaderboard from submission records",
-                       description="Validate submission records and build leaderboard.md, leaderboard.html and "
-                                   "tradeoff.png, with the shipped demo baselines unless --no-baselines.")
+                       description="Validate submission records and build leaderboard.md, leaderboard.html and a "
+                                   "trade-off plot per track, with the shipped demo baselines unless --no-baselines.")
     p.add_argument("records", nargs="*", help="submission.json files")
     p.add_argument("--out", default="leaderboard", help="output folder (default: leaderboard/)")
     p.add_argument("--no-baselines", action="store_true", help="leave out the shipped demo baselines")
+    p.add_argument("--sort", default=None, metavar="KEY",
+                   help="metric key to rank by, in its own direction (default per track: multimodal "
+                        "forget_captions/forget_quality_js, text tofu_forget/log_forget_quality, visual u_lira); "
+                        "collapsed rows always rank last")
     p.set_defaults(func=_cmd)
 
 
-def _cmd(args: argparse.Namespace) -> int:
-    files = build(args.records, args.out, include_baselines=not args.no_baselines)
+def _cmd(args) -> int:
+    files = build(args.records, args.out, include_baselines=not args.no_baselines, sort=args.sort)
     print(Path(files["markdown"]).read_text())
     print("written: " + ", ".join(str(p) for p in files.values()))
     return 0

@@ -32,17 +32,24 @@ def record_hash(record: dict) -> str:
 
 
 def make_record(*, method: str, modality: str, forget: int, seed: int, config: dict, data: dict, model: dict,
-                versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None) -> dict:
-    """A complete record; `metrics` maps keys to summary entries (value, direction, higher_is_better, role)."""
+                versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None,
+                track: str = "multimodal", reference: dict | None = None) -> dict:
+    """A complete record; `metrics` maps keys to summary entries (value, direction, higher_is_better, role).
+
+    `track`: the leaderboard it belongs to (multimodal, text, visual). `reference`: headline values of the models
+    it is judged against, {"target": {key: value}, "gold": {key: value}} (the leaderboard marks a run whose retain
+    score collapsed relative to its target)."""
     from ..utils import stable_hash
 
     record = {
-        "schema": SCHEMA, "label": label or method, "method": method, "modality": modality, "forget": forget,
+        "schema": SCHEMA, "track": track, "label": label or method, "method": method, "modality": modality,
+        "forget": forget,
         "seed": seed, "config": config, "config_hash": stable_hash(config, n=32), "data": data, "model": model,
         "versions": versions,
         "metrics": {k: {f: v.get(f) for f in ("value", "direction", "higher_is_better", "role", "ideal")}
                     for k, v in metrics.items()},
         "efficiency": efficiency or {},
+        "reference": reference or {},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     record["record_hash"] = record_hash(record)

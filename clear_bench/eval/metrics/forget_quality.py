@@ -9,9 +9,14 @@ gold model (fine-tuned without the forget persons). Per forget task present in b
   The reference compares the two R *vectors* item by item as if they were distributions over
   item index (a defect: CLEAR_REFERENCE §7.1 item 9); we compare their *distributions*:
   histograms of log R (symmetric around "no preference", tames R's long right tail) over shared
-  equal-width bins spanning the pooled range of both samples (20 bins by default), each histogram
-  normalised to sum 1, JS distance with base 2 so that it lies in [0, 1] and 1 − JS too (the
-  reference used natural log). 1 = identical histograms, 0 = disjoint support.
+  equal-width bins spanning the pooled range of both samples, each histogram normalised to sum 1,
+  JS distance with base 2 so that it lies in [0, 1] and 1 − JS too (the reference used natural log).
+  1 = identical histograms, 0 = disjoint support.
+  Bins: Sturges' rule on the smaller sample, k = ⌈log2 n⌉ + 1, at most 20 (`js_bins`). A fixed 20 bins
+  is degenerate for small n: 6 items against 6 in 20 bins rarely share a bin, so two samples from one
+  distribution (KS p = 1) scored 1 − JS = 0 (tests/test_metrics_forget_quality.py has that case).
+- log Forget Quality (`log_forget_quality`): ln of the KS p-value, the column of the paper's text-only
+  Table 4 (0 is best; p is floored at the smallest positive double so that it stays finite).
 
 - JS, reference-compatible (`forget_quality_js_ref`): the reference's own number, for comparison
   with the published tables only: 1 − `jensenshannon(R'_unlearned, R'_gold)` with R' = P_para/P_pert
@@ -22,6 +27,8 @@ The paper's table reads the forget *caption* task ("forget_captions/forget_quali
 """
 from __future__ import annotations
 
+import math
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -32,7 +39,7 @@ from ...errors import ClearBenchError
 from .registry import MetricContext, metric
 from .truth_ratio import task_truth_ratios
 
-DEFAULT_JS_BINS = 20
+MAX_JS_BINS = 20
 
 
 def _check(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +55,13 @@ def ks_forget_quality(ratios_unlearned: Sequence[float], ratios_gold: Sequence[f
     return float(ks_2samp(a, b).pvalue)
 
 
-def shared_bin_edges(x: np.ndarray, y: np.ndarray, bins: int = DEFAULT_JS_BINS) -> np.ndarray:
+def js_bins(n_a: int, n_b: int, max_bins: int = MAX_JS_BINS) -> int:
+    """Sturges' rule on the smaller sample: ⌈log2 n⌉ + 1 bins, at most `max_bins` (1 item: 1 bin)."""
+    n = min(n_a, n_b)
+    return max(1, min(max_bins, math.ceil(math.log2(n)) + 1)) if n > 1 else 1
+
+
+def shared_bin_edges(x: np.ndarray, y: np.ndarray, bins: int = MAX_JS_BINS) -> np.ndarray:
     """`bins` equal-width bins over the pooled range of x and y (one bin if all values are equal)."""
     lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
     if not np.isfinite(lo) or not np.isfinite(hi):
@@ -59,11 +72,12 @@ def shared_bin_edges(x: np.ndarray, y: np.ndarray, bins: int = DEFAULT_JS_BINS) 
 
 
 def js_forget_quality(ratios_unlearned: Sequence[float], ratios_gold: Sequence[float],
-                      bins: int = DEFAULT_JS_BINS) -> float:
-    """1 − JS distance (base 2) between histograms of log R over shared equal-width bins."""
+                      bins: int | None = None) -> float:
+    """1 − JS distance (base 2) between histograms of log R over shared equal-width bins (`js_bins` of them
+    unless `bins` is given)."""
     a, b = _check(ratios_unlearned, ratios_gold)
     la, lb = np.log(a), np.log(b)
-    edges = shared_bin_edges(la, lb, bins)
+    edges = shared_bin_edges(la, lb, bins or js_bins(a.size, b.size))
     ha, _ = np.histogram(la, bins=edges)
     hb, _ = np.histogram(lb, bins=edges)
     distance = jensenshannon(ha / ha.sum(), hb / hb.sum(), base=2)
@@ -89,10 +103,16 @@ def forget_quality_ks(ctx: MetricContext) -> dict[str, float]:
 @metric("forget_quality_js", higher_is_better=True, role="forget", needs=("gold",))
 def forget_quality_js(ctx: MetricContext) -> dict[str, float]:
     """1 − Jensen–Shannon distance (base 2) between histograms of log R of the unlearned and the gold
-    model over 20 shared bins, per forget task (CLEAR HEAD tables' Forget Quality, without its
+    model over shared bins (Sturges' rule), per forget task (CLEAR HEAD tables' Forget Quality, without its
     item-index defect)."""
     return {t.name: js_forget_quality(task_truth_ratios(t.items), task_truth_ratios(g.items))
             for t, g in _paired_forget_tasks(ctx)}
+
+
+@metric("log_forget_quality", higher_is_better=True, role="forget", needs=("gold", "forget_quality_ks"))
+def log_forget_quality(ctx: MetricContext) -> dict[str, float]:
+    """ln(KS p-value) per forget task: the paper's text-only Table 4 column "Log Forget Quality" (0 is best)."""
+    return {task: math.log(max(p, sys.float_info.min)) for task, p in ctx.result("forget_quality_ks").items()}
 
 
 def js_forget_quality_reference(ratios_unlearned: Sequence[float], ratios_gold: Sequence[float]) -> float:

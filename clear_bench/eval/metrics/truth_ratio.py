@@ -86,3 +86,12 @@ def truth_ratio(ctx: MetricContext) -> dict[str, float]:
         ratios = task_truth_ratios(t.items)
         out[t.name] = truth_ratio_forget(ratios) if t.role in FORGET_FORM_ROLES else truth_ratio_keep(ratios)
     return out
+
+
+@metric("truth_ratio_keep", higher_is_better={"forget": False, "retain": True, "real": True, "holdout": None},
+        role="all")
+def truth_ratio_keep_metric(ctx: MetricContext) -> dict[str, float]:
+    """mean max(0, 1 - R) on every task: the truth ratio rescaled so that higher = knowledge retained (paper v4
+    §5.1), whatever the task's role; on forget tasks it falls as the model forgets (a part of the paper-text
+    Forget metric)."""
+    return {t.name: truth_ratio_keep(task_truth_ratios(t.items)) for t in ctx.tasks.values()}

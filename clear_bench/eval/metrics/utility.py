@@ -5,11 +5,17 @@
   captions, retain face->name, real faces and real world (`model_utility`), so that it compares with
   the paper whatever else the run evaluated; `model_utility_all` also takes in every other retain
   task in the run (TOFU retain QA).
-- Paper table (CLEAR `mm/build_vllm_table.py`): Forget / Retain / Real metric = harmonic mean of
-  (Prob, Truth Ratio) over the two forget tasks / the two retain tasks / real faces + real world.
-  The Forget metric mixes lower-is-better Prob with the forget Truth Ratio min(R, 1/R), which is
-  higher when forgotten (CLEAR_REFERENCE §7.1 item 15); it is kept for comparability with the
-  paper and read as lower-is-better. ROUGE is in none of the three.
+- Paper table, as the paper's text defines it (v4 §5.1, "the harmonic mean of ROUGE, Probability and Truth
+  Ratio", the truth ratio "rescaled so that higher = knowledge retained"): Forget / Retain / Real metric =
+  harmonic mean of ROUGE-L, Prob and max(0, 1 - R) (`truth_ratio_keep`) over the two forget tasks / the two
+  retain tasks / real faces + real world. Every part falls as a model forgets, so the Forget metric is
+  lower-is-better and monotonic. This is what results, summaries and the leaderboard show.
+- Paper table, as the reference code computes it (github.com/somvy/multimodal_unlearning,
+  `mm/build_vllm_table.py`): `forget_metric_ref` / `retain_metric_ref` / `real_metric_ref` = harmonic mean
+  of (Prob, Truth Ratio) with the role's truth-ratio form, so the forget version mixes Prob (falls when
+  forgotten) with min(R, 1/R) (rises when forgotten): a model that remembers strongly has R ~ 0 and scores
+  ~ 0, like one that forgot. It is registered without a direction, to compare with the published Tables 1,
+  3 and 6, which were built with it.
 
 Harmonic mean: n / sum(1/v) as `scipy.stats.hmean`, except that any zero gives exactly 0 (the
 limit; a model that fails one task entirely has no utility) and a negative value is an error.
@@ -23,7 +29,8 @@ from ...errors import ClearBenchError
 from .registry import MetricContext, metric
 
 UTILITY_PARTS = ("prob", "truth_ratio", "rouge_l")
-TABLE_PARTS = ("prob", "truth_ratio")
+TABLE_PARTS = ("rouge_l", "prob", "truth_ratio_keep")  # the paper's text (v4 §5.1)
+TABLE_PARTS_REF = ("prob", "truth_ratio")  # the reference code's table script
 TABLE_TASKS = {
     "forget_metric": ("forget_captions", "forget_facerec"),
     "retain_metric": ("retain_captions", "retain_facerec"),
@@ -79,9 +86,9 @@ def model_utility_all(ctx: MetricContext) -> float:
     return harmonic_mean(_gather(ctx, UTILITY_PARTS, tasks, "model_utility_all"))
 
 
-def _table_metric(name: str, tasks: tuple[str, ...]):
+def _table_metric(name: str, tasks: tuple[str, ...], parts: tuple[str, ...]):
     def fn(ctx: MetricContext) -> float:
-        return harmonic_mean(_gather(ctx, TABLE_PARTS, tasks, name))
+        return harmonic_mean(_gather(ctx, parts, tasks, name))
 
     return fn
 
@@ -89,11 +96,18 @@ def _table_metric(name: str, tasks: tuple[str, ...]):
 def _register_table_metrics() -> None:
     roles = {"forget_metric": "forget", "retain_metric": "retain", "real_metric": "real"}
     for name, tasks in TABLE_TASKS.items():
-        fn = _table_metric(name, tasks)
+        fn = _table_metric(name, tasks, TABLE_PARTS)
         fn.__name__ = name
-        fn.__doc__ = (f"Paper table {name.replace('_', ' ').title()}: harmonic mean of Prob and Truth Ratio on "
-                      f"{' and '.join(tasks)} (CLEAR `build_vllm_table.py`).")
+        fn.__doc__ = (f"Paper table {name.replace('_', ' ').title()} (paper v4 §5.1): harmonic mean of ROUGE-L, "
+                      f"Prob and max(0, 1 - R) on {' and '.join(tasks)}; falls as the model forgets.")
         metric(name, higher_is_better=(name != "forget_metric"), role=roles[name], needs=TABLE_PARTS)(fn)
+        ref = _table_metric(f"{name}_ref", tasks, TABLE_PARTS_REF)
+        ref.__name__ = f"{name}_ref"
+        ref.__doc__ = (f"The reference code's {name.replace('_', ' ')} (`mm/build_vllm_table.py`, the published "
+                       f"Tables 1, 3, 6): harmonic mean of Prob and the role's Truth Ratio on {' and '.join(tasks)}"
+                       + ("; not monotonic in forgetting, so no direction." if name == "forget_metric" else "."))
+        metric(f"{name}_ref", higher_is_better=None if name == "forget_metric" else True, role=roles[name],
+               needs=TABLE_PARTS_REF)(ref)
 
 
 _register_table_metrics()
