@@ -110,8 +110,8 @@ def _sort_key(key: str, records: list[dict]):
     by distance to the ideal when there is one); missing values last."""
     entry = next((e for e in (_entry(r, key) for r in records) if e), None)
     if entry is None:
-        raise ClearBenchError(f"no record has metric '{key}' to sort by; columns: "
-                              + ", ".join(k for b in TRACKS.values() for k, _ in b.columns))
+        columns = dict.fromkeys(k for b in TRACKS.values() for k, _ in b.columns)
+        raise ClearBenchError(f"no record has metric '{key}' to sort by; e.g. " + ", ".join(columns))
     higher, ideal = entry.get("higher_is_better"), entry.get("ideal")
     direction = entry.get("direction", "")
     if ideal is None and direction.startswith("→"):
@@ -134,7 +134,11 @@ def rows(records: list[tuple[dict, bool]], board: TrackBoard, sort: str | None =
         if record["record_hash"] not in seen:
             seen.add(record["record_hash"])
             unique.append((record, shipped))
-    key = _sort_key(sort or board.sort, [r for r, _ in unique])
+    records = [r for r, _ in unique]
+    if sort or any(_entry(r, board.sort) for r in records):
+        key = _sort_key(sort or board.sort, records)
+    else:  # records without the default ranking metric (e.g. no gold run): keep their order
+        key = lambda r: (False, 0.0)  # noqa: E731
     unique.sort(key=lambda pair: (collapsed(pair[0], board), *key(pair[0])))
     out = []
     for r, shipped in unique:
