@@ -247,7 +247,7 @@ def run_job(cfg: JobConfig) -> Path:
               "fingerprint": data_fingerprint(source, "clear", names["forget_mixed"])},
         model={"base": base_model, "target": _file_fingerprint(target_dir), "gold": _file_fingerprint(gold_dir)},
         versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff},
-        reference={name: {k: e["value"] for k, e in s["metrics"].items() if "/" not in k}
+        reference={name: {k: e["value"] for k, e in s["metrics"].items()}
                    for name, s in (("target", target_summary), ("gold", gold_summary))})
     write_record(out / "submission.json", record)
     return out
