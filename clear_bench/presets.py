@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .data.prompts import NAME_PROMPT
-from .errors import UnknownNameError
+from .registry import Registry
 from .training.loop import TrainConfig
 from .training.unlearn import UnlearnConfig
 
@@ -26,7 +26,7 @@ class Preset:
     doc: str = ""
 
 
-PRESETS = {
+PRESETS: Registry[Preset] = Registry("preset", {
     # Qwen2-VL-2B-Instruct: one of the paper's three models, the reference code's default, and small
     # enough that target + gold fine-tuning, unlearning and the six tasks fit one GPU in well under an hour.
     # Batches group image rows with image rows and text with text (`full+tofu` mixes ~300-token image rows
@@ -48,13 +48,11 @@ PRESETS = {
                                                            weight_decay=0.0)),
                    eval_cap=300, max_new_tokens=24,
                    doc="built-in procedural data and a tiny LLaVA trained from scratch, offline on a CPU"),
-}
+})
 
 
 def get_preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise UnknownNameError("preset", name, PRESETS)
-    return PRESETS[name]
+    return PRESETS.get(name)
 
 
 DEMO_DATA_VERSION = 2  # bump when the demo preset's content changes, so caches are rebuilt

@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence
 from ..data.prompts import NAME_PROMPT, caption_question
 from ..data.sample import Sample
 from ..data.schema import FORGET_SIZES
-from ..errors import SchemaError, UnknownNameError
+from ..errors import SchemaError
+from ..registry import Registry
 
 HUB_IDS = {"clear": "therem/CLEAR", "tofu": "locuslab/TOFU"}
 DEFAULT_CAP = 300
@@ -80,7 +81,7 @@ def _tofu(name: str, config: str, role: str) -> TaskSpec:
 _CAPTION_COLS = ("caption", "paraphrased_caption", "perturbed_captions")
 _NAME_COLS = ("name", None, "perturbed_names")
 
-TASKS: dict[str, TaskSpec] = {t.name: t for t in (
+TASKS: Registry[TaskSpec] = Registry("evaluation task", [(t.name, t) for t in (
     _clear("forget_captions", "forget{forget:02d}_perturbed", CAPTION, *_CAPTION_COLS, "forget", "captions", False),
     _clear("retain_captions", "retain_perturbed", CAPTION, *_CAPTION_COLS, "retain", "captions", False),
     _clear("forget_facerec", "forget{forget:02d}_perturbed", NAME, *_NAME_COLS, "forget", "facerec", True),
@@ -93,7 +94,7 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     _clear("holdout_captions", "holdout_perturbed", CAPTION, *_CAPTION_COLS, "holdout", "captions", False, False),
     _clear("holdout_facerec", "holdout_perturbed", NAME, *_NAME_COLS, "holdout", "facerec", True, False),
     _tofu("tofu_holdout", "holdout_perturbed", "holdout"),
-)}
+)])
 
 PAPER_TASKS = tuple(n for n, t in TASKS.items() if t.paper)
 TOFU_TASKS = ("tofu_forget", "tofu_retain")
@@ -102,9 +103,7 @@ HOLDOUT_TASKS = ("holdout_captions", "holdout_facerec", "tofu_holdout")
 
 def get_task(name: str) -> TaskSpec:
     """The task called `name`; `UnknownNameError` naming the valid ones otherwise."""
-    if name not in TASKS:
-        raise UnknownNameError("evaluation task", name, TASKS)
-    return TASKS[name]
+    return TASKS.get(name)
 
 
 def item_id(task: TaskSpec, config: str, index: int) -> str:
