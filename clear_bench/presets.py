@@ -1,10 +1,9 @@
 """Named settings: `paper` (the published benchmark on a GPU) and `demo` (offline, tiny, CPU)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
+from .data.demo import DEMO_DATA_VERSION, cache_dir, demo_data_dir  # noqa: F401  (re-exported: the old home)
 from .data.prompts import NAME_PROMPT
 from .registry import Registry
 from .training.loop import TrainConfig
@@ -53,23 +52,6 @@ PRESETS: Registry[Preset] = Registry("preset", {
 
 def get_preset(name: str) -> Preset:
     return PRESETS.get(name)
-
-
-DEMO_DATA_VERSION = 2  # bump when the demo preset's content changes, so caches are rebuilt
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("CLEAR_BENCH_CACHE", Path.home() / ".cache" / "clear-bench"))
-
-
-def demo_data_dir(seed: int = 0) -> Path:
-    """The built-in demo dataset (Hub layout), generated on first use by the procedural pipeline."""
-    from .generation import build_demo
-
-    out = cache_dir() / f"demo-data-v{DEMO_DATA_VERSION}-seed{seed}"
-    if not (out / "manifest.json").exists():
-        build_demo(out, seed=seed)
-    return out
 
 
 def with_overrides(preset: Preset, **kw) -> Preset:

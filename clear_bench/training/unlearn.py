@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import torch
 
 from ..data.sample import Sample
+from ..data.schema import MODALITIES  # noqa: F401  (re-exported: its old home)
 from ..errors import ClearBenchError
 from ..utils import derive_seed
 from .loop import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)
-MODALITIES = ("text", "image", "both")
 
 
 @dataclass
@@ -79,7 +79,7 @@ def make_pairs(forget: list[Sample], retain: list[Sample], seed: int) -> list[di
     question with another forget item's answer of the same kind (SKU's random disassociation, which must not
     teach, and then negate, retain answers; the CLEAR reference draws 3 such answers, we draw 1 per pair).
     """
-    from ..baselines.refusals import REFUSALS
+    from ..data.refusals import REFUSALS
 
     if not retain:
         raise ClearBenchError("the retain set is empty: nothing to pair the forget items with")
@@ -157,7 +157,7 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     run resumes from its last finished epoch."""
     from dataclasses import replace
 
-    from ..baselines.base import UnlearnContext, UnlearnInputs
+    from .context import UnlearnContext, UnlearnInputs
     from ..models.lora import apply_lora, freeze_vision
 
     inputs = inputs if inputs is not None else UnlearnInputs()
