@@ -17,9 +17,17 @@ _MISSING = object()
 
 
 def first_line(obj) -> str:
-    """The first line of `obj`'s docstring ('' when it has none): the one-line doc `ls` prints."""
-    doc = obj if isinstance(obj, str) else inspect.getdoc(obj)
-    return (doc or "").strip().splitlines()[0].strip() if (doc or "").strip() else ""
+    """The one-line doc `ls` prints: the first sentence of the first paragraph of `obj` (a string) or of its
+    own docstring ('' when it has none; a class does not inherit its base's here)."""
+    if isinstance(obj, str):
+        doc = obj
+    elif isinstance(obj, type):
+        doc = inspect.cleandoc(obj.__dict__.get("__doc__") or "")
+    else:
+        doc = inspect.getdoc(obj) or ""
+    paragraph = " ".join(line.strip() for line in doc.strip().split("\n\n")[0].splitlines())
+    head, dot, rest = paragraph.partition(". ")
+    return head + "." if dot else paragraph
 
 
 class Registry(Mapping, Generic[T]):

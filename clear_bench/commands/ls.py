@@ -35,8 +35,9 @@ def list_methods() -> list[str]:
     lines = []
     for name in available():
         cls = get_method(name)
-        lines.append(f"{name:10} {first_line(cls) or cls.paper}")
-        if cls.paper and first_line(cls) != cls.paper:
+        doc = first_line(cls)
+        lines.append(f"{name:10} {doc or cls.paper}")
+        if cls.paper and doc:
             lines.append(f"{'':10}   paper: {cls.paper}")
         ignored = getattr(cls, "ignores", ())
         if ignored:
@@ -50,14 +51,14 @@ def list_metrics() -> list[str]:
     from ..eval.metrics import METRICS
     from ..registry import first_line
 
-    lines = []
+    lines = [f"{'metric':22} {'direction (per role)':31} {'role':15} doc"]
     for name, spec in METRICS.items():
         if isinstance(spec.higher_is_better, typing.Mapping):
-            arrows = ", ".join(f"{r} {spec.arrow(r)}" for r in spec.higher_is_better)
+            arrows = " ".join(f"{r}{spec.arrow(r)}" for r in spec.higher_is_better)
         else:
             arrows = spec.arrow()
         how = "" if spec.computed else " [recorded by clear-eval]"
-        lines.append(f"{name:22} {arrows:24} role {spec.role:14}{first_line(spec.doc)}{how}")
+        lines.append(f"{name:22} {arrows:31} {spec.role:15} {first_line(spec.doc)}{how}")
     return lines
 
 
