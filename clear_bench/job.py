@@ -337,7 +337,8 @@ def evaluate_unlearned(job: Job) -> None:
     job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", gold_dir=job.gold_eval,
                            run_info={"method": job.cfg.method, "seed": job.cfg.seed, "efficiency": job.efficiency,
                                      **job.run_config()}, **job.eval)
-    shutil.rmtree(job.checkpoint, ignore_errors=True)  # kept until now: a run killed during evaluation skips unlearning
+    # the checkpoint was kept until now: a run killed during evaluation skips unlearning when it resumes
+    shutil.rmtree(job.checkpoint, ignore_errors=True)
 
 
 def compare(job: Job) -> None:

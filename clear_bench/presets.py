@@ -38,7 +38,7 @@ PRESETS: Registry[Preset] = Registry("preset", {
                                                             group_by_length=True)),
                     doc="therem/CLEAR + locuslab/TOFU from the Hub, Qwen2-VL-2B-Instruct, the paper's LoRA recipe"),
     # The tiny model memorises only with full fine-tuning at a high learning rate (LoRA on a random base
-    # memorises by argmax only, with flat probabilities: see notes/OFFLINE.md).
+    # memorises by argmax only, with flat probabilities: tests/test_finetune_demo.py checks the recipe).
     "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_requests=(NAME_PROMPT,), finetune_replay=True,
                    finetune=TrainConfig(epochs=50, lr=1e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0,
                                         seed=42),

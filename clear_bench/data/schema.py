@@ -1,4 +1,5 @@
-"""Column schema of every CLEAR and TOFU config (SPEC §1), and its validation.
+"""Column schema of every CLEAR and TOFU config (the
+therem/CLEAR and locuslab/TOFU dataset cards on the Hugging Face Hub), and its validation.
 
 A config's schema is data: required columns with their kind, optional columns, and which columns
 may be null row by row (the `+tofu` mixed configs). Validation raises one-line `SchemaError`s that

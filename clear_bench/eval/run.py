@@ -157,7 +157,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     model, processor: a loaded VLM and its processor (`models.loading.load_model`), already on device.
     source: a `data.sources.DataSource`. forget: forget-set size in percent (1, 5 or 10).
     tasks: task names (see `tasks.TASKS`); None = every task whose config the source holds.
-    cap: score the first `cap` items of each task (SPEC §5: 300); None = all.
+    cap: score the first `cap` items of each task (the reference's `ds_size`, `config/mm/eval.yaml`: 300); None = all.
     batch_size: items per scoring forward (generation batches 2x as many on CPU, 8x on CUDA).
     max_new_tokens: greedy generation length for ROUGE-L; 0 skips generation (no ROUGE).
     shared_prefix: encode image + prompt once per item (same numbers as the naive path, faster).

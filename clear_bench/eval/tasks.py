@@ -1,4 +1,5 @@
-"""Evaluation tasks as data (SPEC §5): which config, which prompt, which columns, which role.
+"""Evaluation tasks as data (paper section 5; the reference's `config/mm/eval.yaml` at
+github.com/somvy/multimodal_unlearning): which config, which prompt, which columns, which role.
 
 The six CLEAR tasks of the paper, the TOFU text QA tasks of the forget and retain authors (text
 unlearning judged in its own modality), and holdout tasks (persons never trained on: the
@@ -124,7 +125,7 @@ def _column(row: Mapping[str, Any], col: str, task: TaskSpec, config: str, index
 
 
 def wrong_answers(answer: str, candidates: Sequence[str]) -> tuple[str, ...]:
-    """The candidates that are not the answer (options may or may not contain it: SPEC §1)."""
+    """The candidates that are not the answer (options may or may not hold it: tests/test_eval_tasks.py)."""
     key = answer.strip()
     return tuple(c for c in candidates if c.strip() != key)
 

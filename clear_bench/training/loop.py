@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings (SPEC §3 defaults: the paper's LoRA fine-tuning recipe).
+    """Optimisation settings (defaults: the paper's LoRA fine-tuning recipe, App. H).
 
     Attributes:
         epochs: passes over the data (may be fractional).

@@ -1,6 +1,6 @@
 """Run an unlearning method on a fine-tuned model: streams, pairing, reference, L1, the loop.
 
-Modality picks the forget stream (SPEC §4): `text` = TOFU forget QA, `image` = CLEAR forget image
+Modality picks the forget stream (paper section 5.3, Table 3): `text` = TOFU forget QA, `image` = CLEAR forget image
 rows, `both` = `forgetNN+tofu`. Every forget item is paired with a retain item drawn with a seed
 from `retainNN+tofu`, and, for methods that read them, with a refusal ("idk"), a retain person's answer
 ("mismatch") and another forget person's answer ("forget_mismatch") to the same question.
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class UnlearnConfig:
-    """How to unlearn (SPEC §4 defaults: 5 epochs over the forget set, lr 1e-5, warm-up one epoch).
+    """How to unlearn (defaults: the paper's App. H: 5 epochs over the forget set, lr 1e-5, LoRA r 8 / alpha 32).
 
     Attributes:
         modality: which forget stream is used: text, image or both.
