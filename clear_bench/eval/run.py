@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from tqdm.auto import tqdm
 
 from ..data.sample import Sample
+from ..data.schema import DEFAULT_FORGET
 from ..errors import ClearBenchError
 from ..utils import check_writable, library_versions
 from . import logs
@@ -44,13 +45,13 @@ def has_config(source, dataset: str, config: str) -> bool:
     return source.has_config(dataset, config)
 
 
-def available_tasks(source, forget: int = 10) -> list[str]:
+def available_tasks(source, forget: int = DEFAULT_FORGET) -> list[str]:
     """Every task (in `TASKS` order) whose config exists in `source`: the six CLEAR tasks, TOFU text QA,
     and the holdout tasks when the source has holdout persons."""
     return [name for name, t in TASKS.items() if has_config(source, t.dataset, t.config_for(forget))]
 
 
-def resolve_tasks(source, tasks: Sequence[str] | None, forget: int = 10) -> list[TaskSpec]:
+def resolve_tasks(source, tasks: Sequence[str] | None, forget: int = DEFAULT_FORGET) -> list[TaskSpec]:
     """The tasks to run: `tasks` (validated, duplicates dropped, in the given order) or all available."""
     if tasks is None:
         names = available_tasks(source, forget)
@@ -100,7 +101,7 @@ def to_record(task: TaskSpec, sample: Sample, score: ItemScore) -> ItemRecord:
         extra={"question": sample.question, "row": sample.extra.get("row")})
 
 
-def task_samples(task: TaskSpec, dataset, forget: int = 10, cap: int | None = DEFAULT_CAP) -> list[Sample]:
+def task_samples(task: TaskSpec, dataset, forget: int = DEFAULT_FORGET, cap: int | None = DEFAULT_CAP) -> list[Sample]:
     """The first `cap` rows of a loaded config (a `datasets.Dataset` or a list of dicts) as samples."""
     n = len(dataset) if cap is None else min(cap, len(dataset))
     rows = dataset.select(range(n)) if hasattr(dataset, "select") else dataset[:n]
@@ -148,7 +149,7 @@ def check_gold(gold_dir, forget: int) -> None:
                               f"forget={forget}; forget quality compares the same forget set")
 
 
-def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int = 10,
+def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int = DEFAULT_FORGET,
              tasks: Sequence[str] | None = None, cap: int | None = DEFAULT_CAP, batch_size: int = 8,
              max_new_tokens: int = 300, shared_prefix: bool = True, gold_dir: str | os.PathLike | None = None,
              run_info: dict | None = None, progress: bool = True) -> dict:

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from ..data.prompts import NAME_PROMPT, caption_question
 from ..data.sample import Sample
-from ..data.schema import FORGET_SIZES
+from ..data.schema import DEFAULT_FORGET, check_forget
 from ..errors import SchemaError
 from ..registry import Registry
 
@@ -57,10 +57,8 @@ class TaskSpec:
     cap: int | None = DEFAULT_CAP
     paper: bool = False
 
-    def config_for(self, forget: int = 10) -> str:
-        if forget not in FORGET_SIZES:
-            raise SchemaError(f"forget size {forget} is not one of {', '.join(map(str, FORGET_SIZES))} (percent)")
-        return self.config.format(forget=forget)
+    def config_for(self, forget: int = DEFAULT_FORGET) -> str:
+        return self.config.format(forget=check_forget(forget))
 
     @property
     def has_image(self) -> bool:
@@ -130,7 +128,7 @@ def wrong_answers(answer: str, candidates: Sequence[str]) -> tuple[str, ...]:
     return tuple(c for c in candidates if c.strip() != key)
 
 
-def samples_for_task(task: TaskSpec | str, rows: Sequence[Mapping[str, Any]], forget: int = 10,
+def samples_for_task(task: TaskSpec | str, rows: Sequence[Mapping[str, Any]], forget: int = DEFAULT_FORGET,
                      cap: int | None | str = "task") -> list[Sample]:
     """Turn a loaded config's rows (dicts, in dataset order) into the task's `Sample`s.
 
