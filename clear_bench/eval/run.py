@@ -149,6 +149,20 @@ def check_gold(gold_dir, forget: int) -> None:
                               f"forget={forget}; forget quality compares the same forget set")
 
 
+def _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix) -> dict[str, Any]:
+    """run.json of an evaluation: how it was made (the keys of `RESUME_KEYS` must agree to resume it)."""
+    param = next(iter(model.parameters()), None)
+    return {
+        "model": _model_name(model), "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
+        "forget": forget, "cap": cap, "seed": None, "tasks": [t.name for t in specs],
+        "batch_size": batch_size, "max_new_tokens": max_new_tokens,
+        "scoring": "shared_prefix" if shared_prefix else "naive",
+        "device": str(param.device) if param is not None else None,
+        "dtype": str(param.dtype).replace("torch.", "") if param is not None else None,
+        "library_versions": library_versions(),
+    }
+
+
 def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int = DEFAULT_FORGET,
              tasks: Sequence[str] | None = None, cap: int | None = DEFAULT_CAP, batch_size: int = 8,
              max_new_tokens: int = 300, shared_prefix: bool = True, gold_dir: str | os.PathLike | None = None,
@@ -158,7 +172,8 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     model, processor: a loaded VLM and its processor (`models.loading.load_model`), already on device.
     source: a `data.sources.DataSource`. forget: forget-set size in percent (1, 5 or 10).
     tasks: task names (see `tasks.TASKS`); None = every task whose config the source holds.
-    cap: score the first `cap` items of each task (the reference's `ds_size`, `config/mm/eval.yaml`: 300); None = all.
+    cap: score the first `cap` items of each task (300: the reference's `ds_size` in `config/mm/eval.yaml`);
+        None = all.
     batch_size: items per scoring forward (generation batches 2x as many on CPU, 8x on CUDA).
     max_new_tokens: greedy generation length for ROUGE-L; 0 skips generation (no ROUGE).
     shared_prefix: encode image + prompt once per item (same numbers as the naive path, faster).
@@ -180,16 +195,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     out = check_writable(out_dir)
     if out.exists() and not out.is_dir():
         raise ClearBenchError(f"output {out} is a file, not a run folder")
-    param = next(iter(model.parameters()), None)
-    info: dict[str, Any] = {
-        "model": _model_name(model), "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
-        "forget": forget, "cap": cap, "seed": None, "tasks": [t.name for t in specs],
-        "batch_size": batch_size, "max_new_tokens": max_new_tokens,
-        "scoring": "shared_prefix" if shared_prefix else "naive",
-        "device": str(param.device) if param is not None else None,
-        "dtype": str(param.dtype).replace("torch.", "") if param is not None else None,
-        "library_versions": library_versions(),
-    }
+    info = _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix)
     info.update(run_info or {})
     if out.is_dir():
         _check_resumable(out, info)
