@@ -70,7 +70,8 @@ def card_configs(root: Path) -> dict[str, list[str]]:
     except (yaml.YAMLError, IndexError):
         raise ClearBenchError(f"{card}: the YAML header cannot be parsed") from None
     configs = {}
-    for entry in meta.get("configs") or () if isinstance(meta, dict) else ():
+    entries = meta.get("configs") if isinstance(meta, dict) else None
+    for entry in entries or ():
         if not isinstance(entry, dict) or "config_name" not in entry:
             continue
         files = entry.get("data_files", [])
