@@ -10,6 +10,7 @@ from clear_bench.errors import ClearBenchError
 from clear_bench.cli import evaluate_main, report_main
 from clear_bench.commands import evaluate as evaluate_cmd
 from clear_bench.eval import logs
+from clear_bench.eval import run as run_mod
 from clear_bench.eval.metrics import list_metrics
 from clear_bench.eval.run import evaluate
 from clear_bench.eval.tasks import TASKS
