@@ -10,7 +10,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from .errors import ClearBenchError
 

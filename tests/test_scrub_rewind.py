@@ -5,7 +5,6 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
 
 from clear_bench.baselines import UnlearnInputs, get_method
 from clear_bench.errors import ClearBenchError
