@@ -13,7 +13,7 @@ a GPU the model FLOPs utilisation: MFU = (4 x N_lm x tokens + 2 x N_vision x pat
 peak bf16 FLOP/s (LoRA: no weight gradients for the frozen base, so 4 N per token, not 6 N).
 
     PYTHONPATH=. python benchmarks/bench_finetune.py                        # CPU, tiny LLaVA
-    PYTHONPATH=. python benchmarks/bench_finetune.py --model qwen2-vl-2b    # GPU, the PERF.md setting
+    PYTHONPATH=. python benchmarks/bench_finetune.py --model qwen2-vl-2b    # GPU, the setting of benchmarks/README.md
     PYTHONPATH=. python benchmarks/bench_finetune.py --model qwen2-vl-2b --device cpu --layers 1 \\
         --vision-layers 1 --steps 2                                         # smoke run of the GPU path
 """

@@ -12,7 +12,7 @@ the step compiled by transformers and batches bucketed to one shape, batch 64). 
 forced to generate exactly --new-tokens tokens per item (random weights stop at random).
 
     PYTHONPATH=. python benchmarks/bench_scoring.py                          # CPU: both tiny models
-    PYTHONPATH=. python benchmarks/bench_scoring.py --model qwen2-vl-2b      # GPU (PERF.md setting)
+    PYTHONPATH=. python benchmarks/bench_scoring.py --model qwen2-vl-2b      # GPU (the setting of benchmarks/README.md)
     PYTHONPATH=. python benchmarks/bench_scoring.py --model qwen2-vl-2b --device cpu --layers 1 \\
         --vision-layers 1 --items 4 --new-tokens 4                           # smoke run of the GPU path
 """

@@ -50,7 +50,7 @@ class Workload:
     evals: int = 3  # gold, target, unlearned
 
 
-# paper setting, forget10, modality both (SPEC §1, §5): every task capped at 300 items
+# paper setting, forget10, modality both (paper section 5): every task capped at 300 items
 PAPER = Workload(target_rows=3768 + 4000, gold_rows=3391 + 3600, forget_rows=379 + 400, caption_like=300 * 4,
                  short=300 + 300 + 151 + 300)
 CAPTION_TASKS = ("forget_captions", "retain_captions", "tofu_forget", "tofu_retain", "holdout_captions",

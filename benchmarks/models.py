@@ -3,7 +3,7 @@
 - `tiny-llava`, `tiny-qwen2vl`: the test models, for CPU runs.
 - `qwen2-vl-2b`: Qwen2-VL-2B-Instruct's architecture (ViT 32 x 1280 + Qwen2 28 x 1536, 151,936-token
   vocabulary, tied embedding: 2.21B parameters), 448 x 448 images = 256 merged image tokens, the
-  setting of ../shared/notes/PERF.md. `--layers` / `--vision-layers` shrink it for a CPU smoke run.
+  setting of benchmarks/README.md. `--layers` / `--vision-layers` shrink it for a CPU smoke run.
 - `llava-1.5-7b`: CLIP ViT-L/14-336 (576 image tokens) + Llama-2-7B (32k vocabulary).
 
 Tokenizers are byte-level BPEs trained on the items' text (no Hub); their special tokens carry the

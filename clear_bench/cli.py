@@ -1,6 +1,8 @@
 """Command-line entry points: `clear-bench <command>`, `clear-eval` and `clear-generate`.
 
-Every command turns `ClearBenchError`s into one line on stderr and a non-zero exit code.
+Every command turns `ClearBenchError`s into one line on stderr and a non-zero exit code (`run_safely`,
+which every console script goes through). The CLI is this module and `clear_bench/commands/` (one
+module per command family); it is a leaf: no library module imports it (tests/test_layers.py).
 """
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from .errors import ClearBenchError
 
@@ -47,123 +48,22 @@ def run_safely(fn: Callable[[], int]) -> int:
         raise
 
 
-# --------------------------------------------------------------------------- data source / preset
+# --------------------------------------------------------------------------- commands
+
+from .commands.common import TOFU_HELP, add_data_args, resolve_source  # noqa: E402,F401  (shared flags)
 
 
-TOFU_HELP = "TOFU source, a Hub id or folder (default: the --data folder's tofu/, else locuslab/TOFU)"
+def _commands():
+    from .commands import data, evaluate, leaderboard, ls
 
-
-def add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="paper", help="paper (Hub data, real VLM, GPU) or demo (offline, tiny, CPU)")
-    p.add_argument("--data", default=None, help="a Hub id of CLEAR, or a local folder with clear/ and tofu/ in the "
-                   "Hub layout (default: the preset's)")
-    p.add_argument("--tofu", default=None, help=TOFU_HELP)
-
-
-def resolve_source(args, preset):
-    from .data.sources import DataSource
-    from .presets import demo_data_dir
-
-    data = args.data or preset.data
-    if data is None:
-        source = DataSource()
-    elif data == "demo":
-        source = DataSource.from_path(demo_data_dir())
-    else:
-        source = DataSource.from_path(data)
-    if getattr(args, "tofu", None):  # on every branch: `--tofu` alone swaps the TOFU half of the preset's data
-        source = DataSource(source.clear, args.tofu)
-    return source
-
-
-# --------------------------------------------------------------------------- finetune
-
-
-def _finetune_parser(sub) -> None:
-    from .config import add_dataclass_args
-    from .training.loop import TrainConfig
-
-    p = sub.add_parser("finetune", help="fine-tune the target (full+tofu) or gold (retainNN+tofu) model",
-                       description="Fine-tune a VLM on CLEAR+TOFU with the paper's recipe (or the demo's).")
-    add_data_args(p)
-    p.add_argument("--model", default=None,
-                   help="Hub id or folder of the base model, or 'tiny' / 'tiny-qwen2vl' (default: preset's)")
-    p.add_argument("--split", default="full", help="full (target model) or retain90/retain95/retain99 (gold model)")
-    p.add_argument("--lora-r", type=int, default=None, help="LoRA rank; 0 = full fine-tuning (default: preset's)")
-    p.add_argument("--lora-alpha", type=int, default=32, help="LoRA scaling numerator (default: 32)")
-    p.add_argument("--out", required=True, help="output model folder")
-    p.add_argument("--trust-remote-code", action="store_true", help="allow code shipped with the model to run")
-    from .presets import PRESETS
-
-    add_dataclass_args(p, TrainConfig, bases={name: preset.finetune for name, preset in PRESETS.items()})
-    p.set_defaults(func=cmd_finetune)
-
-
-def cmd_finetune(args) -> int:
-    from .config import build_dataclass
-    from .presets import get_preset
-    from .training.finetune import FinetuneConfig, finetune
-    from .training.loop import TrainConfig
-    from .utils import check_writable
-
-    preset = get_preset(args.preset)
-    check_writable(args.out)
-    source = resolve_source(args, preset)
-    cfg = FinetuneConfig(model=args.model or preset.model, split=args.split,
-                         lora_r=preset.lora_r if args.lora_r is None else args.lora_r, lora_alpha=args.lora_alpha,
-                         train=build_dataclass(TrainConfig, args, base=preset.finetune),
-                         trust_remote_code=args.trust_remote_code, extra_requests=preset.finetune_requests,
-                         replay_world_knowledge=preset.finetune_replay)
-    out = finetune(cfg, source, args.out)
-    print(f"model written to {out}")
-    return 0
-
-
-# --------------------------------------------------------------------------- validate
-
-
-def _validate_parser(sub) -> None:
-    p = sub.add_parser("validate", help="check every config of a CLEAR/TOFU source before a run",
-                       description="Load every CLEAR and TOFU config from a Hub id or local folder, check the "
-                                   "schema, and print a one-screen report.")
-    p.add_argument("--data", required=True, help="Hub id of CLEAR, a local folder with clear/ and tofu/, or 'demo'")
-    p.add_argument("--tofu", default=None, help=TOFU_HELP)
-    p.set_defaults(func=cmd_validate)
-
-
-def cmd_validate(args) -> int:
-    from .data.validate import validate_source
-    from .presets import get_preset
-
-    source = resolve_source(args, get_preset("demo" if args.data == "demo" else "paper"))
-    report = validate_source(source)
-    print(report.render())
-    return 1 if report.problems else 0
-
-
-# --------------------------------------------------------------------------- entry points
-
-def _eval_parsers(sub) -> None:
-    from .eval.run import add_evaluate_parser, add_report_parser
-
-    add_evaluate_parser(sub)
-    add_report_parser(sub)
-
-
-def _leaderboard_parser(sub) -> None:
-    from .leaderboard.build import add_leaderboard_parser
-
-    add_leaderboard_parser(sub)
-
-
-COMMANDS = [_finetune_parser, _validate_parser, _eval_parsers, _leaderboard_parser]
+    return [data.add_parser, evaluate.add_parser, leaderboard.add_parser, ls.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clear-bench", description="CLEAR multimodal unlearning benchmark toolkit.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in COMMANDS:
+    for add in _commands():
         add(sub)
     return parser
 
@@ -175,10 +75,21 @@ def main(argv=None) -> int:
 
 
 def clear_generate_main(argv=None) -> int:
-    _setup_logging()
-    from .generation.cli import main as gen_main
+    from .commands.generate import build_parser as generate_parser, cmd_generate
 
-    return run_safely(lambda: gen_main(argv))
+    args = generate_parser().parse_args(argv)
+    _setup_logging()
+    return run_safely(lambda: cmd_generate(args))
+
+
+def evaluate_main(argv=None) -> int:
+    """`clear-bench evaluate` alone (tests, scripts); returns the exit status."""
+    return main(["evaluate", *(argv or [])])
+
+
+def report_main(argv=None) -> int:
+    """`clear-bench report` alone (tests, scripts); returns the exit status."""
+    return main(["report", *(argv or [])])
 
 
 EVAL_HELP = """\
@@ -193,31 +104,36 @@ Run the CLEAR benchmark end to end for one unlearning method:
 
 Offline demo (CPU, a few minutes):   clear-eval --preset demo --method npo --modality both
 Paper setting (GPU, Hub access):     clear-eval --method npo --modality both --forget 10
-Local copy of the data:              clear-eval --data /path/to/copy --method gd
+Local copies of the two repos:       clear-eval --data CLEAR --tofu TOFU --method gd
+  (hf download therem/CLEAR --repo-type dataset --local-dir CLEAR; the same for locuslab/TOFU)
 Your own method:                     clear-eval --method mypkg.mymodule:MyMethod
 """
 
 
 def clear_eval_main(argv=None) -> int:
+    # over 50 lines only because it declares clear-eval's flags, one statement each; the work is `job.run_job`
     from .baselines import available
+    from .commands.common import DATA_HELP, add_forget_arg, add_modality_arg
 
     p = argparse.ArgumentParser(prog="clear-eval", description=EVAL_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", default="npo", help="unlearning method: one of " + ", ".join(available())
                    + "; or module:Class; or an entry-point name (default: npo)")
-    p.add_argument("--modality", default="both", help="forget stream: text, image or both (default: both)")
-    p.add_argument("--forget", type=int, default=10, help="forget-set size in percent: 1, 5 or 10 (default: 10)")
+    add_modality_arg(p)
+    add_forget_arg(p)
     p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
                    "demo (built-in offline data, tiny model, CPU)")
-    p.add_argument("--data", default=None, help="local folder with clear/ and tofu/ in the Hub layout, or a Hub id")
+    p.add_argument("--data", default=None, help=DATA_HELP + " (default: the preset's)")
+    p.add_argument("--tofu", default=None, help=TOFU_HELP)
     p.add_argument("--model", default=None, help="base model to fine-tune (Hub id, folder, or 'tiny' / 'tiny-qwen2vl')")
     p.add_argument("--lora-r", type=int, default=None, help="LoRA rank for unlearning; 0 = full fine-tuning")
-    p.add_argument("--l1-lambda", type=float, default=0.0, help="L1 penalty on the LoRA weights (paper: 0.01-0.1)")
+    p.add_argument("--l1-lambda", type=float, default=None,
+                   help="L1 penalty on the LoRA weights, >= 0 (paper: 0.01-0.1; default: the preset's, 0)")
     p.add_argument("--epochs", type=float, default=None,
                    help="unlearning epochs (default: the preset's: 5 paper, 10 demo)")
     p.add_argument("--lr", type=float, default=None,
                    help="unlearning learning rate (default: the preset's: 1e-5 paper, 1e-3 demo)")
-    p.add_argument("--batch-size", type=int, default=None, help="forget items per step (default: 4)")
+    p.add_argument("--batch-size", type=int, default=None, help="forget items per step (default: the preset's, 4)")
     p.add_argument("--seed", type=int, default=42, help="seed of pairing, shuffling and LoRA initialisation "
                    "(default: 42)")
     p.add_argument("--cap", type=int, default=None, help="items per evaluation task, first in dataset order; "
@@ -242,7 +158,7 @@ def clear_eval_main(argv=None) -> int:
             k, v = item.split("=", 1)
             margs[k.strip()] = v.strip()
         cfg = JobConfig(method=args.method, modality=args.modality, forget=args.forget, preset=args.preset,
-                        data=args.data, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
+                        data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
                         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
                         cap=args.cap, method_args=margs, compile=args.compile)
         out = run_job(cfg)

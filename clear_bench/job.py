@@ -1,5 +1,9 @@
 """The main job behind `clear-eval`: fine-tune (or reuse) target and gold, unlearn, evaluate, report.
 
+The job is a list of named steps (`STEPS`), each a function of the `Job` state a reader can find by
+name; `run_job` resolves the config and runs them in order. A track (text-only, visual-only) reuses
+the steps it shares and replaces the others.
+
 Every expensive unit is cached and resumable: fine-tuned models by a manifest fingerprint, task
 evaluations by their per-item log files. A run folder ends up with:
   results.md / results.png   before (target) / after (unlearned) / gold, side by side
@@ -9,52 +13,60 @@ evaluations by their per-item log files. A run folder ends up with:
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import logging
+import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .data.schema import DEFAULT_FORGET, check_forget, check_modality, forget_configs
 from .errors import ClearBenchError
 from .utils import atomic_write_json, atomic_write_text, check_writable, library_versions, seed_everything, stable_hash
 
 log = logging.getLogger(__name__)
 
+# JobConfig fields that are settings of the unlearning run (a method may declare it ignores them)
+UNLEARN_SETTINGS = ("lr", "epochs", "batch_size", "lora_r", "l1_lambda")
+
 
 @dataclass
 class JobConfig:
-    """One `clear-eval` run. Unset values (None) take the preset's.
+    """One `clear-eval` run. Unset values (None) take the preset's. Checked when made: a bad modality,
+    forget size, cap or L1 weight is a one-line `ClearBenchError` before anything runs.
 
     Attributes:
         method: unlearning method: a registered name, `module:Class`, or an entry-point name.
         modality: forget stream: text (TOFU QA), image (CLEAR images) or both.
         forget: forget-set size in percent of persons: 1, 5 or 10.
         preset: paper (Hub data, Qwen2-VL-2B, GPU) or demo (offline data, tiny model, CPU).
-        data: local folder with clear/ and tofu/ in the Hub layout, or a Hub id of CLEAR.
+        data: CLEAR source: a Hub id, a local copy of therem/CLEAR, a folder holding clear/ and tofu/, or 'demo'.
+        tofu: TOFU source: a Hub id or a local copy of locuslab/TOFU (None: from `data`, else the Hub).
         model: base model (Hub id or folder) to fine-tune, or 'tiny'.
         lora_r: LoRA rank of the unlearning adapters (0 = full fine-tuning).
-        l1_lambda: λ of the L1 penalty on the trainable (LoRA) weights.
+        l1_lambda: λ >= 0 of the L1 penalty on the trainable (LoRA) weights (None: the preset's, 0).
         epochs: unlearning epochs over the forget set.
         lr: unlearning learning rate.
         batch_size: unlearning batch size (forget items per step).
         seed: seed of pairing, shuffling and initialisation.
         out: run folder (default: runs/<method>-<modality>-forget<NN>).
-        cap: items per evaluation task (first in dataset order).
+        cap: items per evaluation task (first in dataset order); 0 = all.
         method_args: method hyper-parameters, e.g. {"beta": 0.2}.
         compile: fine-tune target and gold with compiled blocks (`TrainConfig.compile`); None: the preset's.
     """
 
     method: str = "npo"
     modality: str = "both"
-    forget: int = 10
+    forget: int = DEFAULT_FORGET
     preset: str = "paper"
     data: str | None = None
+    tofu: str | None = None
     model: str | None = None
     lora_r: int | None = None
-    l1_lambda: float = 0.0
+    l1_lambda: float | None = None
     epochs: float | None = None
     lr: float | None = None
     batch_size: int | None = None
@@ -63,6 +75,14 @@ class JobConfig:
     cap: int | None = None
     method_args: dict = field(default_factory=dict)
     compile: bool | None = None
+
+    def __post_init__(self) -> None:
+        check_modality(self.modality)
+        check_forget(self.forget)
+        if self.cap is not None and self.cap < 0:
+            raise ClearBenchError(f"--cap must be a number of items per task, or 0 for all (got {self.cap})")
+        if self.l1_lambda is not None and not (math.isfinite(self.l1_lambda) and self.l1_lambda >= 0):
+            raise ClearBenchError(f"--l1-lambda must be a finite number >= 0 (got {self.l1_lambda})")
 
 
 def _parse_bool(raw) -> bool:
@@ -95,34 +115,18 @@ def build_method(name: str, args: dict):
     return cls(cfg_cls(**values))
 
 
-def _resolve(cfg: JobConfig):
-    from .cli import resolve_source
-    from .presets import get_preset
-    from .training.unlearn import MODALITIES
-
-    if cfg.modality not in MODALITIES:
-        raise ClearBenchError(f"unknown modality '{cfg.modality}'; valid: {', '.join(MODALITIES)}")
-    from .data.schema import forget_configs
-
-    forget_configs(cfg.forget)
-    if cfg.cap is not None and cfg.cap < 0:
-        raise ClearBenchError(f"--cap must be a number of items per task, or 0 for all (got {cfg.cap})")
-    preset = get_preset(cfg.preset)
-    if cfg.compile is not None:
-        preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, compile=cfg.compile))
-    method = build_method(cfg.method, cfg.method_args)
-    # the unlearning recipe with the run's seed, --epochs, --lr, --batch-size: bad values fail here, before the
-    # fine-tunes (TrainConfig checks itself)
-    overrides = dict(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
-    train = dataclasses.replace(preset.unlearn.train, seed=cfg.seed,
-                                **{k: v for k, v in overrides.items() if v is not None})
-    source = resolve_source(argparse.Namespace(data=cfg.data, tofu=None), preset)
-    return preset, method, source, train
+def check_ignored(cfg: JobConfig, method) -> None:
+    """A one-line error naming the first setting the user gave that `method` declares it ignores."""
+    for name in getattr(method, "ignores", ()):
+        if getattr(cfg, name, None) is not None:
+            raise ClearBenchError(f"--{name.replace('_', '-')} is not used by method '{cfg.method}' (it ignores "
+                                  + ", ".join("--" + n.replace("_", "-") for n in method.ignores) + "); leave it out")
 
 
 def _file_fingerprint(folder: Path) -> str:
-    manifest = folder / "clear_manifest.json"
-    return json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else stable_hash(str(folder))
+    from .eval.run import read_model_manifest
+
+    return read_model_manifest(folder).get("fingerprint") or stable_hash(str(folder))
 
 
 def finetune_recipe(preset, split: str, model: str | None = None):
@@ -144,110 +148,270 @@ def cached_finetune(preset, source, split: str, model: str | None = None) -> Pat
     return finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")
 
 
-def run_job(cfg: JobConfig) -> Path:
-    """Run the whole job; returns the run folder."""
-    from .baselines import UnlearnInputs
-    from .data.convert import training_samples
-    from .data.schema import forget_configs
-    from .efficiency import efficiency, measure
-    from .eval.run import evaluate
-    from .eval.summary import compare_summaries
-    from .eval.plots import run_bars
-    from .leaderboard.records import make_record, write_record
-    from .models.loading import load_model
-    from .presets import cache_dir
-    from .training.finetune import base_model as resolve_base, data_fingerprint, training_cost
-    from .training.unlearn import holdout_samples, make_pairs, select_forget, unlearn
+# --------------------------------------------------------------------------- the job's state
 
-    preset, method, source, unlearn_train_cfg = _resolve(cfg)
+
+@dataclass
+class Job:
+    """What the steps share: the resolved settings (from `resolve`), then what each step produces.
+
+    Attributes:
+        cfg: the run's `JobConfig`.
+        preset: the `Preset`, with `cfg.compile` applied to its fine-tuning recipe.
+        method: the method instance (its Config from `cfg.method_args`).
+        source: the `DataSource` of `cfg.data` / `cfg.tofu`.
+        unlearn: the `UnlearnConfig`: the preset's, with the run's seed, LoRA, L1 and optimisation settings.
+        out: the run folder.
+        names: the config names of the forget size (`data.schema.forget_configs`).
+        base_model: the model target and gold are fine-tuned from.
+        eval: the evaluation settings every evaluation of the run shares (forget, cap, max_new_tokens).
+        cache: the cache root (`presets.cache_dir()`).
+        state: accelerate's `PartialState` (under `accelerate launch`, every process fine-tunes and
+            unlearns; the main process alone evaluates and writes).
+        timings: seconds per step, for the record.
+        holdout, target_dir, gold_dir, gold_eval, gold_summary, target_eval, target_summary, pairs, inputs,
+            model, processor, result, efficiency, checkpoint, summary: what the steps produce, in order.
+    """
+
+    cfg: JobConfig
+    preset: Any
+    method: Any
+    source: Any
+    unlearn: Any
+    out: Path
+    names: dict
+    base_model: str
+    eval: dict
+    cache: Path
+    state: Any = None
+    timings: dict = field(default_factory=dict)
+    holdout: list = field(default_factory=list)
+    target_dir: Path | None = None
+    gold_dir: Path | None = None
+    gold_eval: Path | None = None
+    gold_summary: dict | None = None
+    target_eval: Path | None = None
+    target_summary: dict | None = None
+    pairs: list | None = None
+    inputs: Any = None
+    model: Any = None
+    processor: Any = None
+    result: Any = None
+    efficiency: dict | None = None
+    checkpoint: Path | None = None
+    summary: dict | None = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.state is None or self.state.is_main_process
+
+    def run_config(self) -> dict:
+        """The settings of the run as recorded in eval/run.json and submission.json."""
+        return {"method": self.cfg.method, "method_config": dataclasses.asdict(self.method.config),
+                "unlearn": dataclasses.asdict(self.unlearn), "preset": self.preset.name,
+                "base_model": self.base_model, "finetune": dataclasses.asdict(self.preset.finetune),
+                "eval": self.eval}
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def resolve(cfg: JobConfig) -> Job:
+    """Everything that can fail before any work: names, settings, data, output folder."""
+    from .data.sources import DataSource
+    from .presets import cache_dir, get_preset
+    from .training.unlearn import holdout_samples
+
+    preset = get_preset(cfg.preset)
+    if cfg.compile is not None:
+        preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, compile=cfg.compile))
+    method = build_method(cfg.method, cfg.method_args)
+    check_ignored(cfg, method)
+    # the unlearning recipe with the run's seed, --epochs, --lr, --batch-size: bad values fail here, before the
+    # fine-tunes (TrainConfig checks itself)
+    overrides = dict(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
+    train = dataclasses.replace(preset.unlearn.train, seed=cfg.seed,
+                                **{k: v for k, v in overrides.items() if v is not None})
+    u = preset.unlearn
+    unlearn = dataclasses.replace(u, modality=cfg.modality, forget=cfg.forget,
+                                  l1_lambda=u.l1_lambda if cfg.l1_lambda is None else cfg.l1_lambda,
+                                  lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=train)
+    source = DataSource.resolve(cfg.data, cfg.tofu, preset.data)
     names = forget_configs(cfg.forget)
     out = Path(cfg.out or f"runs/{method.name or cfg.method.replace(':', '.')}-{cfg.modality}-forget{cfg.forget:02d}")
     check_writable(out)
-    # Fail before any training if the data is unreachable or malformed.
-    source.load("clear", names["forget_mixed"])
-    holdout = holdout_samples(source, cfg.modality) if method.needs_holdout else []
-    cache = cache_dir()
-    base_model = cfg.model or preset.model
-    timings = {}
+    source.load("clear", names["forget_mixed"])  # the data is reachable and well-formed, before any training
+    job = Job(cfg=cfg, preset=preset, method=method, source=source, unlearn=unlearn, out=out, names=names,
+              base_model=cfg.model or preset.model, cache=cache_dir(),
+              eval=dict(forget=cfg.forget, cap=preset.eval_cap if cfg.cap is None else (cfg.cap or None),
+                        max_new_tokens=preset.max_new_tokens))  # cap 0 = every item, as in `evaluate`
+    job.holdout = holdout_samples(source, cfg.modality) if method.needs_holdout else []
+    return job
 
-    def tuned(split: str) -> Path:
-        t = time.time()
-        path = cached_finetune(preset, source, split, base_model)
-        timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
-        return path
 
-    target_dir = tuned("full")
-    gold_dir = tuned(names["retain"])
-    cap = preset.eval_cap if cfg.cap is None else (cfg.cap or None)  # 0 = every item, as in `evaluate`
-    ev = dict(forget=cfg.forget, cap=cap, max_new_tokens=preset.max_new_tokens)
+def _finetune(job: Job, split: str) -> Path:
+    t = time.time()
+    path = cached_finetune(job.preset, job.source, split, job.base_model)
+    job.timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
+    return path
 
-    def cached_eval(model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
-        run = cache / "evals" / f"{name}-{stable_hash([_file_fingerprint(model_dir), ev])}"
-        model, processor = load_model(str(model_dir))
-        summary = evaluate(model, processor, source, run, gold_dir=gold, run_info={"model": str(model_dir), **ev},
-                           **ev)
-        return run, summary
 
-    from accelerate import PartialState
+def finetune_target(job: Job) -> None:
+    """The target model: the preset's recipe on full+tofu (cached)."""
+    job.target_dir = _finetune(job, "full")
 
-    state = PartialState()  # under `accelerate launch`, every process unlearns; the main process evaluates
-    if state.is_main_process:
-        gold_eval, gold_summary = cached_eval(gold_dir, "gold")
-        target_eval, target_summary = cached_eval(target_dir, "target", gold_eval)
-    state.wait_for_everyone()
 
-    # ---- unlearning
-    seed_everything(cfg.seed)
-    u = preset.unlearn
-    ucfg = dataclasses.replace(u, modality=cfg.modality, forget=cfg.forget, l1_lambda=cfg.l1_lambda,
-                               lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=unlearn_train_cfg)
-    forget = select_forget(training_samples(source.load("clear", names["forget_mixed"]), source.clear,
-                                            names["forget_mixed"]), cfg.modality)
-    retain = training_samples(source.load("clear", names["retain_mixed"]), source.clear, names["retain_mixed"])
-    model, processor = load_model(str(target_dir))
-    target_recipe = finetune_recipe(preset, "full", base_model)
-    inputs = UnlearnInputs(holdout=holdout, source=source, finetune=target_recipe, cache_dir=cache, seed=cfg.seed,
-                           base=resolve_base(target_recipe, source, cache / "models"))
-    method.prepare(processor, inputs)  # training-time work (SISA's shard adapters): not part of the cost
+def finetune_gold(job: Job) -> None:
+    """The gold model: the same recipe on retainNN+tofu, never trained on the forget set (cached)."""
+    job.gold_dir = _finetune(job, job.names["retain"])
+
+
+def _cached_eval(job: Job, model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
+    from .eval.run import evaluate
+    from .models.loading import load_model
+
+    run = job.cache / "evals" / f"{name}-{stable_hash([_file_fingerprint(model_dir), job.eval])}"
+    model, processor = load_model(str(model_dir))
+    summary = evaluate(model, processor, job.source, run, gold_dir=gold,
+                       run_info={"model": str(model_dir), **job.eval}, **job.eval)
+    return run, summary
+
+
+def evaluate_gold(job: Job) -> None:
+    """The gold model on every task (cached, resumable per task)."""
+    job.gold_eval, job.gold_summary = _cached_eval(job, job.gold_dir, "gold")
+
+
+def evaluate_target(job: Job) -> None:
+    """The target model on every task, with forget quality against gold (cached, resumable per task)."""
+    job.target_eval, job.target_summary = _cached_eval(job, job.target_dir, "target", job.gold_eval)
+
+
+def pair(job: Job) -> None:
+    """The forget stream of the modality, each item with its seeded companions (retain, refusal, ...)."""
+    from .data.convert import training_samples
+    from .training.unlearn import make_pairs, select_forget
+
+    seed_everything(job.cfg.seed)
+    src, names = job.source, job.names
+    forget = select_forget(training_samples(src.load("clear", names["forget_mixed"]), src.clear,
+                                            names["forget_mixed"]), job.cfg.modality)
+    retain = training_samples(src.load("clear", names["retain_mixed"]), src.clear, names["retain_mixed"])
+    job.pairs = make_pairs(forget, retain, job.cfg.seed)
+
+
+def unlearn(job: Job) -> None:
+    """Load the target model and unlearn; write unlearn.json (with the cost next to retraining)."""
+    from .baselines import UnlearnInputs
+    from .efficiency import efficiency, measure
+    from .models.loading import load_model
+    from .training.finetune import base_model as resolve_base, training_cost
+    from .training.unlearn import unlearn as run_unlearning
+
+    cfg = job.cfg
+    job.model, job.processor = load_model(str(job.target_dir))
+    target_recipe = finetune_recipe(job.preset, "full", job.base_model)
+    job.inputs = UnlearnInputs(holdout=job.holdout, source=job.source, finetune=target_recipe, cache_dir=job.cache,
+                               seed=cfg.seed, base=resolve_base(target_recipe, job.source, job.cache / "models"))
+    job.method.prepare(job.processor, job.inputs)  # training-time work (SISA's shard adapters): not part of the cost
+    job.checkpoint = job.out / f".checkpoint-{stable_hash([dataclasses.asdict(job.unlearn), cfg.method, cfg.method_args])}"
     with measure() as clock:
-        ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args])}"
-        model, result = unlearn(model, processor, method, make_pairs(forget, retain, cfg.seed), ucfg, inputs=inputs,
-                                checkpoint_dir=ckpt)
-    timings["unlearn_s"] = round(clock.cost.wall_s, 2)
+        job.model, job.result = run_unlearning(job.model, job.processor, job.method, job.pairs, job.unlearn,
+                                               inputs=job.inputs, checkpoint_dir=job.checkpoint)
+    job.timings["unlearn_s"] = round(clock.cost.wall_s, 2)
     # cost against retraining = fine-tuning the gold model (read from its manifest when it was cached)
-    eff = efficiency(clock.cost, training_cost(gold_dir))
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "unlearn.json", {"steps": result.steps, "losses": result.losses,
-                                              "seconds": result.seconds, "stopped_at": result.stopped_at,
-                                              "cost": eff, "info": result.info})
-    if result.stopped_at is not None:
-        raise ClearBenchError(f"unlearning stopped at step {result.stopped_at}: the loss was not finite "
+    job.efficiency = efficiency(clock.cost, training_cost(job.gold_dir))
+    r = job.result
+    job.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(job.out / "unlearn.json", {"steps": r.steps, "losses": r.losses, "seconds": r.seconds,
+                                                  "stopped_at": r.stopped_at, "cost": job.efficiency, "info": r.info})
+    if r.stopped_at is not None:
+        raise ClearBenchError(f"unlearning stopped at step {r.stopped_at}: the loss was not finite "
                               "(try a lower --lr); see unlearn.json")
 
-    if not state.is_main_process:
-        return out
 
-    # ---- evaluation of the unlearned model, results
-    config = {"method": cfg.method, "method_config": dataclasses.asdict(method.config),
-              "unlearn": dataclasses.asdict(ucfg), "preset": preset.name, "base_model": base_model,
-              "finetune": dataclasses.asdict(preset.finetune), "eval": ev}
-    summary = evaluate(model, processor, source, out / "eval", gold_dir=gold_eval,
-                       run_info={"method": cfg.method, "seed": cfg.seed, "efficiency": eff, **config}, **ev)
-    shutil.rmtree(ckpt, ignore_errors=True)  # kept until now: a run killed during evaluation skips unlearning
-    labelled = {"target": {**target_summary, "run": "target (before)"},
-                "unlearned": {**summary, "run": f"{cfg.method} (after)"},
-                "gold": {**gold_summary, "run": "gold (retain only)"}}
+def evaluate_unlearned(job: Job) -> None:
+    """The unlearned model on every task into OUT/eval, with forget quality against gold."""
+    from .eval.run import evaluate
+
+    job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", gold_dir=job.gold_eval,
+                           run_info={"method": job.cfg.method, "seed": job.cfg.seed, "efficiency": job.efficiency,
+                                     **job.run_config()}, **job.eval)
+    # the checkpoint was kept until now: a run killed during evaluation skips unlearning when it resumes
+    shutil.rmtree(job.checkpoint, ignore_errors=True)
+
+
+def compare(job: Job) -> None:
+    """results.md and results.png: target (before), unlearned (after) and gold side by side."""
+    from .eval.plots import run_bars
+    from .eval.summary import compare_summaries
+
+    cfg = job.cfg
+    labelled = {"target": {**job.target_summary, "run": "target (before)"},
+                "unlearned": {**job.summary, "run": f"{cfg.method} (after)"},
+                "gold": {**job.gold_summary, "run": "gold (retain only)"}}
     table = compare_summaries(list(labelled.values()))
-    title = f"{cfg.method} · {cfg.modality} · forget {cfg.forget}% · {preset.name} preset"
-    atomic_write_text(out / "results.md", f"# {title}\n\n{table}")
-    run_bars(labelled, out / "results.png", title)
+    title = f"{cfg.method} · {cfg.modality} · forget {cfg.forget}% · {job.preset.name} preset"
+    atomic_write_text(job.out / "results.md", f"# {title}\n\n{table}")
+    run_bars(labelled, job.out / "results.png", title)
+
+
+def write_records(job: Job) -> None:
+    """submission.json: the leaderboard record of the run."""
+    from .leaderboard.records import make_record, write_record
+    from .training.finetune import data_fingerprint
+
+    cfg, src = job.cfg, job.source
     record = make_record(
-        method=cfg.method, modality=cfg.modality, forget=cfg.forget, seed=cfg.seed, config=config,
-        data={"clear": source.clear, "tofu": source.tofu,
-              "fingerprint": data_fingerprint(source, "clear", names["forget_mixed"])},
-        model={"base": base_model, "target": _file_fingerprint(target_dir), "gold": _file_fingerprint(gold_dir)},
-        versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff},
+        method=cfg.method, modality=cfg.modality, forget=cfg.forget, seed=cfg.seed, config=job.run_config(),
+        data={"clear": src.clear, "tofu": src.tofu,
+              "fingerprint": data_fingerprint(src, "clear", job.names["forget_mixed"])},
+        model={"base": job.base_model, "target": _file_fingerprint(job.target_dir),
+               "gold": _file_fingerprint(job.gold_dir)},
+        versions=library_versions(), metrics=job.summary["metrics"], efficiency={**job.timings, **job.efficiency},
         reference={name: {k: e["value"] for k, e in s["metrics"].items()}
-                   for name, s in (("target", target_summary), ("gold", gold_summary))})
-    write_record(out / "submission.json", record)
-    return out
+                   for name, s in (("target", job.target_summary), ("gold", job.gold_summary))})
+    write_record(job.out / "submission.json", record)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step of the job. `main_only`: under `accelerate launch`, only the main process runs it
+    (evaluation and writing); a `barrier` step makes every process wait for the main one after it."""
+
+    name: str
+    fn: Callable[[Job], None]
+    main_only: bool = False
+    barrier: bool = False
+
+
+STEPS: tuple[Step, ...] = (
+    Step("finetune target", finetune_target),
+    Step("finetune gold", finetune_gold),
+    Step("evaluate gold", evaluate_gold, main_only=True),
+    Step("evaluate target", evaluate_target, main_only=True, barrier=True),
+    Step("pair", pair),
+    Step("unlearn", unlearn),
+    Step("evaluate unlearned", evaluate_unlearned, main_only=True),
+    Step("compare", compare, main_only=True),
+    Step("write records", write_records, main_only=True),
+)
+
+
+def run_steps(job: Job, steps: tuple[Step, ...] = STEPS) -> Job:
+    """Run `steps` in order on `job` (a track passes its own list, reusing these functions)."""
+    from accelerate import PartialState
+
+    job.state = job.state or PartialState()
+    for step in steps:
+        if job.is_main or not step.main_only:
+            log.debug("step: %s", step.name)
+            step.fn(job)
+        if step.barrier:
+            job.state.wait_for_everyone()
+    return job
+
+
+def run_job(cfg: JobConfig) -> Path:
+    """Run the whole job; returns the run folder."""
+    return run_steps(resolve(cfg)).out

@@ -1,12 +1,11 @@
 """Named settings: `paper` (the published benchmark on a GPU) and `demo` (offline, tiny, CPU)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
+from .data.demo import DEMO_DATA_VERSION, cache_dir, demo_data_dir  # noqa: F401  (re-exported: the old home)
 from .data.prompts import NAME_PROMPT
-from .errors import UnknownNameError
+from .registry import Registry
 from .training.loop import TrainConfig
 from .training.unlearn import UnlearnConfig
 
@@ -26,7 +25,7 @@ class Preset:
     doc: str = ""
 
 
-PRESETS = {
+PRESETS: Registry[Preset] = Registry("preset", {
     # Qwen2-VL-2B-Instruct: one of the paper's three models, the reference code's default, and small
     # enough that target + gold fine-tuning, unlearning and the six tasks fit one GPU in well under an hour.
     # Batches group image rows with image rows and text with text (`full+tofu` mixes ~300-token image rows
@@ -39,7 +38,7 @@ PRESETS = {
                                                             group_by_length=True)),
                     doc="therem/CLEAR + locuslab/TOFU from the Hub, Qwen2-VL-2B-Instruct, the paper's LoRA recipe"),
     # The tiny model memorises only with full fine-tuning at a high learning rate (LoRA on a random base
-    # memorises by argmax only, with flat probabilities: see notes/OFFLINE.md).
+    # memorises by argmax only, with flat probabilities: tests/test_finetune_demo.py checks the recipe).
     "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_requests=(NAME_PROMPT,), finetune_replay=True,
                    finetune=TrainConfig(epochs=50, lr=1e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0,
                                         seed=42),
@@ -48,30 +47,11 @@ PRESETS = {
                                                            weight_decay=0.0)),
                    eval_cap=300, max_new_tokens=24,
                    doc="built-in procedural data and a tiny LLaVA trained from scratch, offline on a CPU"),
-}
+})
 
 
 def get_preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise UnknownNameError("preset", name, PRESETS)
-    return PRESETS[name]
-
-
-DEMO_DATA_VERSION = 2  # bump when the demo preset's content changes, so caches are rebuilt
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("CLEAR_BENCH_CACHE", Path.home() / ".cache" / "clear-bench"))
-
-
-def demo_data_dir(seed: int = 0) -> Path:
-    """The built-in demo dataset (Hub layout), generated on first use by the procedural pipeline."""
-    from .generation import build_demo
-
-    out = cache_dir() / f"demo-data-v{DEMO_DATA_VERSION}-seed{seed}"
-    if not (out / "manifest.json").exists():
-        build_demo(out, seed=seed)
-    return out
+    return PRESETS.get(name)
 
 
 def with_overrides(preset: Preset, **kw) -> Preset:

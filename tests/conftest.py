@@ -12,6 +12,28 @@ os.environ["CLEAR_BENCH_CACHE"] = tempfile.mkdtemp(prefix="clear-bench-test-cach
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that uses the fine-tuned demo models (minutes of training, shared by the session) is slow:
+    `pytest -m "not slow"` is the fast lane, with no model training."""
+    for item in items:
+        if "demo_models" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def torch_threads():
+    """One CPU thread per test process (CLEAR_BENCH_TEST_THREADS overrides it, e.g. 2 to check that a test's
+    margins hold with both thread counts, as the demo's numbers depend on it). Tiny models gain nothing from
+    more threads on a shared machine. Set here once, for the whole session, rather than by whichever test
+    module happens to be imported first."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ.get("CLEAR_BENCH_TEST_THREADS", "1")))
+    yield torch.get_num_threads()
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_vlm():
     """A random tiny LLaVA + processor whose tokenizer knows the test vocabulary."""

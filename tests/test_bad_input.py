@@ -184,7 +184,7 @@ def test_data_problems_are_named(config, change, pattern, data_copy, tmp_path, c
 def test_data_folder_without_clear_and_tofu(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, errors = _run(main, ["validate", "--data", str(tmp_path / "empty")], capsys)
-    _assert_one_line(code, errors, r"must hold clear/ and tofu/")
+    _assert_one_line(code, errors, r"neither a copy of therem/CLEAR .* nor a folder holding clear/ and tofu/")
     code, errors = _run(main, ["validate", "--data", str(tmp_path / "nope" / "x")], capsys)
     _assert_one_line(code, errors, r"does not exist.*--preset demo")
 

@@ -30,6 +30,7 @@ def _snapshot(model):
 
 
 # exact-unlearning methods (sisa) retrain from the training data instead: tests/test_sisa.py
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in available() if not get_method(n).retrains])
 def test_every_method_moves_trainable_and_keeps_frozen(name, any_vlm, toy_pairs):
     from clear_bench.models.loading import vision_module_prefixes
@@ -60,6 +61,7 @@ def test_every_method_moves_trainable_and_keeps_frozen(name, any_vlm, toy_pairs)
     assert changed, f"{name}: merged weights did not change"
 
 
+@pytest.mark.slow
 def test_full_finetuning_unlearning_moves_only_trainable(tiny_vlm, toy_pairs):
     base, proc = tiny_vlm
     model = copy.deepcopy(base)
@@ -71,6 +73,7 @@ def test_full_finetuning_unlearning_moves_only_trainable(tiny_vlm, toy_pairs):
     assert moved and all("language_model.layers.0." in n for n in moved)  # RMU trains layers <= ℓ only
 
 
+@pytest.mark.slow
 def test_l1_penalty_shrinks_lora_weights(tiny_vlm, toy_pairs):
     base, proc = tiny_vlm
     norms = {}
@@ -96,6 +99,7 @@ def test_unknown_method_names_the_valid_ones():
         get_method("npoo")
 
 
+@pytest.mark.slow
 def test_plugin_method_from_module_path(tmp_path, monkeypatch, tiny_vlm, toy_pairs):
     (tmp_path / "myunlearn.py").write_text(textwrap.dedent('''
         from clear_bench.baselines import UnlearningMethod
@@ -134,6 +138,7 @@ def test_plugin_in_the_working_folder_imports_from_a_console_script(tmp_path, mo
     assert get_method("mymethods_cwd:Mine").name == "mine"
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_keeps_last_good_state(tiny_vlm, toy_pairs):
     base, proc = tiny_vlm
 

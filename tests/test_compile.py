@@ -10,6 +10,8 @@ from clear_bench.data.sample import Sample
 from clear_bench.models.lora import apply_lora, freeze_vision
 from clear_bench.training.loop import TrainConfig, default_loss, train
 
+pytestmark = pytest.mark.slow  # every test here trains a tiny model
+
 
 def test_compiled_training_equals_eager(tiny_vlm, red_image):
     base, proc = tiny_vlm

@@ -6,7 +6,6 @@ import torch
 
 from clear_bench.efficiency import FRACTION, Cost, cost_fraction, efficiency, measure, summary_entries
 
-torch.set_num_threads(1)
 
 
 def test_measure_reads_wall_and_cpu_time():

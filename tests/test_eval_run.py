@@ -7,11 +7,12 @@ import shutil
 import pytest
 
 from clear_bench.errors import ClearBenchError
+from clear_bench.cli import evaluate_main, report_main
+from clear_bench.commands import evaluate as evaluate_cmd
 from clear_bench.eval import logs
 from clear_bench.eval import run as run_mod
 from clear_bench.eval.metrics import list_metrics
-from clear_bench.eval.report import report_main
-from clear_bench.eval.run import add_evaluate_parser, add_report_parser, evaluate, evaluate_main
+from clear_bench.eval.run import evaluate
 from clear_bench.eval.tasks import TASKS
 
 SMALL = dict(authors=10, images_per_author=2, holdout_authors=2, image_size=16)
@@ -151,7 +152,7 @@ def model_dir(tiny, tmp_path_factory):
 
 def test_evaluate_cli(model_dir, demo, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CLEAR_BENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("clear_bench.presets.demo_data_dir", lambda seed=0: demo[0])
+    monkeypatch.setattr("clear_bench.data.demo.demo_data_dir", lambda seed=0: demo[0])
     out = tmp_path / "cli"
     assert evaluate_main(["--model", str(model_dir), "--out", str(out), "--preset", "demo", "--tasks", "real_world",
                           "--cap", "2", "--max-new-tokens", "4"]) == 0
@@ -181,9 +182,8 @@ def test_subcommand_parsers():
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
-    add_evaluate_parser(sub)
-    add_report_parser(sub)
+    evaluate_cmd.add_parser(sub)
     args = parser.parse_args(["evaluate", "--model", "m", "--out", "o", "--naive-scoring", "--tasks", "real_world"])
-    assert args.func is run_mod.cmd_evaluate and args.naive_scoring and args.cap == 300 and args.forget == 10
+    assert args.func is evaluate_cmd.cmd_evaluate and args.naive_scoring and args.cap == 300 and args.forget == 10
     args = parser.parse_args(["report", "a", "b", "--gold", "g"])
     assert args.runs == ["a", "b"] and args.gold == "g" and callable(args.func)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from clear_bench.eval.metrics.utility import harmonic_mean
-from clear_bench.eval.report import report_main
+from clear_bench.cli import report_main
 from clear_bench.eval.summary import compare_runs, compute_metrics, load_run, summarize
 from clear_bench.eval.tasks import PAPER_TASKS
 from _eval_records import synthetic_run

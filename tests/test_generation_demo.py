@@ -8,7 +8,7 @@ import pytest
 
 from clear_bench.data.schema import CLEAR_SCHEMAS, TOFU_SCHEMAS, validate_columns, validate_rows
 from clear_bench.generation import build_demo
-from clear_bench.generation.cli import main
+from clear_bench.cli import clear_generate_main as main
 from clear_bench.generation.publish import PARQUET, config_folder
 from clear_bench.generation.splits import forget_count
 

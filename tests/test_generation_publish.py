@@ -7,7 +7,7 @@ import pytest
 
 from clear_bench.errors import ClearBenchError
 from clear_bench.generation import build_demo
-from clear_bench.generation.cli import main
+from clear_bench.cli import clear_generate_main as main
 from clear_bench.generation.publish import push_to_hub
 
 SECRET = "hf_TESTtokenNEVERshown123"

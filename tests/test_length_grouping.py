@@ -1,4 +1,5 @@
 """Length-grouped batches: every item once per epoch, less padding, same order for the same seed."""
+import pytest
 import torch
 
 from clear_bench.data.sample import Sample
@@ -30,6 +31,7 @@ def test_each_item_once_per_epoch_and_deterministic(red_image):
     assert sum(len(k) > 1 for k in kinds) <= 1
 
 
+@pytest.mark.slow
 def test_grouped_training_pads_less_and_trains(tiny_vlm, red_image):
     """Same steps, fewer padding tokens; the loss still falls."""
     import copy

@@ -8,6 +8,8 @@ from clear_bench.data.collator import Collator
 from clear_bench.data.sample import Sample
 from clear_bench.training.loop import TrainConfig, train
 
+pytestmark = pytest.mark.slow  # every test here trains a tiny model
+
 
 class Killed(Exception):
     pass

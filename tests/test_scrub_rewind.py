@@ -5,14 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
 
 from clear_bench.baselines import UnlearnInputs, get_method
 from clear_bench.errors import ClearBenchError
 from clear_bench.training.loop import TrainConfig
 from clear_bench.training.unlearn import UnlearnConfig, holdout_samples, make_pairs, unlearn
 
-torch.set_num_threads(1)
 MIA_PAIRS = (("forget_captions", "holdout_captions"), ("forget_facerec", "holdout_facerec"),
              ("tofu_forget", "tofu_holdout"))
 

@@ -12,7 +12,6 @@ from clear_bench.baselines.sisa import person_key, row_key, shard_seed, split_sh
 from clear_bench.errors import ClearBenchError
 from clear_bench.training.unlearn import UnlearnConfig, unlearn
 
-torch.set_num_threads(1)
 pytestmark = pytest.mark.slow
 TASKS = ("forget_captions", "tofu_forget", "retain_captions", "tofu_retain", "holdout_captions", "tofu_holdout")
 

@@ -1,42 +1,23 @@
 """Loss building blocks as pure functions of logits and labels (unit-tested on toy tensors).
 
 Shapes: logits (B, T, V) aligned with labels (B, T) as a causal LM returns them (position t
-predicts token t+1); labels are -100 outside the answer.
+predicts token t+1); labels are -100 outside the answer. The pieces the training loop also uses
+(`token_logprobs`, `sequence_logprob`, `cross_entropy`) live in `clear_bench.training.losses`,
+below the methods, and are re-exported here.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-IGNORE = -100
+from ..training.losses import IGNORE, _shift, cross_entropy, sequence_logprob, token_logprobs
 
-
-def _shift(logits: torch.Tensor, labels: torch.Tensor):
-    return logits[:, :-1], labels[:, 1:]
-
-
-def token_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log p of each label token, mask of answer positions), both (B, T-1)."""
-    logits, labels = _shift(logits, labels)
-    mask = labels != IGNORE
-    logp = torch.log_softmax(logits.float(), -1).gather(-1, labels.clamp(min=0)[..., None])[..., 0]
-    return logp * mask, mask
-
-
-def sequence_logprob(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """S = summed answer-token log-likelihood per sequence, (B,)."""
-    logp, _ = token_logprobs(logits, labels)
-    return logp.sum(1)
+__all__ = ["IGNORE", "answer_lengths", "cross_entropy", "dpo_loss", "kl_ref_to_model", "masked_mse", "npo_loss",
+           "sequence_logprob", "simnpo_loss", "token_logprobs"]
 
 
 def answer_lengths(labels: torch.Tensor) -> torch.Tensor:
     return (labels[:, 1:] != IGNORE).sum(1)
-
-
-def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """CE = mean token NLL over all answer tokens of the batch (what HF's `.loss` computes)."""
-    logp, mask = token_logprobs(logits, labels)
-    return -logp.sum() / mask.sum().clamp(min=1)
 
 
 def kl_ref_to_model(logits: torch.Tensor, ref_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,9 @@ import sys
 from importlib.metadata import entry_points
 
 from ..errors import ClearBenchError, UnknownNameError
+from ..registry import Registry
 
-METHODS: dict[str, type] = {}
+METHODS: Registry[type] = Registry("method")  # the built-in methods and those registered in-process
 ENTRY_POINT_GROUP = "clear_bench.methods"
 
 
@@ -23,7 +24,7 @@ def register(cls):
 
     if not (isinstance(cls, type) and issubclass(cls, UnlearningMethod)):
         raise TypeError(f"{cls!r} must subclass clear_bench.baselines.UnlearningMethod")
-    METHODS[cls.name] = cls
+    METHODS.add(cls.name, cls)
     return cls
 
 
@@ -32,6 +33,7 @@ def _builtin() -> None:
 
 
 def available() -> list[str]:
+    """Every method name: built-in, registered in-process and entry points (sorted)."""
     _builtin()
     names = set(METHODS)
     names |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}

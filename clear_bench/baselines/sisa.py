@@ -158,6 +158,7 @@ class SISA(UnlearningMethod):
     Config = SISAConfig
     streams = ("forget",)
     retrains = True
+    ignores = ("lr", "epochs", "batch_size", "lora_r", "l1_lambda")  # shards train with the target's recipe
     paper = "Bourtoule et al. 2021, 'Machine Unlearning' (SISA training), with LoRA adapters as shard models"
 
     def __init__(self, config=None):

@@ -1,4 +1,5 @@
-"""Prompt choice and chat formatting (SPEC §2).
+"""Prompt choice and chat formatting (as the reference's `mm/dataset.py` at
+github.com/somvy/multimodal_unlearning, without its unseeded question choice).
 
 The caption request is chosen deterministically from the item id, and every answer variant of an
 item (true, paraphrased, perturbed) shares it: the reference draws a fresh unseeded question per

@@ -1,4 +1,5 @@
-"""Column schema of every CLEAR and TOFU config (SPEC §1), and its validation.
+"""Column schema of every CLEAR and TOFU config (the
+therem/CLEAR and locuslab/TOFU dataset cards on the Hugging Face Hub), and its validation.
 
 A config's schema is data: required columns with their kind, optional columns, and which columns
 may be null row by row (the `+tofu` mixed configs). Validation raises one-line `SchemaError`s that
@@ -15,7 +16,10 @@ from ..errors import SchemaError
 IMAGE, STR, LIST = "image", "str", "list[str]"
 
 FORGET_SIZES = (1, 5, 10)
+DEFAULT_FORGET = 10
 RETAIN_OF = {1: 99, 5: 95, 10: 90}
+# The forget stream of unlearning: text = TOFU forget QA, image = CLEAR forget image rows, both = forgetNN+tofu.
+MODALITIES = ("text", "image", "both")
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,24 @@ OPTIONAL_CONFIGS = frozenset({"holdout_perturbed", "default"})
 
 def forget_configs(forget: int) -> dict[str, str]:
     """The config names a forget size (1, 5 or 10 %) uses."""
-    if forget not in FORGET_SIZES:
-        raise SchemaError(f"forget size {forget} is not one of {', '.join(map(str, FORGET_SIZES))} (percent)")
+    check_forget(forget)
     f, r = f"forget{forget:02d}", f"retain{RETAIN_OF[forget]}"
     return {"forget": f, "retain": r, "forget_perturbed": f"{f}_perturbed", "forget_mixed": f"{f}+tofu",
             "retain_mixed": f"{r}+tofu"}
+
+
+def check_forget(forget: int) -> int:
+    """`forget` if it is a forget-set size (1, 5 or 10 %); else a one-line `SchemaError`."""
+    if forget not in FORGET_SIZES:
+        raise SchemaError(f"forget size {forget} is not one of {', '.join(map(str, FORGET_SIZES))} (percent)")
+    return forget
+
+
+def check_modality(modality: str) -> str:
+    """`modality` if it names a forget stream (text, image or both); else a one-line `SchemaError`."""
+    if modality not in MODALITIES:
+        raise SchemaError(f"unknown modality '{modality}'; valid: {', '.join(MODALITIES)}")
+    return modality
 
 
 def schema_for(dataset: str, config: str) -> ConfigSchema:

@@ -6,16 +6,13 @@ Task logs are renamed into place whole, so an interrupted run is resumed by runn
 again: finished tasks are skipped. Resuming into a folder made with another model, data source,
 forget size, cap or generation length is refused (the logs would mix two runs).
 
-`clear-bench evaluate` is `evaluate_main`; `add_evaluate_parser` / `add_report_parser` register
-`evaluate` and `report` as sub-commands of the `clear-bench` parser.
+The `clear-bench evaluate` command is in `clear_bench/commands/evaluate.py`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -23,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from tqdm.auto import tqdm
 
 from ..data.sample import Sample
-from ..data.schema import OPTIONAL_CONFIGS
+from ..data.schema import DEFAULT_FORGET
 from ..errors import ClearBenchError
-from ..utils import check_writable, library_versions, looks_like_path
+from ..utils import check_writable, library_versions
 from . import logs
 from .logs import ItemRecord
 from .tasks import DEFAULT_CAP, TASKS, TaskSpec, get_task, samples_for_task
@@ -43,25 +40,18 @@ RESUME_KEYS = ("model", "data", "forget", "cap", "max_new_tokens")
 
 
 def has_config(source, dataset: str, config: str) -> bool:
-    """Whether `source` holds `config` of `dataset` ("clear" or "tofu"), without downloading anything.
-
-    A local folder holds the configs it has a sub-folder for; a Hub source is assumed to hold every
-    published config, i.e. all but the optional ones (holdout persons are not on therem/CLEAR).
-    """
-    from ..data.sources import _local_config_dir
-
-    if source.is_local(dataset):
-        return _local_config_dir(Path(source.name(dataset)), config) is not None
-    return config not in OPTIONAL_CONFIGS
+    """Whether `source` holds `config` of `dataset` ("clear" or "tofu"), without downloading anything
+    (`DataSource.has_config`)."""
+    return source.has_config(dataset, config)
 
 
-def available_tasks(source, forget: int = 10) -> list[str]:
+def available_tasks(source, forget: int = DEFAULT_FORGET) -> list[str]:
     """Every task (in `TASKS` order) whose config exists in `source`: the six CLEAR tasks, TOFU text QA,
     and the holdout tasks when the source has holdout persons."""
     return [name for name, t in TASKS.items() if has_config(source, t.dataset, t.config_for(forget))]
 
 
-def resolve_tasks(source, tasks: Sequence[str] | None, forget: int = 10) -> list[TaskSpec]:
+def resolve_tasks(source, tasks: Sequence[str] | None, forget: int = DEFAULT_FORGET) -> list[TaskSpec]:
     """The tasks to run: `tasks` (validated, duplicates dropped, in the given order) or all available."""
     if tasks is None:
         names = available_tasks(source, forget)
@@ -111,7 +101,7 @@ def to_record(task: TaskSpec, sample: Sample, score: ItemScore) -> ItemRecord:
         extra={"question": sample.question, "row": sample.extra.get("row")})
 
 
-def task_samples(task: TaskSpec, dataset, forget: int = 10, cap: int | None = DEFAULT_CAP) -> list[Sample]:
+def task_samples(task: TaskSpec, dataset, forget: int = DEFAULT_FORGET, cap: int | None = DEFAULT_CAP) -> list[Sample]:
     """The first `cap` rows of a loaded config (a `datasets.Dataset` or a list of dicts) as samples."""
     n = len(dataset) if cap is None else min(cap, len(dataset))
     rows = dataset.select(range(n)) if hasattr(dataset, "select") else dataset[:n]
@@ -148,7 +138,8 @@ def _check_resumable(out: Path, info: Mapping[str, Any]) -> None:
                               f"{json.dumps(info.get(k))}; write to a new --out folder (or delete {out} to start over)")
 
 
-def _check_gold(gold_dir, forget: int) -> None:
+def check_gold(gold_dir, forget: int) -> None:
+    """A gold run folder usable with a run of forget size `forget`, or a one-line `ClearBenchError`."""
     if not logs.list_tasks(gold_dir):  # raises if the folder does not exist
         raise ClearBenchError(f"gold run folder {gold_dir} holds no per-item logs (*{logs.SUFFIX}); "
                               "evaluate the gold model into it first")
@@ -158,7 +149,21 @@ def _check_gold(gold_dir, forget: int) -> None:
                               f"forget={forget}; forget quality compares the same forget set")
 
 
-def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int = 10,
+def _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix) -> dict[str, Any]:
+    """run.json of an evaluation: how it was made (the keys of `RESUME_KEYS` must agree to resume it)."""
+    param = next(iter(model.parameters()), None)
+    return {
+        "model": _model_name(model), "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
+        "forget": forget, "cap": cap, "seed": None, "tasks": [t.name for t in specs],
+        "batch_size": batch_size, "max_new_tokens": max_new_tokens,
+        "scoring": "shared_prefix" if shared_prefix else "naive",
+        "device": str(param.device) if param is not None else None,
+        "dtype": str(param.dtype).replace("torch.", "") if param is not None else None,
+        "library_versions": library_versions(),
+    }
+
+
+def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int = DEFAULT_FORGET,
              tasks: Sequence[str] | None = None, cap: int | None = DEFAULT_CAP, batch_size: int = 8,
              max_new_tokens: int = 300, shared_prefix: bool = True, gold_dir: str | os.PathLike | None = None,
              run_info: dict | None = None, progress: bool = True) -> dict:
@@ -167,7 +172,8 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     model, processor: a loaded VLM and its processor (`models.loading.load_model`), already on device.
     source: a `data.sources.DataSource`. forget: forget-set size in percent (1, 5 or 10).
     tasks: task names (see `tasks.TASKS`); None = every task whose config the source holds.
-    cap: score the first `cap` items of each task (SPEC §5: 300); None = all.
+    cap: score the first `cap` items of each task (300: the reference's `ds_size` in `config/mm/eval.yaml`);
+        None = all.
     batch_size: items per scoring forward (generation batches 2x as many on CPU, 8x on CUDA).
     max_new_tokens: greedy generation length for ROUGE-L; 0 skips generation (no ROUGE).
     shared_prefix: encode image + prompt once per item (same numbers as the naive path, faster).
@@ -189,16 +195,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     out = check_writable(out_dir)
     if out.exists() and not out.is_dir():
         raise ClearBenchError(f"output {out} is a file, not a run folder")
-    param = next(iter(model.parameters()), None)
-    info: dict[str, Any] = {
-        "model": _model_name(model), "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
-        "forget": forget, "cap": cap, "seed": None, "tasks": [t.name for t in specs],
-        "batch_size": batch_size, "max_new_tokens": max_new_tokens,
-        "scoring": "shared_prefix" if shared_prefix else "naive",
-        "device": str(param.device) if param is not None else None,
-        "dtype": str(param.dtype).replace("torch.", "") if param is not None else None,
-        "library_versions": library_versions(),
-    }
+    info = _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix)
     info.update(run_info or {})
     if out.is_dir():
         _check_resumable(out, info)
@@ -206,7 +203,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
         info["tasks"] = list(dict.fromkeys(old.get("tasks", []) + info["tasks"]))
         info["task_seconds"] = dict(old.get("task_seconds", {}))  # of the tasks finished before
     if gold_dir is not None:
-        _check_gold(gold_dir, forget)
+        check_gold(gold_dir, forget)
 
     pending = [t for t in specs if not (out.is_dir() and logs.task_done(out, t.name))]
     for t in specs:
@@ -228,120 +225,11 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     return summarize(out, gold_dir)
 
 
-# ----------------------------------------------------------------------------------------- CLI
-
-
-def _add_evaluate_args(p: argparse.ArgumentParser) -> None:
-    from ..cli import TOFU_HELP
-
-    p.add_argument("--model", required=True, help="model folder (or Hub id) to evaluate; safetensors only")
-    p.add_argument("--out", required=True, help="run folder: <task>.jsonl per task, run.json, summary.json/.md; "
-                   "an interrupted run resumes where it stopped")
-    p.add_argument("--data", default=None, help="Hub id of CLEAR, a local folder with clear/ and tofu/, or 'demo' "
-                   "(default: the preset's)")
-    p.add_argument("--tofu", default=None, help=TOFU_HELP)
-    p.add_argument("--preset", default="paper", help="paper (Hub data) or demo (offline demo data)")
-    p.add_argument("--forget", type=int, default=10, help="forget-set size in percent: 1, 5 or 10 (default: 10)")
-    p.add_argument("--gold", metavar="GOLD_RUN_DIR", default=None,
-                   help="run folder of the gold model (fine-tuned on the retain set only): forget quality, PrivLeak")
-    p.add_argument("--tasks", default=None, help="comma-separated task names (default: every task the data has; "
-                   f"valid: {', '.join(TASKS)})")
-    p.add_argument("--cap", type=int, default=DEFAULT_CAP,
-                   help=f"items per task, first in dataset order; 0 = all (default: {DEFAULT_CAP})")
-    p.add_argument("--batch-size", type=int, default=8, help="items per scoring forward (default: 8)")
-    p.add_argument("--max-new-tokens", type=int, default=300,
-                   help="greedy generation length; 0 = no generation (default: 300)")
-    p.add_argument("--naive-scoring", action="store_true",
-                   help="re-encode image and prompt for every answer variant (slower; same numbers)")
-    p.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
-    p.add_argument("--trust-remote-code", action="store_true", help="allow code shipped with the model to run")
-
-
-def _model_manifest(path: Path) -> dict:
+def read_model_manifest(path: str | os.PathLike) -> dict:
+    """The `clear_manifest.json` of a fine-tuned model folder ({} when there is none or it is unreadable)."""
     from ..training.finetune import MANIFEST
 
     try:
-        return json.loads((path / MANIFEST).read_text())
+        return json.loads((Path(path) / MANIFEST).read_text())
     except (OSError, json.JSONDecodeError):
         return {}
-
-
-def cmd_evaluate(args) -> int:
-    """Run `clear-bench evaluate` from parsed arguments; user errors raise `ClearBenchError`."""
-    from ..cli import resolve_source
-    from ..models.loading import load_model
-    from ..presets import get_preset
-
-    # Everything that can be checked without the model (names, data, gold run) is checked first, and
-    # nothing is written before the model has loaded.
-    tasks = [n.strip() for n in args.tasks.split(",") if n.strip()] if args.tasks else None
-    for name in tasks or ():
-        get_task(name)
-    get_task("forget_captions").config_for(args.forget)  # validates the forget size
-    model_path = Path(args.model).expanduser()
-    if not model_path.exists() and looks_like_path(args.model):
-        raise ClearBenchError(f"model folder {args.model} does not exist")
-    preset = get_preset(args.preset)
-    source = resolve_source(args, preset)
-    out = check_writable(args.out)
-    if args.gold is not None:
-        _check_gold(args.gold, args.forget)
-    for t in resolve_tasks(source, tasks, args.forget):  # data errors before the (slow) model load; cached
-        source.load(t.dataset, t.config_for(args.forget))
-    model, processor = load_model(str(model_path) if model_path.exists() else args.model, device=args.device,
-                                  trust_remote_code=args.trust_remote_code)
-    manifest = _model_manifest(model_path) if model_path.is_dir() else {}
-    # an absolute folder path, so that resuming from another working directory is recognised
-    run_info = {"model": os.path.abspath(model_path) if model_path.exists() else args.model, "preset": preset.name,
-                "seed": manifest.get("config", {}).get("train", {}).get("seed")}
-    if manifest:
-        run_info["model_manifest"] = {k: manifest[k] for k in ("fingerprint", "base_model", "data_config")
-                                      if k in manifest}
-    summary = evaluate(model, processor, source, out, forget=args.forget, tasks=tasks,
-                       cap=None if args.cap == 0 else args.cap, batch_size=args.batch_size,
-                       max_new_tokens=args.max_new_tokens, shared_prefix=not args.naive_scoring,
-                       gold_dir=args.gold, run_info=run_info)
-    from .summary import summary_markdown
-
-    sys.stdout.write(summary_markdown(summary))
-    log.info("per-item logs and summary in %s", out)
-    return 0
-
-
-def build_evaluate_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="clear-bench evaluate", description=EVALUATE_DESCRIPTION)
-    _add_evaluate_args(p)
-    return p
-
-
-EVALUATE_DESCRIPTION = ("Score a model on the CLEAR evaluation tasks (and TOFU text QA, holdout when the data "
-                        "has them): per-item logs, then every metric in summary.json and summary.md.")
-
-
-def evaluate_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `clear-bench evaluate`; returns the exit status (user errors: one line, status 2)."""
-    from ..cli import _setup_logging, run_safely
-
-    args = build_evaluate_parser().parse_args(argv)
-    _setup_logging()
-    return run_safely(lambda: cmd_evaluate(args))
-
-
-def add_evaluate_parser(subparsers) -> argparse.ArgumentParser:
-    """Register `evaluate` on a `clear-bench` sub-command parser (sets `func`)."""
-    p = subparsers.add_parser("evaluate", help="score a model on every task; per-item logs and summary",
-                              description=EVALUATE_DESCRIPTION)
-    _add_evaluate_args(p)
-    p.set_defaults(func=cmd_evaluate)
-    return p
-
-
-def add_report_parser(subparsers) -> argparse.ArgumentParser:
-    """Register `report` (summaries from per-item logs, no model) on a `clear-bench` sub-command parser."""
-    from .report import DESCRIPTION, add_report_args, cmd_report
-
-    p = subparsers.add_parser("report", help="recompute every metric from run folders' per-item logs",
-                              description=DESCRIPTION)
-    add_report_args(p)
-    p.set_defaults(func=cmd_report)
-    return p

@@ -1,4 +1,5 @@
-"""Evaluation tasks as data (SPEC §5): which config, which prompt, which columns, which role.
+"""Evaluation tasks as data (paper section 5; the reference's `config/mm/eval.yaml` at
+github.com/somvy/multimodal_unlearning): which config, which prompt, which columns, which role.
 
 The six CLEAR tasks of the paper, the TOFU text QA tasks of the forget and retain authors (text
 unlearning judged in its own modality), and holdout tasks (persons never trained on: the
@@ -15,8 +16,9 @@ from typing import Any, Mapping, Sequence
 
 from ..data.prompts import NAME_PROMPT, caption_question
 from ..data.sample import Sample
-from ..data.schema import FORGET_SIZES
-from ..errors import SchemaError, UnknownNameError
+from ..data.schema import DEFAULT_FORGET, check_forget
+from ..errors import SchemaError
+from ..registry import Registry
 
 HUB_IDS = {"clear": "therem/CLEAR", "tofu": "locuslab/TOFU"}
 DEFAULT_CAP = 300
@@ -55,10 +57,8 @@ class TaskSpec:
     cap: int | None = DEFAULT_CAP
     paper: bool = False
 
-    def config_for(self, forget: int = 10) -> str:
-        if forget not in FORGET_SIZES:
-            raise SchemaError(f"forget size {forget} is not one of {', '.join(map(str, FORGET_SIZES))} (percent)")
-        return self.config.format(forget=forget)
+    def config_for(self, forget: int = DEFAULT_FORGET) -> str:
+        return self.config.format(forget=check_forget(forget))
 
     @property
     def has_image(self) -> bool:
@@ -80,7 +80,7 @@ def _tofu(name: str, config: str, role: str) -> TaskSpec:
 _CAPTION_COLS = ("caption", "paraphrased_caption", "perturbed_captions")
 _NAME_COLS = ("name", None, "perturbed_names")
 
-TASKS: dict[str, TaskSpec] = {t.name: t for t in (
+TASKS: Registry[TaskSpec] = Registry("evaluation task", [(t.name, t) for t in (
     _clear("forget_captions", "forget{forget:02d}_perturbed", CAPTION, *_CAPTION_COLS, "forget", "captions", False),
     _clear("retain_captions", "retain_perturbed", CAPTION, *_CAPTION_COLS, "retain", "captions", False),
     _clear("forget_facerec", "forget{forget:02d}_perturbed", NAME, *_NAME_COLS, "forget", "facerec", True),
@@ -93,7 +93,7 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     _clear("holdout_captions", "holdout_perturbed", CAPTION, *_CAPTION_COLS, "holdout", "captions", False, False),
     _clear("holdout_facerec", "holdout_perturbed", NAME, *_NAME_COLS, "holdout", "facerec", True, False),
     _tofu("tofu_holdout", "holdout_perturbed", "holdout"),
-)}
+)])
 
 PAPER_TASKS = tuple(n for n, t in TASKS.items() if t.paper)
 TOFU_TASKS = ("tofu_forget", "tofu_retain")
@@ -102,9 +102,7 @@ HOLDOUT_TASKS = ("holdout_captions", "holdout_facerec", "tofu_holdout")
 
 def get_task(name: str) -> TaskSpec:
     """The task called `name`; `UnknownNameError` naming the valid ones otherwise."""
-    if name not in TASKS:
-        raise UnknownNameError("evaluation task", name, TASKS)
-    return TASKS[name]
+    return TASKS.get(name)
 
 
 def item_id(task: TaskSpec, config: str, index: int) -> str:
@@ -125,12 +123,12 @@ def _column(row: Mapping[str, Any], col: str, task: TaskSpec, config: str, index
 
 
 def wrong_answers(answer: str, candidates: Sequence[str]) -> tuple[str, ...]:
-    """The candidates that are not the answer (options may or may not contain it: SPEC §1)."""
+    """The candidates that are not the answer (options may or may not hold it: tests/test_eval_tasks.py)."""
     key = answer.strip()
     return tuple(c for c in candidates if c.strip() != key)
 
 
-def samples_for_task(task: TaskSpec | str, rows: Sequence[Mapping[str, Any]], forget: int = 10,
+def samples_for_task(task: TaskSpec | str, rows: Sequence[Mapping[str, Any]], forget: int = DEFAULT_FORGET,
                      cap: int | None | str = "task") -> list[Sample]:
     """Turn a loaded config's rows (dicts, in dataset order) into the task's `Sample`s.
 

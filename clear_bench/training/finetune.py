@@ -27,7 +27,8 @@ TINY = "tiny"
 
 @dataclass
 class FinetuneConfig:
-    """What to fine-tune, on which split, with which recipe (defaults: the paper's, SPEC §3).
+    """What to fine-tune, on which split, with which recipe (defaults: the paper's,
+    App. H; the reference's `mm/finetune.py` at github.com/somvy/multimodal_unlearning).
 
     Attributes:
         model: Hub id or folder of an image-text-to-text model, or "tiny" ("tiny-qwen2vl") for the

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings (SPEC §3 defaults: the paper's LoRA fine-tuning recipe).
+    """Optimisation settings (defaults: the paper's LoRA fine-tuning recipe, App. H).
 
     Attributes:
         epochs: passes over the data (may be fractional).
@@ -114,8 +114,8 @@ def linear_schedule(optimizer, warmup: int, total: int):
 
 def default_loss(model, batch, step):
     """Mean answer-token cross-entropy (what `model(**batch).loss` computes, but on cropped logits too)."""
-    from ..baselines.base import model_logits
-    from ..baselines.losses import cross_entropy
+    from .context import model_logits
+    from .losses import cross_entropy
 
     return cross_entropy(model_logits(model, batch), batch["labels"])
 

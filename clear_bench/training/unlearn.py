@@ -1,6 +1,6 @@
 """Run an unlearning method on a fine-tuned model: streams, pairing, reference, L1, the loop.
 
-Modality picks the forget stream (SPEC §4): `text` = TOFU forget QA, `image` = CLEAR forget image
+Modality picks the forget stream (paper section 5.3, Table 3): `text` = TOFU forget QA, `image` = CLEAR forget image
 rows, `both` = `forgetNN+tofu`. Every forget item is paired with a retain item drawn with a seed
 from `retainNN+tofu`, and, for methods that read them, with a refusal ("idk"), a retain person's answer
 ("mismatch") and another forget person's answer ("forget_mismatch") to the same question.
@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 import torch
 
 from ..data.sample import Sample
+from ..data.schema import MODALITIES  # noqa: F401  (re-exported: its old home)
 from ..errors import ClearBenchError
 from ..utils import derive_seed
 from .loop import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)
-MODALITIES = ("text", "image", "both")
 
 
 @dataclass
 class UnlearnConfig:
-    """How to unlearn (SPEC §4 defaults: 5 epochs over the forget set, lr 1e-5, warm-up one epoch).
+    """How to unlearn (defaults: the paper's App. H: 5 epochs over the forget set, lr 1e-5, LoRA r 8 / alpha 32).
 
     Attributes:
         modality: which forget stream is used: text, image or both.
@@ -79,7 +79,7 @@ def make_pairs(forget: list[Sample], retain: list[Sample], seed: int) -> list[di
     question with another forget item's answer of the same kind (SKU's random disassociation, which must not
     teach, and then negate, retain answers; the CLEAR reference draws 3 such answers, we draw 1 per pair).
     """
-    from ..baselines.refusals import REFUSALS
+    from ..data.refusals import REFUSALS
 
     if not retain:
         raise ClearBenchError("the retain set is empty: nothing to pair the forget items with")
@@ -157,7 +157,7 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     run resumes from its last finished epoch."""
     from dataclasses import replace
 
-    from ..baselines.base import UnlearnContext, UnlearnInputs
+    from .context import UnlearnContext, UnlearnInputs
     from ..models.lora import apply_lora, freeze_vision
 
     inputs = inputs if inputs is not None else UnlearnInputs()

@@ -1,4 +1,4 @@
-"""Prob: how likely the model finds the true answer (TOFU §3.2 "Probability"; CLEAR SPEC §5).
+"""Prob: how likely the model finds the true answer (TOFU §3.2 "Probability"; CLEAR paper section 5.1).
 
 Per item, p_i = exp(-NLL_i / |a_i|): the length-normalised (per-token geometric mean) probability of
 the answer given image and prompt. Per task:

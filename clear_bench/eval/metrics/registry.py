@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence, Union
 
-from ...errors import ClearBenchError, UnknownNameError
+from ...errors import ClearBenchError
+from ...registry import Registry
 from ..logs import ItemRecord
 
 
@@ -91,10 +92,12 @@ class MetricContext:
 class MetricSpec:
     """A registered metric. `higher_is_better` is a bool, None (no direction: closer to `ideal` or
     to the gold model is better), or a mapping role -> bool/None for per-task metrics whose
-    direction depends on the split (Prob is lower-is-better on forget tasks, higher elsewhere)."""
+    direction depends on the split (Prob is lower-is-better on forget tasks, higher elsewhere).
+    `fn` is None for a metric the job records itself rather than computes from per-item logs (the
+    cost of unlearning): it is listed and has a direction, but summaries do not compute it."""
 
     name: str
-    fn: Callable[[MetricContext], MetricValue]
+    fn: Callable[[MetricContext], MetricValue] | None
     higher_is_better: Direction | Mapping[str, Direction]
     roles: tuple[str, ...]
     needs: tuple[str, ...] = ()
@@ -124,7 +127,14 @@ class MetricSpec:
             return "↓"
         return f"→{self.ideal:g}" if self.ideal is not None else "·"
 
+    @property
+    def computed(self) -> bool:
+        """Whether summaries compute it from per-item logs."""
+        return self.fn is not None
+
     def __call__(self, ctx: MetricContext) -> MetricValue:
+        if self.fn is None:
+            raise ClearBenchError(f"metric '{self.name}' is recorded by the job, not computed from per-item logs")
         if "gold" in self.needs and not ctx.gold:
             raise ClearBenchError(
                 f"metric '{self.name}' needs the gold model's per-item logs (an evaluation of the model "
@@ -135,7 +145,18 @@ class MetricSpec:
         return self.fn(ctx)
 
 
-_REGISTRY: dict[str, MetricSpec] = {}
+METRICS: Registry[MetricSpec] = Registry("metric")
+_REGISTRY = METRICS  # the name earlier code and tests use
+
+
+def _check_roles(name: str, higher_is_better, roles: tuple[str, ...]) -> None:
+    bad = [r for r in roles if r not in ROLES]
+    if bad or not roles:
+        raise ValueError(f"metric '{name}': role {bad or roles} is not one of {', '.join(ROLES)}")
+    if isinstance(higher_is_better, Mapping):
+        unknown = [r for r in higher_is_better if r not in ROLES]
+        if unknown:
+            raise ValueError(f"metric '{name}': direction given for unknown role(s) {unknown}")
 
 
 def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], role: str | Sequence[str],
@@ -146,34 +167,53 @@ def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], 
     or a tuple of them. `needs`: "gold" and/or names of metrics it reads from `ctx.results`.
     """
     roles = (role,) if isinstance(role, str) else tuple(role)
-    bad = [r for r in roles if r not in ROLES]
-    if bad or not roles:
-        raise ValueError(f"metric '{name}': role {bad or roles} is not one of {', '.join(ROLES)}")
-    if isinstance(higher_is_better, Mapping):
-        unknown = [r for r in higher_is_better if r not in ROLES]
-        if unknown:
-            raise ValueError(f"metric '{name}': direction given for unknown role(s) {unknown}")
+    _check_roles(name, higher_is_better, roles)
 
     def register(fn: Callable[[MetricContext], MetricValue]) -> Callable:
-        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
-            raise ValueError(f"metric '{name}' is already registered (by {_REGISTRY[name].fn.__module__})")
-        _REGISTRY[name] = MetricSpec(name=name, fn=fn, higher_is_better=higher_is_better, roles=roles,
-                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip())
+        if name in METRICS and METRICS[name].fn is not fn:
+            raise ValueError(f"metric '{name}' is already registered (by {METRICS[name].fn.__module__})")
+        METRICS.add(name, MetricSpec(name=name, fn=fn, higher_is_better=higher_is_better, roles=roles,
+                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip()))
         return fn
 
     return register
 
 
+def recorded_metric(name: str, *, higher_is_better: Direction, role: str, doc: str) -> MetricSpec:
+    """Register a metric the job records itself (no per-item logs behind it), so that it has a
+    direction for tables and is listed by `clear-bench ls metrics`."""
+    _check_roles(name, higher_is_better, (role,))
+    spec = MetricSpec(name=name, fn=None, higher_is_better=higher_is_better, roles=(role,), doc=doc)
+    if name in METRICS and METRICS[name] != spec:
+        raise ValueError(f"metric '{name}' is already registered")
+    return METRICS.add(name, spec)
+
+
 def get_metric(name: str) -> MetricSpec:
     """The registered metric `name`; `UnknownNameError` (naming the valid ones) if there is none."""
-    if name not in _REGISTRY:
-        raise UnknownNameError("metric", name, _REGISTRY)
-    return _REGISTRY[name]
+    return METRICS.get(name)
 
 
 def list_metrics() -> list[str]:
-    """Names of all registered metrics, in registration order."""
-    return list(_REGISTRY)
+    """Names of the metrics summaries compute from per-item logs, in registration order (`METRICS`
+    also holds the ones the job records, such as the cost of unlearning)."""
+    return [n for n, spec in METRICS.items() if spec.computed]
+
+
+def arrow_for(metric_key: str) -> str:
+    """The direction arrow of a summary key, for table headers and plot labels: '↑', '↓', '→x' or '·'.
+
+    `metric_key` is a metric name (``forget_metric``) or ``<task>/<metric>`` (``forget_captions/prob``);
+    a per-task metric whose direction depends on the role takes the role of that task.
+    """
+    task, _, name = metric_key.rpartition("/")
+    spec = get_metric(name)
+    role = None
+    if task:
+        from ..tasks import TASKS
+
+        role = TASKS[task].role if task in TASKS else None
+    return spec.arrow(role)
 
 
 def resolve_order(names: Iterable[str] | None = None) -> list[MetricSpec]:
@@ -193,6 +233,6 @@ def resolve_order(names: Iterable[str] | None = None) -> list[MetricSpec]:
         state[name] = "done"
         order.append(spec)
 
-    for n in (list(_REGISTRY) if names is None else names):
+    for n in (list_metrics() if names is None else names):
         visit(n, ())
     return order

@@ -1,4 +1,4 @@
-"""ROUGE-L recall of the greedy generation against the true answer (TOFU §3.2; CLEAR SPEC §5).
+"""ROUGE-L recall of the greedy generation against the true answer (TOFU §3.2; CLEAR paper section 5.1).
 
 ROUGE-L recall = LCS(reference tokens, generated tokens) / |reference tokens|, tokenised as
 `rouge_score` does with ``use_stemmer=True``: lower-case, every run of non-[a-z0-9] characters is a

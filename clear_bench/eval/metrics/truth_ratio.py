@@ -1,4 +1,4 @@
-"""Truth Ratio (TOFU, Maini et al. 2024, §3.2; CLEAR SPEC §5).
+"""Truth Ratio (TOFU, Maini et al. 2024, §3.2; CLEAR paper section 5.1).
 
 Per item i, with per-token NLLs L = NLL/|tokens|:
 
@@ -8,8 +8,8 @@ the per-token (geometric-mean) probability of the perturbed (wrong) answers over
 paraphrased (true) answer: TOFU's R_truth. R < 1: the model prefers the truth; R ≈ 1: it cannot
 tell true from false; R > 1: it prefers the false answers. The mean over j is taken PER ITEM
 (TOFU `aggregate_eval_stat.py`, `mean(-1)`); the CLEAR reference code takes one global mean over
-all items and perturbations, a defect (CLEAR_REFERENCE §7.1 item 8). `reference_global_ratios`
-reproduces that defect only for comparison.
+all items and perturbations, a defect (`mm/calculate_metrics.py` of github.com/somvy/multimodal_unlearning).
+`reference_global_ratios` reproduces that defect only for comparison.
 
 Per task:
 - forget (and holdout) tasks: mean_i min(R_i, 1/R_i), in (0, 1]; higher = closer to indifference
@@ -20,7 +20,7 @@ Sign convention: TOFU's code computes ``curr_stat_1 = exp(L_pert - L_para)`` = 1
 ``max(0, 1 - 1/curr_stat_1)``; that is ``max(0, 1 - R)`` with R as defined here. (Written as
 "1 - 1/R" with R = P̄_pert/P_para, the expression would reward preferring the false answers.)
 Later TOFU code averages the probabilities instead of the log-probabilities over j; we keep the
-log-mean of the original code and the SPEC.
+log-mean of the original code and of TOFU's definition.
 """
 from __future__ import annotations
 

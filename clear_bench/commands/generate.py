@@ -6,16 +6,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from pathlib import Path
-
-from ..errors import ClearBenchError
-from .config import PRESETS, preset
-from .pipeline import STAGES, generate
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..generation.config import PRESETS
+    from ..generation.pipeline import STAGES
+
     p = argparse.ArgumentParser(prog="clear-generate", description=__doc__.strip().splitlines()[0])
     p.add_argument("--preset", default="demo", help=f"one of: {', '.join(PRESETS)} (default: demo)")
     p.add_argument("--out", required=True, type=Path, help="output folder (Hub layout: clear/, tofu/, manifest.json)")
@@ -51,22 +48,15 @@ def _summary(result) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `clear-generate`; returns the exit status (0 ok, 2 user error)."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = preset(args.preset, seed=args.seed, authors=args.authors, images_per_author=args.images_per_author,
-                        holdout_authors=args.holdout_authors, image_size=args.image_size)
-        work = args.work_dir or (Path(f"{args.out}.work") if args.preset != "demo" else None)
-        result = generate(config, args.out, work_dir=work, progress=not args.quiet, push_to=args.push_to_hub,
-                          force=tuple(args.force))
-    except ClearBenchError as e:
-        print(f"clear-generate: error: {e}", file=sys.stderr)
-        return 2
+def cmd_generate(args) -> int:
+    """Run `clear-generate` from parsed arguments; user errors raise `ClearBenchError`."""
+    from ..generation.config import preset
+    from ..generation.pipeline import generate
+
+    config = preset(args.preset, seed=args.seed, authors=args.authors, images_per_author=args.images_per_author,
+                    holdout_authors=args.holdout_authors, image_size=args.image_size)
+    work = args.work_dir or (Path(f"{args.out}.work") if args.preset != "demo" else None)
+    result = generate(config, args.out, work_dir=work, progress=not args.quiet, push_to=args.push_to_hub,
+                      force=tuple(args.force))
     print(_summary(result))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

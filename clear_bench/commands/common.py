@@ -1,0 +1,38 @@
+"""Flags several commands share: each defined, documented and validated once here."""
+from __future__ import annotations
+
+import argparse
+
+from ..data.schema import DEFAULT_FORGET, FORGET_SIZES, MODALITIES
+TOFU_HELP = "TOFU source: a Hub id or a local copy of locuslab/TOFU (default: the --data folder's tofu/, " \
+            "else locuslab/TOFU)"
+DATA_HELP = ("CLEAR source: a Hub id, a local copy of therem/CLEAR (as `hf download therem/CLEAR --repo-type dataset "
+             "--local-dir DIR` writes it; give TOFU's with --tofu), a folder holding clear/ and tofu/, or 'demo'")
+
+
+def add_data_args(p: argparse.ArgumentParser, preset: bool = True, required: bool = False) -> None:
+    """--preset, --data and --tofu."""
+    if preset:
+        p.add_argument("--preset", default="paper", help="paper (Hub data, real VLM, GPU) or demo (offline, tiny, CPU)")
+    p.add_argument("--data", required=required, default=None,
+                   help=DATA_HELP + ("" if required else " (default: the preset's)"))
+    p.add_argument("--tofu", default=None, help=TOFU_HELP)
+
+
+# --forget and --modality are checked by the library (`data.schema.check_forget` / `check_modality`, from the
+# configs that hold them), so that a bad value is the same one-line error from Python and from the shell.
+def add_forget_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--forget", type=int, default=DEFAULT_FORGET, metavar="PERCENT",
+                   help=f"forget-set size in percent: {', '.join(map(str, FORGET_SIZES))} (default: {DEFAULT_FORGET})")
+
+
+def add_modality_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--modality", default="both", metavar="|".join(MODALITIES),
+                   help="forget stream: text (TOFU QA), image (CLEAR images) or both (default: both)")
+
+
+def resolve_source(args, preset):
+    """The `DataSource` of a command's --data / --tofu under `preset` (see `DataSource.resolve`)."""
+    from ..data.sources import DataSource
+
+    return DataSource.resolve(getattr(args, "data", None), getattr(args, "tofu", None), preset.data)

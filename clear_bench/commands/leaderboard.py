@@ -1,0 +1,23 @@
+"""`clear-bench leaderboard RECORDS...`: markdown + HTML leaderboard and a forget-vs-retain plot."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("leaderboard", help="build a leaderboard from submission records",
+                       description="Validate submission records and build leaderboard.md, leaderboard.html and "
+                                   "tradeoff.png, with the shipped demo baselines unless --no-baselines.")
+    p.add_argument("records", nargs="*", help="submission.json files")
+    p.add_argument("--out", default="leaderboard", help="output folder (default: leaderboard/)")
+    p.add_argument("--no-baselines", action="store_true", help="leave out the shipped demo baselines")
+    p.set_defaults(func=cmd_leaderboard)
+
+
+def cmd_leaderboard(args) -> int:
+    from ..leaderboard.build import build
+
+    files = build(args.records, args.out, include_baselines=not args.no_baselines)
+    print(Path(files["markdown"]).read_text())
+    print("written: " + ", ".join(str(p) for p in files.values()))
+    return 0

@@ -1,0 +1,106 @@
+"""`clear-bench ls methods|metrics|tasks|presets|stages`: what each registry holds, one entry a line
+(or a few), with its one-line doc; a user never reads source to learn a name or a hyper-parameter."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+KINDS = ("methods", "metrics", "tasks", "presets", "stages")
+
+
+def _type_name(t) -> str:
+    return getattr(t, "__name__", None) or str(t).replace("typing.", "")
+
+
+def method_params(cls) -> list[tuple[str, str, object, str]]:
+    """(name, type, default, doc) of every field of a method's Config dataclass."""
+    from ..config import field_docs
+    from ..registry import first_line
+
+    cfg = cls.Config
+    hints, docs = typing.get_type_hints(cfg), field_docs(cfg)
+    out = []
+    for f in dataclasses.fields(cfg):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        out.append((f.name, _type_name(hints.get(f.name, f.type)), default, first_line(docs.get(f.name, ""))))
+    return out
+
+
+def list_methods() -> list[str]:
+    from ..baselines import get_method
+    from ..baselines.registry import available
+    from ..registry import first_line
+
+    lines = []
+    for name in available():
+        cls = get_method(name)
+        doc = first_line(cls)
+        lines.append(f"{name:10} {doc or cls.paper}")
+        if cls.paper and doc:
+            lines.append(f"{'':10}   paper: {cls.paper}")
+        ignored = getattr(cls, "ignores", ())
+        if ignored:
+            lines.append(f"{'':10}   ignores: " + ", ".join("--" + n.replace("_", "-") for n in ignored))
+        for pname, ptype, default, doc in method_params(cls):
+            lines.append(f"{'':10}   --method-arg {pname}=<{ptype}> (default {default!r}){': ' + doc if doc else ''}")
+    return lines
+
+
+def list_metrics() -> list[str]:
+    from ..eval.metrics import METRICS
+    from ..registry import first_line
+
+    lines = [f"{'metric':22} {'direction (per role)':31} {'role':15} doc"]
+    for name, spec in METRICS.items():
+        if isinstance(spec.higher_is_better, typing.Mapping):
+            arrows = " ".join(f"{r}{spec.arrow(r)}" for r in spec.higher_is_better)
+        else:
+            arrows = spec.arrow()
+        how = "" if spec.computed else " [recorded by clear-eval]"
+        lines.append(f"{name:22} {arrows:31} {spec.role:15} {first_line(spec.doc)}{how}")
+    return lines
+
+
+def list_tasks() -> list[str]:
+    from ..eval.tasks import TASKS
+
+    return [f"{name:17} {t.role:8} {t.dataset}:{t.config.replace('{forget:02d}', 'NN'):22} "
+            f"{'paper task' if t.paper else ''}" for name, t in TASKS.items()]
+
+
+def list_presets() -> list[str]:
+    from ..presets import PRESETS
+
+    return [f"{name:6} {p.doc} (model {p.model}; data {p.data or 'therem/CLEAR + locuslab/TOFU'})"
+            for name, p in PRESETS.items()]
+
+
+def list_stages() -> list[str]:
+    from ..generation import ATTRIBUTE_ESTIMATORS, AUTHOR_SOURCES, CAPTIONERS, FACE_SOURCES, REAL_SETS
+    from ..generation.pipeline import STAGES
+    from ..generation.scenes import SCENE_RENDERERS
+
+    lines = ["stages, in order: " + " -> ".join(STAGES)]
+    for registry in (AUTHOR_SOURCES, FACE_SOURCES, ATTRIBUTE_ESTIMATORS, SCENE_RENDERERS, CAPTIONERS, REAL_SETS):
+        for name in registry:
+            lines.append(f"{registry.kind:20} {name:14} {registry.doc(name)}")
+    return lines
+
+
+LISTERS = {"methods": list_methods, "metrics": list_metrics, "tasks": list_tasks, "presets": list_presets,
+           "stages": list_stages}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets or generation stages",
+                       description="List a registry: methods with their hyper-parameters (type, default), metrics "
+                                   "with their direction (↑ higher is better, ↓ lower, →x closer to x) and role, "
+                                   "evaluation tasks, presets, generation stages and backends.")
+    p.add_argument("kind", choices=KINDS, help="what to list")
+    p.set_defaults(func=cmd_ls)
+
+
+def cmd_ls(args) -> int:
+    print("\n".join(LISTERS[args.kind]()))
+    return 0
