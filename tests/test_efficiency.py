@@ -50,7 +50,7 @@ def test_summary_report_and_leaderboard_show_the_fraction(tmp_path):
     leaderboard, without a model (everything is recomputed from the logs and run.json)."""
     from clear_bench.eval import logs
     from clear_bench.eval.summary import compare_summaries, summarize
-    from clear_bench.leaderboard.build import markdown, rows
+    from clear_bench.leaderboard.build import TRACKS, markdown, rows
     from clear_bench.leaderboard.records import make_record
     from _eval_records import synthetic_run
 
@@ -67,4 +67,5 @@ def test_summary_report_and_leaderboard_show_the_fraction(tmp_path):
     record = make_record(method="gd", modality="both", forget=10, seed=42, config={"preset": "demo"}, data={},
                          model={}, versions={}, metrics=summary["metrics"], efficiency=eff)
     assert record["metrics"][FRACTION]["value"] == pytest.approx(0.05)
-    assert "0.050" in markdown(rows([record])).splitlines()[-1].split("|")[-2]
+    board = TRACKS["multimodal"]
+    assert "0.050" in markdown(rows([(record, False)], board), board, [record]).splitlines()[-1].split("|")[-2]
