@@ -4,7 +4,7 @@ Importing this package registers every family. Look metrics up with `get_metric(
 them with `list_metrics()`; `resolve_order()` sorts them so that dependencies come first.
 """
 # Imported for registration; this order is the order reports list the metrics in.
-from . import probability, truth_ratio, rouge, forget_quality, utility, privacy  # noqa: F401,I001
+from . import probability, truth_ratio, rouge, forget_quality, utility, privacy, tofu  # noqa: F401,I001
 from .registry import (ROLES, MetricContext, MetricSpec, TaskLog, get_metric, list_metrics, metric,
                        resolve_order)
 

@@ -91,7 +91,9 @@ class MetricContext:
 class MetricSpec:
     """A registered metric. `higher_is_better` is a bool, None (no direction: closer to `ideal` or
     to the gold model is better), or a mapping role -> bool/None for per-task metrics whose
-    direction depends on the split (Prob is lower-is-better on forget tasks, higher elsewhere)."""
+    direction depends on the split (Prob is lower-is-better on forget tasks, higher elsewhere).
+    `track`: the leaderboard track whose runs compute it ("text" for the text-only track's table
+    metrics); None: every track (per-task metrics such as Prob or forget quality)."""
 
     name: str
     fn: Callable[[MetricContext], MetricValue]
@@ -100,6 +102,7 @@ class MetricSpec:
     needs: tuple[str, ...] = ()
     ideal: float | None = None
     doc: str = ""
+    track: str | None = None
 
     @property
     def role(self) -> str:
@@ -139,11 +142,12 @@ _REGISTRY: dict[str, MetricSpec] = {}
 
 
 def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], role: str | Sequence[str],
-           needs: Iterable[str] = (), ideal: float | None = None) -> Callable:
+           needs: Iterable[str] = (), ideal: float | None = None, track: str | None = None) -> Callable:
     """Register `fn(ctx) -> float | dict[str, float]` as metric `name` (decorator).
 
     `role`: the split role(s) the metric reads: one of forget / retain / real / holdout / all,
     or a tuple of them. `needs`: "gold" and/or names of metrics it reads from `ctx.results`.
+    `track`: the one track whose runs compute it (None: all tracks).
     """
     roles = (role,) if isinstance(role, str) else tuple(role)
     bad = [r for r in roles if r not in ROLES]
@@ -158,7 +162,7 @@ def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], 
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"metric '{name}' is already registered (by {_REGISTRY[name].fn.__module__})")
         _REGISTRY[name] = MetricSpec(name=name, fn=fn, higher_is_better=higher_is_better, roles=roles,
-                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip())
+                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip(), track=track)
         return fn
 
     return register
@@ -171,13 +175,14 @@ def get_metric(name: str) -> MetricSpec:
     return _REGISTRY[name]
 
 
-def list_metrics() -> list[str]:
-    """Names of all registered metrics, in registration order."""
-    return list(_REGISTRY)
+def list_metrics(track: str | None = "multimodal") -> list[str]:
+    """Names of the metrics a run of `track` computes (those of every track and the track's own), in
+    registration order; `track=None`: every registered metric."""
+    return [n for n, s in _REGISTRY.items() if track is None or s.track in (None, track)]
 
 
-def resolve_order(names: Iterable[str] | None = None) -> list[MetricSpec]:
-    """The requested metrics (all if None) plus their dependencies, dependencies first."""
+def resolve_order(names: Iterable[str] | None = None, track: str | None = "multimodal") -> list[MetricSpec]:
+    """The requested metrics (all of `track`'s if None) plus their dependencies, dependencies first."""
     order: list[MetricSpec] = []
     state: dict[str, str] = {}
 
@@ -193,6 +198,6 @@ def resolve_order(names: Iterable[str] | None = None) -> list[MetricSpec]:
         state[name] = "done"
         order.append(spec)
 
-    for n in (list(_REGISTRY) if names is None else names):
+    for n in (list_metrics(track) if names is None else names):
         visit(n, ())
     return order
