@@ -192,6 +192,7 @@ Run the CLEAR benchmark end to end for one unlearning method:
      eval/ (per-item logs, summary.json), submission.json (leaderboard record); print the table.
 
 Offline demo (CPU, a few minutes):   clear-eval --preset demo --method npo --modality both
+Text-only track (TOFU, causal LM):   clear-eval --track text --preset demo --method npo
 Paper setting (GPU, Hub access):     clear-eval --method npo --modality both --forget 10
 Local copy of the data:              clear-eval --data /path/to/copy --method gd
 Your own method:                     clear-eval --method mypkg.mymodule:MyMethod
@@ -205,6 +206,9 @@ def clear_eval_main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", default="npo", help="unlearning method: one of " + ", ".join(available())
                    + "; or module:Class; or an entry-point name (default: npo)")
+    p.add_argument("--track", default="multimodal", choices=("multimodal", "text"),
+                   help="leaderboard track: multimodal (VLM on CLEAR + TOFU) or text (causal LM on TOFU, CLEAR "
+                        "Table 4: Llama-2-7b-chat in the paper preset, a tiny Llama in the demo)")
     p.add_argument("--modality", default="both", help="forget stream: text, image or both (default: both)")
     p.add_argument("--forget", type=int, default=10, help="forget-set size in percent: 1, 5 or 10 (default: 10)")
     p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
@@ -245,6 +249,8 @@ def clear_eval_main(argv=None) -> int:
                         data=args.data, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
                         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
                         cap=args.cap, method_args=margs, compile=args.compile)
+        if args.track == "text":
+            from .text.job import run_text_job as run_job
         out = run_job(cfg)
         print((out / "results.md").read_text())
         print(f"run folder: {out}  (results.png, eval/summary.json, submission.json)")
