@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import torch
 
-from .prompts import CAPTION_QUESTIONS, end_of_turn, is_text_only, render_prompt, tokenizer_of
+from .prompts import CAPTION_QUESTIONS, end_of_turn, render_prompt, tokenizer_of
 from .sample import Sample
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,6 @@ class Collator:
     def _process(self, texts: list[str], samples: Sequence[Sample], padding_side: str,
                  pad_to_multiple_of: int | None = None):
         images = [s.image for s in samples if s.has_image]
-        if images and is_text_only(self.processor):
-            from ..errors import ClearBenchError
-
-            raise ClearBenchError(f"sample {next(s.item_id for s in samples if s.has_image)!r} has an image, but "
-                                  "the model is a text-only causal LM (a tokenizer, no image processor)")
         old = self.tokenizer.padding_side
         self.tokenizer.padding_side = padding_side
         try:

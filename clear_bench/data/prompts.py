@@ -42,7 +42,10 @@ def user_messages(question: str, has_image: bool, plain: bool = False) -> list[d
     string (text-only chat templates)."""
     if plain:
         if has_image:
-            raise ValueError("a text-only (tokenizer) prompt cannot hold an image")
+            from ..errors import ClearBenchError
+
+            raise ClearBenchError("a sample has an image, but the model is a text-only causal LM (a tokenizer, no "
+                                  "image processor)")
         return [{"role": "user", "content": question}]
     content = ([{"type": "image"}] if has_image else []) + [{"type": "text", "text": question}]
     return [{"role": "user", "content": content}]

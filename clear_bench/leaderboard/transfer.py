@@ -93,13 +93,17 @@ class Correlation:
 
 def spearman(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, float, list[str]]:
     """rho and p-value over the methods in both mappings (at least 3)."""
-    from scipy.stats import spearmanr
+    import warnings
+
+    from scipy.stats import ConstantInputWarning, spearmanr
 
     common = sorted(set(a) & set(b))
     if len(common) < 3:
         raise ClearBenchError(f"Spearman's rho needs at least 3 methods in both tracks; common: "
                               f"{', '.join(common) or 'none'}")
-    res = spearmanr([a[m] for m in common], [b[m] for m in common])
+    with warnings.catch_warnings():  # a constant ranking: rho is undefined (NaN, reported as n/a)
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        res = spearmanr([a[m] for m in common], [b[m] for m in common])
     return float(res.statistic), float(res.pvalue), common
 
 
