@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ClearBenchError
 from ..models.loading import check_compatible, check_local_checkpoint, default_device, default_dtype
+from ..utils import looks_like_path
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ def load_causal_lm(name_or_path: str, device: str | None = None, dtype=None, tru
     device = device or default_device()
     dtype = dtype or default_dtype(device)
     path = Path(name_or_path)
+    if not path.exists() and looks_like_path(name_or_path):
+        raise ClearBenchError(f"model folder {name_or_path} does not exist")
     if path.exists():
         if not path.is_dir():
             raise ClearBenchError(f"model path {path} is a file; pass the checkpoint folder")
