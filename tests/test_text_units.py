@@ -219,3 +219,35 @@ def test_transfer_command_writes_table_and_figure(tmp_path, capsys):
     assert (tmp_path / "out" / "transfer.png").stat().st_size > 0
     assert main(["transfer", str(folder), "--key", "text:forgot=x"]) == 2
     assert "must look like TRACK:KIND=METRIC" in capsys.readouterr().err
+
+
+def _text_methods():
+    from clear_bench.baselines import available
+    from clear_bench.text.job import REFUSED
+
+    return [m for m in available() if m not in REFUSED]
+
+
+@pytest.mark.parametrize("name", _text_methods())
+def test_every_text_track_method_trains_a_causal_lm(name, items):
+    """The shared runner and methods on a causal LM: LoRA weights move, base weights stay (RMU included)."""
+    import copy
+
+    import torch
+
+    from clear_bench.baselines import get_method
+    from clear_bench.training.loop import TrainConfig
+    from clear_bench.training.unlearn import UnlearnConfig, make_pairs, unlearn
+    from clear_bench.text.models import build_tiny_causal_lm
+
+    model, tok = build_tiny_causal_lm(CORPUS, vocab_size=300, hidden=64, layers=2)
+    before = copy.deepcopy(model.state_dict())
+    forget = [items[0], Sample("t/3", "What does Anna Stone do?", "Anna Stone is a painter.")]
+    retain = [Sample("r/1", "Where was Anna Stone born?", "Lyon is where Anna Stone was born."), items[1]]
+    cfg = UnlearnConfig(modality="text", lora_r=4, lora_alpha=8,
+                        train=TrainConfig(epochs=2, lr=5e-3, batch_size=2, warmup_epochs=0, weight_decay=0.0))
+    merged, result = unlearn(model, tok, get_method(name)(), make_pairs(forget, retain, 0), cfg)
+    assert result.stopped_at is None and result.steps == 2
+    after = merged.state_dict()
+    assert set(after) == set(before)
+    assert any(not torch.equal(before[k], after[k]) for k in before), f"{name} changed no weight"
