@@ -123,7 +123,8 @@ def test_tofu_table_metrics_follow_their_formulas():
 
     def prob(task):
         if task in ("text_real_authors", "text_world_facts"):
-            return np.mean([math.exp(-a) / (math.exp(-a) + sum(math.exp(-x) for x in q)) for a, _, q, _, _ in rows[task]])
+            return np.mean([math.exp(-a) / (math.exp(-a) + sum(math.exp(-x) for x in q))
+                            for a, _, q, _, _ in rows[task]])
         return np.mean([math.exp(-a) for a, *_ in rows[task]])
 
     def keep(task):
@@ -177,7 +178,7 @@ def test_transfer_rho_with_ties_equals_scipy():
     from clear_bench.leaderboard.transfer import transfer
 
     mm = {"ga": 0.0, "gd": 0.0, "npo": 0.1, "idk": 0.3, "dpo": 0.2, "scrub": 0.4}  # a tie at the top
-    tx = {"ga": 0.05, "gd": 0.2, "npo": 0.2, "idk": 0.5, "dpo": 0.1, "scrub": 0.5, "rmu": 0.9}  # two ties; rmu: text only
+    tx = {"ga": 0.05, "gd": 0.2, "npo": 0.2, "idk": 0.5, "dpo": 0.1, "scrub": 0.5, "rmu": 0.9}  # 2 ties; rmu: text
     records = [(f"mm/{m}", _rec(m, "multimodal", v, 1 - v)) for m, v in mm.items()]
     records += [(f"tx/{m}", _rec(m, "text", v, 0.5)) for m, v in tx.items()]
     forget, retain = transfer(records)

@@ -15,7 +15,8 @@ from ..efficiency import measure
 from ..errors import ClearBenchError
 from ..training.finetune import MANIFEST, data_fingerprint, model_card
 from ..training.loop import TrainConfig, make_accelerator, train
-from ..utils import atomic_dir, atomic_write_json, check_replaceable, check_writable, library_versions, seed_everything, stable_hash
+from ..utils import (atomic_dir, atomic_write_json, check_replaceable, check_writable, library_versions,
+                     seed_everything, stable_hash)
 from .models import TINY_TEXT_MODELS
 
 log = logging.getLogger(__name__)

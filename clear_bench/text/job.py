@@ -26,8 +26,9 @@ TRACK = "text"
 REFUSED = {"sisa": "it retrains shard adapters on the multimodal fine-tune data (CLEAR full+tofu on the VLM)"}
 # VLM-only base models by name (the multimodal track's offline models).
 VLM_MODELS = ("tiny-qwen2vl",)
-TEXT_BARS = (("text_forget_metric", "Forget ↓"), ("text_retain_metric", "Retain ↑"), ("text_real_metric", "Real ↑"),
-             ("text_model_utility", "Utility ↑"), ("text_forget/forget_quality_ks", "Forget quality (KS p) ↑"))
+TEXT_BARS = (("text_forget_metric", "Forget ↓"), ("text_retain_metric", "Retain ↑"),
+             ("text_real_metric", "Real ↑"), ("text_model_utility", "Utility ↑"),
+             ("text_forget/forget_quality_ks", "Forget quality (KS p) ↑"))
 
 
 def check_text_job(cfg) -> None:
