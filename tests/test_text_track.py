@@ -145,3 +145,16 @@ def test_tofu_metrics_equal_a_recomputation_from_the_logs(runs, method):
 
     js = math.sqrt((kl(ha, mid) + kl(hb, mid)) / 2)
     assert v(m, "text_forget/forget_quality_js") == pytest.approx(1 - js, abs=1e-6)
+
+
+def test_a_second_run_reuses_the_models_and_repeats_the_numbers(runs):
+    from clear_bench.presets import cache_dir
+
+    manifests = sorted((cache_dir() / "models").glob("text-*/clear_manifest.json"))
+    stamps = [p.stat().st_mtime_ns for p in manifests]
+    out = runs / "gd-again"
+    assert clear_eval_main(["--track", "text", "--preset", "demo", "--method", "gd", "--out", str(out)]) == 0
+    assert [p.stat().st_mtime_ns for p in manifests] == stamps and len(manifests) == 2  # target, gold: reused
+    first, again = _summary(runs / "gd" / "eval"), _summary(out / "eval")
+    del first["unlearn_cost_fraction"], again["unlearn_cost_fraction"]  # timing, not a result
+    assert {k: e["value"] for k, e in again.items()} == {k: e["value"] for k, e in first.items()}
