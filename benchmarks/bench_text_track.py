@@ -4,8 +4,10 @@ fine-tuning, their evaluations, unlearning, the final evaluation).
 
     PYTHONPATH=. python benchmarks/bench_text_track.py [--method npo] [--threads 2] [--repeat 1]
 
-Peak memory is the child process's maximum resident set size (`getrusage(RUSAGE_CHILDREN)`); run one
-measurement per invocation of this script (the maximum is taken over all children it waited for).
+Peak memory is the child process's maximum resident set size (`getrusage(RUSAGE_CHILDREN)`; the maximum
+over all children waited for, so one cold run per invocation of this script gives that run's). CPU seconds
+(user + system, all threads) are printed too: on a machine shared with other work they say more than the
+wall time, which grows with the contention.
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ import time
 from pathlib import Path
 
 
-def cold_run(method: str, threads: int) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of one cold run in a child process."""
+def cold_run(method: str, threads: int) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MiB) of one cold run in a child process."""
     with tempfile.TemporaryDirectory(prefix="bench-text-") as tmp:
         env = dict(os.environ, CLEAR_BENCH_CACHE=str(Path(tmp) / "cache"), OMP_NUM_THREADS=str(threads),
                    MKL_NUM_THREADS=str(threads), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
@@ -28,11 +30,13 @@ def cold_run(method: str, threads: int) -> tuple[float, float]:
         cmd = [sys.executable, "-c", "import sys; from clear_bench.cli import clear_eval_main; "
                "sys.exit(clear_eval_main(sys.argv[1:]))", "--track", "text", "--preset", "demo",
                "--method", method, "--out", str(Path(tmp) / "run")]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    return wall, peak_kib / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024  # ru_maxrss: KiB on Linux
 
 
 def main(argv=None) -> int:
@@ -43,10 +47,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     print(f"clear-eval --track text --preset demo --method {args.method}, cold, {args.threads} thread(s), "
           f"{os.cpu_count()} CPUs visible")
-    print("| run | wall (s) | peak RSS (MiB) |\n|---|---|---|")
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print("| run | wall (s) | CPU (s) | peak RSS (MiB) |\n|---|---|---|---|")
     for i in range(args.repeat):
-        wall, peak = cold_run(args.method, args.threads)
-        print(f"| {i + 1} | {wall:.1f} | {peak:.0f} |", flush=True)
+        wall, cpu, peak = cold_run(args.method, args.threads)
+        print(f"| {i + 1} | {wall:.1f} | {cpu:.1f} | {peak:.0f} |", flush=True)
     return 0
 
 
