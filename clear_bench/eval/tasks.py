@@ -106,14 +106,13 @@ def _text(name: str, config: str, paraphrase: str | None, role: str, group: str,
 
 # The text-only track (CLEAR Table 4 = TOFU's evaluation on a causal LM): forget / retain QA, and TOFU's
 # real-authors and world-facts option sets, whose Prob is normalised over the options and whose truth
-# ratio compares the answer (no paraphrase) with the wrong options (TOFU `eval_real_author_wo_options`).
+# ratio compares the answer (no paraphrase) with the wrong options (TOFU, Maini et al. 2024, §3.2).
 TEXT_TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     _text("text_forget", "forget{forget:02d}_perturbed", "paraphrased_answer", "forget", "tofu_qa", False),
     _text("text_retain", "retain_perturbed", "paraphrased_answer", "retain", "tofu_qa", False),
     _text("text_real_authors", "real_authors_perturbed", None, "real", "real_authors", True),
     _text("text_world_facts", "world_facts_perturbed", None, "real", "world_facts", True),
 )}
-TRACK_TASKS = {"multimodal": TASKS, "text": TEXT_TASKS}
 
 PAPER_TASKS = tuple(n for n, t in TASKS.items() if t.paper)
 TOFU_TASKS = ("tofu_forget", "tofu_retain")
