@@ -54,9 +54,9 @@ from .commands.common import TOFU_HELP, add_data_args, resolve_source  # noqa: E
 
 
 def _commands():
-    from .commands import data, evaluate, leaderboard, ls
+    from .commands import data, evaluate, leaderboard, ls, transfer
 
-    return [data.add_parser, evaluate.add_parser, leaderboard.add_parser, ls.add_parser]
+    return [data.add_parser, evaluate.add_parser, leaderboard.add_parser, transfer.add_parser, ls.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +103,7 @@ Run the CLEAR benchmark end to end for one unlearning method:
      eval/ (per-item logs, summary.json), submission.json (leaderboard record); print the table.
 
 Offline demo (CPU, a few minutes):   clear-eval --preset demo --method npo --modality both
+Text-only track (TOFU, causal LM):   clear-eval --track text --preset demo --method npo
 Paper setting (GPU, Hub access):     clear-eval --method npo --modality both --forget 10
 Local copies of the two repos:       clear-eval --data CLEAR --tofu TOFU --method gd
   (hf download therem/CLEAR --repo-type dataset --local-dir CLEAR; the same for locuslab/TOFU)
@@ -119,6 +120,9 @@ def clear_eval_main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", default="npo", help="unlearning method: one of " + ", ".join(available())
                    + "; or module:Class; or an entry-point name (default: npo)")
+    p.add_argument("--track", default="multimodal", choices=("multimodal", "text"),
+                   help="leaderboard track: multimodal (VLM on CLEAR + TOFU) or text (causal LM on TOFU, CLEAR "
+                        "Table 4: Llama-2-7b-chat in the paper preset, a tiny Llama in the demo)")
     add_modality_arg(p)
     add_forget_arg(p)
     p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
@@ -161,6 +165,8 @@ def clear_eval_main(argv=None) -> int:
                         data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
                         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
                         cap=args.cap, method_args=margs, compile=args.compile)
+        if args.track == "text":
+            from .text.job import run_text_job as run_job
         out = run_job(cfg)
         print((out / "results.md").read_text())
         print(f"run folder: {out}  (results.png, eval/summary.json, submission.json)")

@@ -57,8 +57,12 @@ class RMU(UnlearningMethod):
     def parameters(self, model):
         l = self._layer(model)
         keep = {f".layers.{k}." for k in range(max(0, l - self.config.trained_layers + 1), l + 1)}
+        from ..models.loading import vision_module_prefixes
+
+        # the language model's layers: outside any vision tower (a causal LM has none and no "language_model")
+        vision = tuple(v + "." for v in vision_module_prefixes(model))
         params = [p for n, p in model.named_parameters()
-                  if p.requires_grad and "language_model" in n and any(k in n for k in keep)]
+                  if p.requires_grad and not n.startswith(vision) and any(k in n for k in keep)]
         if not params:
             raise ValueError(f"RMU found no trainable language-model parameters in layers {sorted(keep)}")
         return params

@@ -1,4 +1,4 @@
-"""`clear-bench leaderboard RECORDS...`: markdown + HTML leaderboard and a forget-vs-retain plot."""
+"""`clear-bench leaderboard RECORDS...`: markdown + HTML leaderboard, one section and trade-off plot per track."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,18 +6,22 @@ from pathlib import Path
 
 def add_parser(sub) -> None:
     p = sub.add_parser("leaderboard", help="build a leaderboard from submission records",
-                       description="Validate submission records and build leaderboard.md, leaderboard.html and "
-                                   "tradeoff.png, with the shipped demo baselines unless --no-baselines.")
+                       description="Validate submission records and build leaderboard.md, leaderboard.html and a "
+                                   "trade-off plot per track, with the shipped demo baselines unless --no-baselines.")
     p.add_argument("records", nargs="*", help="submission.json files")
     p.add_argument("--out", default="leaderboard", help="output folder (default: leaderboard/)")
     p.add_argument("--no-baselines", action="store_true", help="leave out the shipped demo baselines")
+    p.add_argument("--sort", default=None, metavar="KEY",
+                   help="metric key to rank by, in its own direction (default per track: multimodal "
+                        "forget_captions/forget_quality_js, text text_log_forget_quality, visual u_lira); "
+                        "collapsed rows always rank last")
     p.set_defaults(func=cmd_leaderboard)
 
 
 def cmd_leaderboard(args) -> int:
     from ..leaderboard.build import build
 
-    files = build(args.records, args.out, include_baselines=not args.no_baselines)
+    files = build(args.records, args.out, include_baselines=not args.no_baselines, sort=args.sort)
     print(Path(files["markdown"]).read_text())
     print("written: " + ", ".join(str(p) for p in files.values()))
     return 0

@@ -3,7 +3,8 @@
 Labels are -100 everywhere except the answer tokens and the end-of-turn token. The prompt length
 is measured AFTER the processor has expanded image placeholders into image tokens: the reference
 counts prompt tokens before expansion and so supervises image and prompt tokens on Qwen2-VL.
-Every tensor the processor returns (pixel values, grid sizes, token types) is passed on.
+Every tensor the processor returns (pixel values, grid sizes, token types) is passed on. A causal
+LM's tokenizer serves as the processor of text-only samples: one code path with or without images.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import replace
 
 import torch
 
-from .prompts import CAPTION_QUESTIONS, end_of_turn, render_prompt
+from .prompts import CAPTION_QUESTIONS, end_of_turn, render_prompt, tokenizer_of
 from .sample import Sample
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Collator:
         # the last K positions only (`logits_to_keep`), and labels are cropped to match. With a 152k vocabulary
         # this removes most of the logits memory and lm_head work of a training step.
         self.answer_logits_only = answer_logits_only
-        self.tokenizer = getattr(processor, "tokenizer", processor)
+        self.tokenizer = tokenizer_of(processor)  # a causal LM passes its tokenizer as the processor
         self.padding_side = "left" if answer_logits_only else padding_side
         self.include_eot = include_eot  # training supervises end of turn; scoring reads the answer alone
 

@@ -26,10 +26,12 @@ def _save(fig, out: str | Path) -> Path:
     return Path(out)
 
 
-def run_bars(summaries: Mapping[str, Mapping], out: str | Path, title: str) -> Path:
-    """Grouped bars of the headline metrics for each labelled summary (e.g. target / unlearned / gold)."""
+def run_bars(summaries: Mapping[str, Mapping], out: str | Path, title: str,
+             bars: Sequence[tuple[str, str]] = HEADLINE_BARS) -> Path:
+    """Grouped bars of the headline metrics (`bars`: (key, label) pairs, a track's own) for each labelled
+    summary (e.g. target / unlearned / gold)."""
     plt = _pyplot()
-    keys = [(k, label) for k, label in HEADLINE_BARS if any(k in s["metrics"] for s in summaries.values())]
+    keys = [(k, label) for k, label in bars if any(k in s["metrics"] for s in summaries.values())]
     fig, ax = plt.subplots(figsize=(1.6 * len(keys) + 2, 3.6))
     width = 0.8 / max(1, len(summaries))
     for j, (name, s) in enumerate(summaries.items()):

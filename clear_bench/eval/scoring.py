@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..data.collator import IGNORE, Collator, _common_prefix
-from ..data.prompts import end_of_turn, render_prompt
+from ..data.prompts import end_of_turn, render_prompt, tokenizer_of
 from ..data.sample import Sample
 from ..models.positions import next_positions, prefix_position_kwargs
 
@@ -93,7 +93,7 @@ def score_naive(model, processor, samples: Sequence[Sample], batch_size: int = 8
 @torch.no_grad()
 def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size: int = 8) -> list[ItemScore]:
     """Encode image + prompt once per item, reuse its KV cache for all answer variants."""
-    tok = processor.tokenizer
+    tok = tokenizer_of(processor)
     coll = Collator(processor, padding_side="left")
     dev = _device(model)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
@@ -149,7 +149,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
 
 
 def stop_token_ids(processor) -> list[int]:
-    tok = processor.tokenizer
+    tok = tokenizer_of(processor)
     ids = {tok.eos_token_id}
     eot = end_of_turn(processor)
     eot_id = tok.convert_tokens_to_ids(eot) if eot else None
@@ -176,7 +176,7 @@ def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens
     """
     static = _static_cache_ok(model) if static_cache is None else static_cache
     coll = Collator(processor)
-    tok = processor.tokenizer
+    tok = tokenizer_of(processor)
     dev = _device(model)
     kw = dict(do_sample=False, max_new_tokens=max_new_tokens, eos_token_id=stop_token_ids(processor),
               pad_token_id=tok.pad_token_id)

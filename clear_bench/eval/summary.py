@@ -16,7 +16,7 @@ from ..errors import ClearBenchError
 from ..utils import atomic_write_json, atomic_write_text, library_versions
 from . import logs
 from .metrics import MetricContext, TaskLog, resolve_order
-from .tasks import TASKS, get_task
+from .tasks import TASKS, TEXT_TASKS, get_task, track_of
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def load_run(run_dir: str | os.PathLike, tasks: Iterable[str] | None = None) -> 
     names = list(tasks) if tasks is not None else logs.list_tasks(run_dir)
     if not names:
         raise ClearBenchError(f"no per-item logs (*{logs.SUFFIX}) in {run_dir}")
-    rank = {name: i for i, name in enumerate(TASKS)}
+    rank = {name: i for i, name in enumerate({**TASKS, **TEXT_TASKS})}
     names.sort(key=lambda n: (rank.get(n, len(rank)), n))  # paper tasks first, in the paper's order
     out = {}
     for name in names:
@@ -71,8 +71,10 @@ def _finite(x: float) -> float | None:
 
 
 def compute_metrics(tasks: Mapping[str, TaskLog], gold: Mapping[str, TaskLog] | None = None,
-                    names: Sequence[str] | None = None) -> tuple[list[Value], dict[str, str]]:
-    """Every registered metric (or `names` and their dependencies) on `tasks`.
+                    names: Sequence[str] | None = None,
+                    track: str | None = None) -> tuple[list[Value], dict[str, str]]:
+    """Every metric of the run's track (or `names` and their dependencies) on `tasks`. `track`: None reads it
+    from the tasks (text-track tasks only: "text"; otherwise "multimodal").
 
     Returns the values, and {metric: reason} for those not computed (needs gold logs that were not
     given, not applicable to this run's tasks, a dependency missing, or a ClearBenchError from the
@@ -81,7 +83,8 @@ def compute_metrics(tasks: Mapping[str, TaskLog], gold: Mapping[str, TaskLog] | 
     ctx = MetricContext(tasks=tasks, gold=gold)
     values: list[Value] = []
     skipped: dict[str, str] = {}
-    for spec in resolve_order(names):
+    track = track or (track_of(tasks) if all(n in TASKS or n in TEXT_TASKS for n in tasks) else "multimodal")
+    for spec in resolve_order(names, track):
         missing = [d for d in spec.dependencies if d not in ctx.results]
         if missing:
             skipped[spec.name] = f"depends on {', '.join(missing)}, not computed"

@@ -42,6 +42,8 @@ class TaskSpec:
     normalized_prob: Prob is p/(p + sum q) (choice-style) instead of mean p.
     cap: evaluate the first `cap` rows in dataset order (the reference's ds_size=300); None = all.
     paper: one of the six tasks of the CLEAR paper.
+    track: the leaderboard track the task belongs to: "multimodal" (the VLM tasks, `TASKS`) or "text"
+        (the text-only track's TOFU tasks, `TEXT_TASKS`, scored on a causal LM).
     """
 
     name: str
@@ -56,6 +58,7 @@ class TaskSpec:
     normalized_prob: bool = False
     cap: int | None = DEFAULT_CAP
     paper: bool = False
+    track: str = "multimodal"
 
     def config_for(self, forget: int = DEFAULT_FORGET) -> str:
         return self.config.format(forget=check_forget(forget))
@@ -95,14 +98,48 @@ TASKS: Registry[TaskSpec] = Registry("evaluation task", [(t.name, t) for t in (
     _tofu("tofu_holdout", "holdout_perturbed", "holdout"),
 )])
 
+
+def _text(name: str, config: str, paraphrase: str | None, role: str, group: str, normalized: bool) -> TaskSpec:
+    return TaskSpec(name, "tofu", config, "question", "answer", paraphrase, "perturbed_answer", role, group,
+                    normalized, track="text")
+
+
+# The text-only track (CLEAR Table 4 = TOFU's evaluation on a causal LM): forget / retain QA, and TOFU's
+# real-authors and world-facts option sets, whose Prob is normalised over the options and whose truth
+# ratio compares the answer (no paraphrase) with the wrong options (TOFU, Maini et al. 2024, §3.2).
+TEXT_TASKS: dict[str, TaskSpec] = {t.name: t for t in (
+    _text("text_forget", "forget{forget:02d}_perturbed", "paraphrased_answer", "forget", "tofu_qa", False),
+    _text("text_retain", "retain_perturbed", "paraphrased_answer", "retain", "tofu_qa", False),
+    _text("text_real_authors", "real_authors_perturbed", None, "real", "real_authors", True),
+    _text("text_world_facts", "world_facts_perturbed", None, "real", "world_facts", True),
+)}
+
 PAPER_TASKS = tuple(n for n, t in TASKS.items() if t.paper)
 TOFU_TASKS = ("tofu_forget", "tofu_retain")
 HOLDOUT_TASKS = ("holdout_captions", "holdout_facerec", "tofu_holdout")
 
 
-def get_task(name: str) -> TaskSpec:
-    """The task called `name`; `UnknownNameError` naming the valid ones otherwise."""
-    return TASKS.get(name)
+_MISSING = object()
+
+
+def get_task(name: str, default=_MISSING) -> TaskSpec:
+    """The task called `name` (multimodal or text track); `default` if given, else `UnknownNameError` naming the
+    valid ones."""
+    if name in TASKS:
+        return TASKS[name]
+    if name in TEXT_TASKS:
+        return TEXT_TASKS[name]
+    if default is not _MISSING:
+        return default
+    from ..errors import UnknownNameError
+
+    raise UnknownNameError("evaluation task", name, {**TASKS, **TEXT_TASKS})
+
+
+def track_of(task_names) -> str:
+    """The track a run's tasks belong to: "text" when every one is a text-track task, else "multimodal"."""
+    tracks = {get_task(n).track for n in task_names}
+    return "text" if tracks == {"text"} else "multimodal"
 
 
 def item_id(task: TaskSpec, config: str, index: int) -> str:

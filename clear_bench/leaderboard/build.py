@@ -242,24 +242,3 @@ def build(record_paths: list[str | Path], out: str | Path, include_baselines: bo
     files = {"markdown": atomic_write_text(out / "leaderboard.md", "\n".join(md)),
              "html": atomic_write_text(out / "leaderboard.html", html_page(sections)), **files}
     return files
-
-
-def add_leaderboard_parser(sub) -> None:
-    p = sub.add_parser("leaderboard", help="build a leaderboard from submission records",
-                       description="Validate submission records and build leaderboard.md, leaderboard.html and a "
-                                   "trade-off plot per track, with the shipped demo baselines unless --no-baselines.")
-    p.add_argument("records", nargs="*", help="submission.json files")
-    p.add_argument("--out", default="leaderboard", help="output folder (default: leaderboard/)")
-    p.add_argument("--no-baselines", action="store_true", help="leave out the shipped demo baselines")
-    p.add_argument("--sort", default=None, metavar="KEY",
-                   help="metric key to rank by, in its own direction (default per track: multimodal "
-                        "forget_captions/forget_quality_js, text tofu_forget/log_forget_quality, visual u_lira); "
-                        "collapsed rows always rank last")
-    p.set_defaults(func=_cmd)
-
-
-def _cmd(args) -> int:
-    files = build(args.records, args.out, include_baselines=not args.no_baselines, sort=args.sort)
-    print(Path(files["markdown"]).read_text())
-    print("written: " + ", ".join(str(p) for p in files.values()))
-    return 0

@@ -27,7 +27,8 @@ def default_dtype(device: str):
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
-def _check_local_checkpoint(path: Path) -> None:
+def check_local_checkpoint(path: Path) -> None:
+    """One-line errors for a folder that is not a safetensors Hugging Face checkpoint."""
     if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
         raise ClearBenchError(f"checkpoint folder {path} has no config.json (not a Hugging Face model folder)")
     if any(path.glob("*.safetensors")):
@@ -95,7 +96,7 @@ def load_model(name_or_path: str, device: str | None = None, dtype=None, trust_r
     if path.exists():
         if not path.is_dir():
             raise ClearBenchError(f"model path {path} is a file; pass the checkpoint folder")
-        _check_local_checkpoint(path)
+        check_local_checkpoint(path)
     kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code)
     if device.startswith("cuda"):
         kwargs["attn_implementation"] = "sdpa"

@@ -94,7 +94,9 @@ class MetricSpec:
     to the gold model is better), or a mapping role -> bool/None for per-task metrics whose
     direction depends on the split (Prob is lower-is-better on forget tasks, higher elsewhere).
     `fn` is None for a metric the job records itself rather than computes from per-item logs (the
-    cost of unlearning): it is listed and has a direction, but summaries do not compute it."""
+    cost of unlearning): it is listed and has a direction, but summaries do not compute it.
+    `track`: the leaderboard track whose runs compute it ("text" for the text-only track's table
+    metrics); None: every track (per-task metrics such as Prob or forget quality)."""
 
     name: str
     fn: Callable[[MetricContext], MetricValue] | None
@@ -103,6 +105,7 @@ class MetricSpec:
     needs: tuple[str, ...] = ()
     ideal: float | None = None
     doc: str = ""
+    track: str | None = None
 
     @property
     def role(self) -> str:
@@ -160,11 +163,12 @@ def _check_roles(name: str, higher_is_better, roles: tuple[str, ...]) -> None:
 
 
 def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], role: str | Sequence[str],
-           needs: Iterable[str] = (), ideal: float | None = None) -> Callable:
+           needs: Iterable[str] = (), ideal: float | None = None, track: str | None = None) -> Callable:
     """Register `fn(ctx) -> float | dict[str, float]` as metric `name` (decorator).
 
     `role`: the split role(s) the metric reads: one of forget / retain / real / holdout / all,
     or a tuple of them. `needs`: "gold" and/or names of metrics it reads from `ctx.results`.
+    `track`: the one track whose runs compute it (None: all tracks).
     """
     roles = (role,) if isinstance(role, str) else tuple(role)
     _check_roles(name, higher_is_better, roles)
@@ -173,7 +177,7 @@ def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], 
         if name in METRICS and METRICS[name].fn is not fn:
             raise ValueError(f"metric '{name}' is already registered (by {METRICS[name].fn.__module__})")
         METRICS.add(name, MetricSpec(name=name, fn=fn, higher_is_better=higher_is_better, roles=roles,
-                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip()))
+                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip(), track=track))
         return fn
 
     return register
@@ -194,10 +198,11 @@ def get_metric(name: str) -> MetricSpec:
     return METRICS.get(name)
 
 
-def list_metrics() -> list[str]:
-    """Names of the metrics summaries compute from per-item logs, in registration order (`METRICS`
-    also holds the ones the job records, such as the cost of unlearning)."""
-    return [n for n, spec in METRICS.items() if spec.computed]
+def list_metrics(track: str | None = "multimodal") -> list[str]:
+    """Names of the metrics summaries of a `track` run compute from per-item logs (those of every track and
+    the track's own), in registration order; `track=None`: every computed one (`METRICS` also holds the ones
+    the job records, such as the cost of unlearning)."""
+    return [n for n, spec in METRICS.items() if spec.computed and (track is None or spec.track in (None, track))]
 
 
 def arrow_for(metric_key: str) -> str:
@@ -210,14 +215,14 @@ def arrow_for(metric_key: str) -> str:
     spec = get_metric(name)
     role = None
     if task:
-        from ..tasks import TASKS
+        from ..tasks import get_task
 
-        role = TASKS[task].role if task in TASKS else None
+        role = get_task(task, None).role if get_task(task, None) is not None else None
     return spec.arrow(role)
 
 
-def resolve_order(names: Iterable[str] | None = None) -> list[MetricSpec]:
-    """The requested metrics (all if None) plus their dependencies, dependencies first."""
+def resolve_order(names: Iterable[str] | None = None, track: str | None = "multimodal") -> list[MetricSpec]:
+    """The requested metrics (all of `track`'s if None) plus their dependencies, dependencies first."""
     order: list[MetricSpec] = []
     state: dict[str, str] = {}
 
@@ -233,6 +238,6 @@ def resolve_order(names: Iterable[str] | None = None) -> list[MetricSpec]:
         state[name] = "done"
         order.append(spec)
 
-    for n in (list_metrics() if names is None else names):
+    for n in (list_metrics(track) if names is None else names):
         visit(n, ())
     return order

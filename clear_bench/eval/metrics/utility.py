@@ -65,7 +65,7 @@ def _gather(ctx: MetricContext, metrics: tuple[str, ...], tasks: Iterable[str], 
 PAPER_UTILITY_TASKS = TABLE_TASKS["retain_metric"] + TABLE_TASKS["real_metric"]
 
 
-@metric("model_utility", higher_is_better=True, role=("retain", "real"), needs=UTILITY_PARTS)
+@metric("model_utility", higher_is_better=True, role=("retain", "real"), needs=UTILITY_PARTS, track="multimodal")
 def model_utility(ctx: MetricContext) -> float:
     """Harmonic mean of Prob, Truth Ratio and ROUGE-L over the paper's retain and real tasks (retain
     captions, retain face->name, real faces, real world: 12 values). A zero anywhere gives 0."""
@@ -76,7 +76,8 @@ def model_utility(ctx: MetricContext) -> float:
     return harmonic_mean(_gather(ctx, UTILITY_PARTS, PAPER_UTILITY_TASKS, "model_utility"))
 
 
-@metric("model_utility_all", higher_is_better=True, role=("retain", "real"), needs=UTILITY_PARTS)
+@metric("model_utility_all", higher_is_better=True, role=("retain", "real"), needs=UTILITY_PARTS,
+        track="multimodal")
 def model_utility_all(ctx: MetricContext) -> float:
     """Harmonic mean of Prob, Truth Ratio and ROUGE-L over every retain and real task in the run (the
     paper's four, plus TOFU retain QA when evaluated). A zero anywhere gives 0."""
@@ -100,14 +101,15 @@ def _register_table_metrics() -> None:
         fn.__name__ = name
         fn.__doc__ = (f"Paper table {name.replace('_', ' ').title()} (paper v4 §5.1): harmonic mean of ROUGE-L, "
                       f"Prob and max(0, 1 - R) on {' and '.join(tasks)}; falls as the model forgets.")
-        metric(name, higher_is_better=(name != "forget_metric"), role=roles[name], needs=TABLE_PARTS)(fn)
+        metric(name, higher_is_better=(name != "forget_metric"), role=roles[name], needs=TABLE_PARTS,
+               track="multimodal")(fn)
         ref = _table_metric(f"{name}_ref", tasks, TABLE_PARTS_REF)
         ref.__name__ = f"{name}_ref"
         ref.__doc__ = (f"The reference code's {name.replace('_', ' ')} (`mm/build_vllm_table.py`, the published "
                        f"Tables 1, 3, 6): harmonic mean of Prob and the role's Truth Ratio on {' and '.join(tasks)}"
                        + ("; not monotonic in forgetting, so no direction." if name == "forget_metric" else "."))
         metric(f"{name}_ref", higher_is_better=None if name == "forget_metric" else True, role=roles[name],
-               needs=TABLE_PARTS_REF)(ref)
+               needs=TABLE_PARTS_REF, track="multimodal")(ref)
 
 
 _register_table_metrics()

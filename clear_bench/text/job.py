@@ -1,0 +1,186 @@
+"""`clear-eval --track text`: the text-only track (CLEAR Table 4) end to end.
+
+Fine-tune (or reuse) a causal LM on TOFU `full` (target) and `retainNN` (gold), unlearn the TOFU
+forget authors with a method of the shared registry, evaluate on forget / retain QA, real authors and
+world facts. Same run folder, caching, resume and error rules as the multimodal job (`job.py`):
+  results.md / results.png   before (target) / after (unlearned) / gold, side by side
+  eval/                      per-item logs + summary.json / summary.md of the unlearned model
+  submission.json            the leaderboard record, with "track": "text"
+  unlearn.json               training log of the unlearning
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from ..errors import ClearBenchError
+from ..utils import atomic_write_json, atomic_write_text, check_writable, library_versions, seed_everything, stable_hash
+
+log = logging.getLogger(__name__)
+TRACK = "text"
+# Methods that cannot run on a causal LM alone, and why (a method class may also say so itself with a
+# `tracks` attribute that leaves out "text").
+REFUSED = {"sisa": "it retrains shard adapters on the multimodal fine-tune data (CLEAR full+tofu on the VLM)"}
+# VLM-only base models by name (the multimodal track's offline models).
+VLM_MODELS = ("tiny-qwen2vl",)
+TEXT_BARS = (("text_forget_metric", "Forget ↓"), ("text_retain_metric", "Retain ↑"),
+             ("text_real_metric", "Real ↑"), ("text_model_utility", "Utility ↑"),
+             ("text_forget/forget_quality_ks", "Forget quality (KS p) ↑"))
+
+
+def check_text_job(cfg) -> None:
+    """One-line errors for what only the multimodal track has (image streams, VLMs, image-bound methods)."""
+    from ..baselines import get_method
+
+    if cfg.modality not in ("text", "both"):
+        raise ClearBenchError(f"--modality {cfg.modality} is multimodal-only; the text track unlearns TOFU "
+                              "question-answer pairs (use --modality text, or --track multimodal)")
+    if cfg.model in VLM_MODELS:
+        raise ClearBenchError(f"--model {cfg.model} is a vision-language model; the text track takes a causal "
+                              "LM (Hub id or folder) or 'tiny'")
+    cls = get_method(cfg.method)
+    why = REFUSED.get(cfg.method) or (None if TRACK in getattr(cls, "tracks", (TRACK,)) else "it needs images")
+    if why:
+        raise ClearBenchError(f"method '{cfg.method}' does not run on the text track: {why}")
+
+
+def text_source(data: str | None, preset):
+    """The data source: the preset's (Hub TOFU, or the built-in demo data) or `data` (a folder with tofu/)."""
+    from ..data.sources import DataSource
+    from ..presets import demo_data_dir
+
+    data = data or preset.data
+    if data is None:
+        return DataSource()
+    return DataSource.from_path(demo_data_dir() if data == "demo" else data)
+
+
+def _file_fingerprint(folder: Path) -> str:
+    import json
+
+    manifest = folder / "clear_manifest.json"
+    return json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else stable_hash(str(folder))
+
+
+def run_text_job(cfg) -> Path:
+    """Run the text track for a `job.JobConfig`; returns the run folder."""
+    from ..baselines import UnlearnInputs
+    from ..data.convert import training_samples
+    from ..data.schema import forget_configs
+    from ..efficiency import efficiency, measure
+    from ..eval.plots import run_bars
+    from ..eval.run import evaluate
+    from ..eval.summary import compare_summaries
+    from ..eval.tasks import TEXT_TASKS
+    from ..job import build_method
+    from ..leaderboard.records import make_record, record_hash, write_record
+    from ..presets import cache_dir
+    from ..training.finetune import data_fingerprint, training_cost
+    from ..training.unlearn import holdout_samples, make_pairs, unlearn
+    from .finetune import cached_text_finetune, finetune_recipe, text_base_model
+    from .models import load_causal_lm
+    from .presets import get_text_preset
+
+    # ---- everything that can fail on bad input, before any training
+    check_text_job(cfg)
+    names = forget_configs(cfg.forget)
+    if cfg.cap is not None and cfg.cap < 0:
+        raise ClearBenchError(f"--cap must be a number of items per task, or 0 for all (got {cfg.cap})")
+    preset = get_text_preset(cfg.preset)
+    finetune_cfg = preset.finetune if cfg.compile is None else dataclasses.replace(preset.finetune,
+                                                                                   compile=cfg.compile)
+    preset = dataclasses.replace(preset, finetune=finetune_cfg)
+    method = build_method(cfg.method, cfg.method_args)
+    overrides = dict(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
+    train_cfg = dataclasses.replace(preset.unlearn.train, seed=cfg.seed,
+                                    **{k: v for k, v in overrides.items() if v is not None})
+    source = text_source(cfg.data, preset)
+    out = Path(cfg.out or f"runs/text-{method.name or cfg.method.replace(':', '.')}-forget{cfg.forget:02d}")
+    check_writable(out)
+    forget = training_samples(source.load("tofu", names["forget"]), source.name("tofu"), names["forget"])
+    retain = training_samples(source.load("tofu", names["retain"]), source.name("tofu"), names["retain"])
+    for t in TEXT_TASKS.values():
+        source.load(t.dataset, t.config_for(cfg.forget))
+    holdout = holdout_samples(source, "text") if method.needs_holdout else []
+    cache = cache_dir()
+    base_model = cfg.model or preset.model
+    timings = {}
+
+    def tuned(split: str) -> Path:
+        t = time.time()
+        path = cached_text_finetune(preset, source, split, base_model)
+        timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
+        return path
+
+    target_dir = tuned("full")
+    gold_dir = tuned(names["retain"])
+    cap = preset.eval_cap if cfg.cap is None else (cfg.cap or None)  # 0 = every item
+    ev = dict(forget=cfg.forget, cap=cap, max_new_tokens=preset.max_new_tokens)
+    tasks = list(TEXT_TASKS)
+
+    def cached_eval(model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
+        run = cache / "evals" / f"text-{name}-{stable_hash([_file_fingerprint(model_dir), ev, tasks])}"
+        model, tok = load_causal_lm(str(model_dir))
+        summary = evaluate(model, tok, source, run, tasks=tasks, gold_dir=gold,
+                           run_info={"model": str(model_dir), "track": TRACK, **ev}, **ev)
+        return run, summary
+
+    from accelerate import PartialState
+
+    state = PartialState()  # under `accelerate launch`, every process unlearns; the main process evaluates
+    if state.is_main_process:
+        gold_eval, gold_summary = cached_eval(gold_dir, "gold")
+        target_eval, target_summary = cached_eval(target_dir, "target", gold_eval)
+    state.wait_for_everyone()
+
+    # ---- unlearning
+    seed_everything(cfg.seed)
+    u = preset.unlearn
+    ucfg = dataclasses.replace(u, modality=TRACK, forget=cfg.forget, l1_lambda=cfg.l1_lambda,
+                               lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=train_cfg)
+    model, tok = load_causal_lm(str(target_dir))
+    recipe = finetune_recipe(preset, "full", base_model)
+    inputs = UnlearnInputs(holdout=holdout, source=source, finetune=recipe, cache_dir=cache, seed=cfg.seed,
+                           base=text_base_model(recipe, source, cache / "models"))
+    method.prepare(tok, inputs)
+    with measure() as clock:
+        ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args, TRACK])}"
+        model, result = unlearn(model, tok, method, make_pairs(forget, retain, cfg.seed), ucfg, inputs=inputs,
+                                checkpoint_dir=ckpt)
+    timings["unlearn_s"] = round(clock.cost.wall_s, 2)
+    eff = efficiency(clock.cost, training_cost(gold_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "unlearn.json", {"steps": result.steps, "losses": result.losses,
+                                              "seconds": result.seconds, "stopped_at": result.stopped_at,
+                                              "cost": eff, "info": result.info})
+    if result.stopped_at is not None:
+        raise ClearBenchError(f"unlearning stopped at step {result.stopped_at}: the loss was not finite "
+                              "(try a lower --lr); see unlearn.json")
+    if not state.is_main_process:
+        return out
+
+    # ---- evaluation of the unlearned model, results
+    config = {"track": TRACK, "method": cfg.method, "method_config": dataclasses.asdict(method.config),
+              "unlearn": dataclasses.asdict(ucfg), "preset": preset.name, "base_model": base_model,
+              "finetune": dataclasses.asdict(preset.finetune), "eval": ev}
+    summary = evaluate(model, tok, source, out / "eval", tasks=tasks, gold_dir=gold_eval,
+                       run_info={"method": cfg.method, "seed": cfg.seed, "efficiency": eff, **config}, **ev)
+    shutil.rmtree(ckpt, ignore_errors=True)  # kept until now: a run killed during evaluation skips unlearning
+    labelled = {"target": {**target_summary, "run": "target (before)"},
+                "unlearned": {**summary, "run": f"{cfg.method} (after)"},
+                "gold": {**gold_summary, "run": "gold (retain only)"}}
+    title = f"{cfg.method} · text track · forget {cfg.forget}% · {preset.name} preset"
+    atomic_write_text(out / "results.md", f"# {title}\n\n{compare_summaries(list(labelled.values()))}")
+    run_bars(labelled, out / "results.png", title, bars=TEXT_BARS)
+    record = make_record(
+        method=cfg.method, modality=TRACK, forget=cfg.forget, seed=cfg.seed, config=config,
+        data={"tofu": source.tofu, "fingerprint": data_fingerprint(source, "tofu", names["forget"])},
+        model={"base": base_model, "target": _file_fingerprint(target_dir), "gold": _file_fingerprint(gold_dir)},
+        versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff})
+    record["track"] = TRACK  # (records without the key are the multimodal track's)
+    record["record_hash"] = record_hash(record)
+    write_record(out / "submission.json", record)
+    return out
