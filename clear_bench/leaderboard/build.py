@@ -8,7 +8,7 @@ and hash) before it is read, and a record given twice (same `record_hash`) is on
 Ranking: a row whose retain score collapsed (below half the target model's, or below 0.05 when the record does
 not carry the target's) is marked and sorted below every other row: the paper's Table 1 greys such rows out, and
 a model that lost everything must not rank first for having "forgotten". The rest are sorted by the track's
-default metric (multimodal: forget quality 1 − JS; text: log forget quality; visual: U-LIRA closest to 0.5)
+default metric (multimodal: forget quality 1 − JS; text: log forget quality (KS); visual: U-LIRA closest to 0.5)
 or `--sort KEY`, each in its own direction; values that do not apply are printed "n/a" and sorted last.
 """
 from __future__ import annotations
@@ -49,10 +49,10 @@ TRACKS = {
         forget="forget_metric", retain="retain_metric", sort="forget_captions/forget_quality_js"),
     "text": TrackBoard(
         "Text-only (paper Table 4)",
-        (("forget_metric", "Forget"), ("retain_metric", "Retain"), ("real_metric", "Real"),
-         ("tofu_forget/log_forget_quality", "log FQ"), ("tofu_forget/forget_quality_js", "FQ (1−JS)"),
-         ("model_utility", "Utility")),
-        forget="forget_metric", retain="retain_metric", sort="tofu_forget/log_forget_quality"),
+        (("text_forget_metric", "Forget"), ("text_retain_metric", "Retain"), ("text_real_metric", "Real"),
+         ("text_log_forget_quality", "log FQ"), ("text_forget/forget_quality_js", "FQ (1−JS)"),
+         ("text_model_utility", "Utility")),
+        forget="text_forget_metric", retain="text_retain_metric", sort="text_log_forget_quality"),
     "visual": TrackBoard(
         "Visual-only (paper Table 5)",
         (("forget_accuracy", "Forget acc"), ("holdout_accuracy", "Holdout acc"), ("retain_accuracy", "Retain acc"),
