@@ -120,6 +120,11 @@ def get_method(name: str) -> type[VisualMethod]:
             raise ClearBenchError(f"'{name}' is not a VisualMethod subclass (clear_bench.visual.methods.base)")
         return cls
     if name not in METHODS:
+        from ...baselines import available as multimodal_methods
+
+        if name in multimodal_methods():
+            raise ClearBenchError(f"method '{name}' belongs to the multimodal track, not --track visual; the visual "
+                                  f"track has: {', '.join(sorted(METHODS))}")
         raise UnknownNameError("visual method", name, METHODS)
     return METHODS[name]
 
