@@ -12,6 +12,9 @@ from .base import VisualMethod, id_log_probs, register, run_sgd, zipped
 @dataclass
 class DPOConfig:
     """Attributes:
+        scale: identity distribution softmax(scale·cos) over the AM head's classes (ours: 3; the head's own
+            s = 30 saturates p(true identity) to 1 in float32 on a memorised image, where this loss has no
+            gradient; the reference reads a plain linear layer instead).
         beta: β (reference: 1).
         balance: times each forget image is repeated per epoch (10).
         epochs: passes (4).
@@ -23,6 +26,7 @@ class DPOConfig:
     """
 
     beta: float = 1.0
+    scale: float = 3.0
     balance: int = 10
     epochs: int = 4
     lr: float = 0.01
@@ -43,8 +47,8 @@ class DPO(VisualMethod):
         def reward(idx):
             x, y = task.x(idx), task.y(idx)
             with torch.no_grad():
-                ref_lp = id_log_probs(ref, x).gather(1, y[:, None])
-            return c.beta * (id_log_probs(model, x).gather(1, y[:, None]) - ref_lp)
+                ref_lp = id_log_probs(ref, x, c.scale).gather(1, y[:, None])
+            return c.beta * (id_log_probs(model, x, c.scale).gather(1, y[:, None]) - ref_lp)
 
         def loss(pair):
             r, f = pair

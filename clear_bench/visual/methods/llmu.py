@@ -10,6 +10,9 @@ from .base import VisualMethod, am_loss, id_log_probs, kl_to, register, run_sgd,
 @dataclass
 class LLMUConfig:
     """Attributes:
+        scale: identity distribution softmax(scale·cos) over the AM head's classes (ours: 3; the head's own
+            s = 30 saturates p(true identity) to 1 in float32 on a memorised image, where this loss has no
+            gradient; the reference reads a plain linear layer instead).
         forget_weight: weight of the forget ascent term (reference: 0.02).
         random_weight: weight of the random-identity term (0.01).
         balance: times each forget image is repeated per epoch (10).
@@ -22,6 +25,7 @@ class LLMUConfig:
     """
 
     forget_weight: float = 0.02
+    scale: float = 3.0
     random_weight: float = 0.01
     balance: int = 10
     epochs: int = 5
@@ -45,7 +49,7 @@ class LLMU(VisualMethod):
             r, f = pair
             random_ids = retain_ids[torch.randint(len(retain_ids), (len(f),), generator=gen)].to(task.device)
             xr = task.x(r)
-            keep = kl_to(id_log_probs(teacher, xr), id_log_probs(model, xr))
+            keep = kl_to(id_log_probs(teacher, xr, c.scale), id_log_probs(model, xr, c.scale))
             return (-c.forget_weight * am_loss(task, model, f) + keep
                     + c.random_weight * am_loss(task, model, f, labels=random_ids))
 

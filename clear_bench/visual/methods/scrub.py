@@ -11,6 +11,9 @@ from .base import VisualMethod, am_loss, id_log_probs, kl_to, register, run_sgd,
 @dataclass
 class ScrubConfig:
     """Attributes:
+        scale: identity distribution softmax(scale·cos) over the AM head's classes (ours: 3; the head's own
+            s = 30 saturates p(true identity) to 1 in float32 on a memorised image, where this loss has no
+            gradient; the reference reads a plain linear layer instead).
         balance: times each forget image is repeated per epoch (reference: 10).
         epochs: passes (5).
         lr: SGD learning rate (0.01).
@@ -21,6 +24,7 @@ class ScrubConfig:
     """
 
     balance: int = 10
+    scale: float = 3.0
     epochs: int = 5
     lr: float = 0.01
     batch_size: int = 256
@@ -40,8 +44,8 @@ class Scrub(VisualMethod):
         def loss(pair):
             r, f = pair
             xf, xr = task.x(f), task.x(r)
-            forget = -kl_to(id_log_probs(teacher, xf), id_log_probs(model, xf))
-            keep = kl_to(id_log_probs(teacher, xr), id_log_probs(model, xr))
+            forget = -kl_to(id_log_probs(teacher, xf, c.scale), id_log_probs(model, xf, c.scale))
+            keep = kl_to(id_log_probs(teacher, xr, c.scale), id_log_probs(model, xr, c.scale))
             return forget + keep + am_loss(task, model, r)
 
         return run_sgd(task, model.parameters(), c,

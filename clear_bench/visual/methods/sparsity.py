@@ -38,4 +38,5 @@ class Sparsity(VisualMethod):
         c, gen, model = self.config, task.generator(), task.model
         out = run_sgd(task, model.parameters(), c, lambda e: batches(task.retain_idx, c.batch_size, gen),
                       lambda b: am_loss(task, model, b) + c.alpha * l1_norm(model.backbone))
-        return {**out, "l1_after": float(l1_norm(model.backbone))}
+        with torch.no_grad():
+            return {**out, "l1_after": l1_norm(model.backbone).item()}
