@@ -232,6 +232,8 @@ def clear_eval_main(argv=None) -> int:
                    "(face-ID split models judged by U-LIRA / U-MIA)")
     p.add_argument("--splits", type=int, default=None, help="visual track: split models, even and >= 4 (default: "
                    "the preset's: 128 paper, 8 demo)")
+    p.add_argument("--pretrain", action=argparse.BooleanOptionalAction, default=None, help="visual track: teach the "
+                   "ResNet face identity on tonyassi/celebrity-1000 first (default: on in the paper preset)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = p.parse_args(argv)
     _setup_logging(args.verbose)
@@ -249,8 +251,8 @@ def clear_eval_main(argv=None) -> int:
             return _run_visual(args, margs)
         if args.track != "multimodal":
             raise ClearBenchError(f"unknown track '{args.track}'; valid: multimodal, visual")
-        if args.splits is not None:
-            raise ClearBenchError("--splits belongs to --track visual (split models for the membership attacks)")
+        if args.splits is not None or args.pretrain is not None:
+            raise ClearBenchError(f"{'--splits' if args.splits is not None else '--pretrain'} belongs to --track visual")
         from .visual.methods import available as visual_methods
 
         if args.method in visual_methods() and args.method not in available():
@@ -281,7 +283,8 @@ def _run_visual(args, margs: dict) -> int:
         raise ClearBenchError(f"{foreign[0]} belongs to the multimodal track; with --track visual set a method's "
                               "hyper-parameters with --method-arg KEY=VALUE")
     out = run_visual_job(VisualJobConfig(method=args.method, forget=args.forget, preset=args.preset, data=args.data,
-                                         splits=args.splits, seed=args.seed, out=args.out, method_args=margs))
+                                         splits=args.splits, seed=args.seed, out=args.out, method_args=margs,
+                                         pretrain=args.pretrain))
     print((out / "results.md").read_text())
     print(f"run folder: {out}  (results.png, summary.json, scores.npz, submission.json)")
     return 0

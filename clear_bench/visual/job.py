@@ -49,6 +49,7 @@ class VisualJobConfig:
         seed: seed of the split draw, heads, shuffling and unlearning.
         out: run folder (default: runs/visual-<method>-forget<NN>).
         method_args: method hyper-parameters, e.g. {"lr": "0.1"}.
+        pretrain: teach the backbone face identity on the preset's celebrity set first (None: the preset's).
     """
 
     method: str = "scrub_bio"
@@ -59,6 +60,7 @@ class VisualJobConfig:
     seed: int = 42
     out: str | None = None
     method_args: dict = field(default_factory=dict)
+    pretrain: bool | None = None
 
 
 def _source(data: str | None):
@@ -82,7 +84,11 @@ def resolve(cfg: VisualJobConfig):
     forget_configs(cfg.forget)
     n = check_splits(preset.splits if cfg.splits is None else cfg.splits)
     method = build_method(cfg.method, cfg.method_args, preset.method_defaults)
-    return preset, method, n
+    pretrain = preset.pretrain if cfg.pretrain is not False else None
+    if cfg.pretrain and pretrain is None:
+        raise ClearBenchError(f"the {preset.name} preset has no pretraining face set (--pretrain is for the paper "
+                              "preset)")
+    return preset, method, n, pretrain
 
 
 def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset, seed: int, folder: Path,
@@ -165,7 +171,7 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     from ..leaderboard.records import make_record, record_hash, write_record
     from ..presets import cache_dir
 
-    preset, method, n = resolve(cfg)
+    preset, method, n, pretrain = resolve(cfg)
     name = method.name or cfg.method.replace(":", ".")
     out = Path(cfg.out or f"runs/visual-{name}-forget{cfg.forget:02d}")
     check_writable(out)
@@ -174,7 +180,7 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     cache = cache_dir()
     device = _device()
     t = time.perf_counter()
-    splits = cached_split_models(faces, preset.backbone, preset.train, n, cfg.seed, device, cache, progress)
+    splits = cached_split_models(faces, preset.backbone, preset.train, n, cfg.seed, device, cache, progress, pretrain)
     timings = {"split_models_s": round(time.perf_counter() - t, 2)}
     setting = stable_hash([RUNS_VERSION, splits.folder.name, cfg.seed])
 
@@ -188,7 +194,8 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     gold, gold_s = cached("gold")
     config = {"track": TRACK, "method": cfg.method, "method_config": dataclasses.asdict(method.config),
               "preset": preset.name, "splits": n, "forget": cfg.forget, "faces": dataclasses.asdict(preset.faces),
-              "backbone": dataclasses.asdict(preset.backbone), "train": dataclasses.asdict(preset.train)}
+              "backbone": dataclasses.asdict(preset.backbone), "train": dataclasses.asdict(preset.train),
+              "pretrain": None if pretrain is None else dataclasses.asdict(pretrain)}
     work = out / f".work-{stable_hash([setting, config])}"
     t = time.perf_counter()
     run, unlearn_s = (original, 0.0) if cfg.method == "original" and not cfg.method_args else \

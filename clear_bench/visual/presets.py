@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..errors import UnknownNameError
 from .data import FaceDataConfig
 from .model import BackboneConfig
+from .pretrain import PretrainConfig
 from .train import SGDRecipe
 
 
@@ -21,6 +22,7 @@ class VisualPreset:
         backbone: the face-ID ResNet.
         train: the split models' (and Gold's) fine-tuning recipe.
         splits: number of split models (even, >= 4).
+        pretrain: face-identity pretraining of the backbone before the split models (None: none).
         method_defaults: hyper-parameters given to every method that has the field, before --method-arg
             (the demo's few images per split need a smaller batch than the reference's 256).
         doc: one line for `clear-bench ls`.
@@ -32,6 +34,7 @@ class VisualPreset:
     backbone: BackboneConfig
     train: SGDRecipe
     splits: int
+    pretrain: PretrainConfig | None = None
     method_defaults: dict = field(default_factory=dict)
     doc: str = ""
 
@@ -41,7 +44,9 @@ VISUAL_PRESETS = {
     # cv/prepare_vtofu_dataset.py: 128 split models.
     "paper": VisualPreset("paper", None, FaceDataConfig(kind="clear", image_size=224),
                           BackboneConfig("microsoft/resnet-18"), SGDRecipe(), splits=128,
-                          doc="therem/CLEAR faces, microsoft/resnet-18 (ImageNet), 128 split models, GPU"),
+                          pretrain=PretrainConfig(),
+                          doc="therem/CLEAR faces, microsoft/resnet-18 (ImageNet, then celebrity-1000), 128 split models, "
+                              "GPU"),
     "demo": VisualPreset("demo", "demo", FaceDataConfig(kind="procedural", image_size=32, images_per_identity=12),
                          BackboneConfig("tiny", hidden_sizes=(16, 32, 64), depths=(1, 1, 1), embedding_size=16),
                          SGDRecipe(epochs=30, lr=0.05, batch_size=32, schedule="cosine"), splits=8,

@@ -130,19 +130,26 @@ def _save(obj, path: Path) -> None:
 
 
 def cached_split_models(faces: FaceSet, backbone: BackboneConfig, recipe: SGDRecipe, n: int, seed: int, device,
-                        cache: Path, progress: bool = True) -> SplitModels:
-    """Train (or reuse) the N split models of this setting."""
+                        cache: Path, progress: bool = True, pretrain=None) -> SplitModels:
+    """Train (or reuse) the N split models of this setting; `pretrain` (a `PretrainConfig`) first teaches the
+    backbone face identity on another face set."""
     from tqdm.auto import tqdm
 
     plan = make_plan(faces, n, seed)
-    key = stable_hash([SPLITS_VERSION, faces.fingerprint, asdict(backbone), asdict(recipe.check()), n, seed])
+    key = stable_hash([SPLITS_VERSION, faces.fingerprint, asdict(backbone), asdict(recipe.check()), n, seed]
+                      + ([asdict(pretrain)] if pretrain is not None else []))
     folder = cache / "visual" / f"splits-{key}"
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(folder / "plan.json", asdict(plan))
     if not (folder / "init.pt").exists():
         torch.manual_seed(seed)
         bb = build_backbone(backbone)
-        _save({"config": bb.config.to_dict(), "backbone": bb.state_dict()}, folder / "init.pt")
+        state = bb.state_dict()
+        if pretrain is not None:
+            from .pretrain import pretrain_backbone
+
+            state = pretrain_backbone(bb, pretrain, faces.images.shape[-1], device, cache)
+        _save({"config": bb.config.to_dict(), "backbone": state}, folder / "init.pt")
     models = SplitModels(folder, plan, len(faces.names))
     costs_path = folder / "costs.json"
     costs = json.loads(costs_path.read_text()) if costs_path.exists() else {}
