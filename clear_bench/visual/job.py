@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..efficiency import Cost
 from ..errors import ClearBenchError
 from ..utils import atomic_write_json, atomic_write_text, check_writable, derive_seed, library_versions, stable_hash
 from .data import FaceSet, load_faces
@@ -33,7 +34,7 @@ from .splits import SplitModels, cached_split_models, check_splits
 
 log = logging.getLogger(__name__)
 TRACK = "visual"
-RUNS_VERSION = 1
+RUNS_VERSION = 2  # 2: per-split CPU seconds
 
 
 @dataclass
@@ -92,9 +93,9 @@ def resolve(cfg: VisualJobConfig):
 
 
 def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset, seed: int, folder: Path,
-                  progress: bool = True) -> tuple[RunScores, float]:
+                  progress: bool = True) -> tuple[RunScores, Cost]:
     """Run `method` on every split model (resuming at the first split without a result in `folder`); return the
-    scores and the total unlearning wall seconds."""
+    scores and the total unlearning cost (wall and CPU seconds; on a GPU the wall clock after a synchronise)."""
     from tqdm.auto import tqdm
 
     device, plan = _device(), splits.plan
@@ -106,11 +107,11 @@ def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset
         model = splits.load(k).to(device)
         task = UnlearnTask(model, faces, faces.indices(plan.unlearned(k)), faces.indices(plan.retain[k]), device,
                            derive_seed(seed, name, k), lambda s: splits.fresh(s), preset.train)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         info = method.unlearn(task) or {}
         if device.type == "cuda":
             torch.cuda.synchronize()
-        seconds = time.perf_counter() - t
+        seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
         losses = np.asarray(info.get("losses", []), dtype=np.float64)
         emb = embed(model, faces, device)
         if not np.isfinite(losses).all() or not torch.isfinite(emb).all():
@@ -118,11 +119,13 @@ def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset
                                   "--method-arg lr=...)")
         score, pred = face_id(emb, faces.labels, faces.enrol_mask, len(faces.names))
         tmp = folder / f".split_{k:03d}.tmp.npz"
-        np.savez(tmp, score=score, pred=pred, seconds=seconds, losses=losses)
+        np.savez(tmp, score=score, pred=pred, seconds=seconds, cpu_seconds=cpu_seconds, losses=losses)
         tmp.replace(part)
     parts = [np.load(folder / f"split_{k:03d}.npz") for k in range(plan.n)]
     run = RunScores(np.stack([p["score"] for p in parts]), np.stack([p["pred"] for p in parts]), faces, plan)
-    return run, float(sum(float(p["seconds"]) for p in parts))
+    wall = sum(float(p["seconds"]) for p in parts)
+    cpu = None if device.type == "cuda" else sum(float(p["cpu_seconds"]) for p in parts)
+    return run, Cost(wall, cpu)
 
 
 def _histograms(runs: dict[str, RunScores], path: Path, title: str) -> None:
@@ -167,7 +170,7 @@ def _table(summaries: dict[str, dict]) -> str:
 
 def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     """Run the visual track for one method; returns the run folder."""
-    from ..efficiency import Cost, efficiency, summary_entries
+    from ..efficiency import efficiency, summary_entries
     from ..leaderboard.records import make_record, record_hash, write_record
     from ..presets import cache_dir
 
@@ -184,24 +187,26 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     timings = {"split_models_s": round(time.perf_counter() - t, 2)}
     setting = stable_hash([RUNS_VERSION, splits.folder.name, cfg.seed])
 
-    def cached(mname: str) -> tuple[RunScores, float]:
+    def cached(mname: str) -> tuple[RunScores, Cost]:
         m = build_method(mname, {}, preset.method_defaults)
         key = stable_hash([setting, dataclasses.asdict(m.config)])
         return method_scores(m, mname, splits, faces, preset, cfg.seed, cache / "visual" / "runs" / f"{mname}-{key}",
                              progress)
 
     original, _ = cached("original")
-    gold, gold_s = cached("gold")
+    gold, gold_cost = cached("gold")
     config = {"track": TRACK, "method": cfg.method, "method_config": dataclasses.asdict(method.config),
               "preset": preset.name, "splits": n, "forget": cfg.forget, "faces": dataclasses.asdict(preset.faces),
               "backbone": dataclasses.asdict(preset.backbone), "train": dataclasses.asdict(preset.train),
               "pretrain": None if pretrain is None else dataclasses.asdict(pretrain)}
     work = out / f".work-{stable_hash([setting, config])}"
     t = time.perf_counter()
-    run, unlearn_s = (original, 0.0) if cfg.method == "original" and not cfg.method_args else \
-        method_scores(method, name, splits, faces, preset, cfg.seed, work, progress)
+    if cfg.method in ("original", "gold") and not cfg.method_args:  # already computed (and cached) above
+        run, unlearn_cost = (original, Cost(0.0, 0.0)) if cfg.method == "original" else (gold, gold_cost)
+    else:
+        run, unlearn_cost = method_scores(method, name, splits, faces, preset, cfg.seed, work, progress)
     timings["unlearn_s"] = round(time.perf_counter() - t, 2)
-    eff = efficiency(Cost(unlearn_s), Cost(gold_s))
+    eff = efficiency(unlearn_cost, gold_cost)  # against Gold's retraining of the same split models
     summaries = {"original (before)": compute(original), f"{cfg.method} (after)": compute(run),
                  "gold (retain only)": compute(gold)}
     metrics = {**summaries[f"{cfg.method} (after)"], **summary_entries(eff)}
