@@ -148,6 +148,12 @@ def clear_eval_main(argv=None) -> int:
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="fine-tune target and gold with torch.compile'd layers (faster on a GPU once compiled; "
                         "default: the preset's)")
+    p.add_argument("--track", default="multimodal", help="which CLEAR leaderboard: multimodal (default) or visual "
+                   "(face-ID split models judged by U-LIRA / U-MIA)")
+    p.add_argument("--splits", type=int, default=None, help="visual track: split models, even and >= 4 (default: "
+                   "the preset's: 128 paper, 8 demo)")
+    p.add_argument("--pretrain", action=argparse.BooleanOptionalAction, default=None, help="visual track: teach the "
+                   "ResNet face identity on tonyassi/celebrity-1000 first (default: on in the paper preset)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = p.parse_args(argv)
     _setup_logging(args.verbose)
@@ -161,6 +167,17 @@ def clear_eval_main(argv=None) -> int:
                 raise ClearBenchError(f"--method-arg '{item}' must look like KEY=VALUE")
             k, v = item.split("=", 1)
             margs[k.strip()] = v.strip()
+        if args.track == "visual":
+            return _run_visual(args, margs)
+        if args.track != "multimodal":
+            raise ClearBenchError(f"unknown track '{args.track}'; valid: multimodal, visual")
+        if args.splits is not None or args.pretrain is not None:
+            raise ClearBenchError(f"{'--splits' if args.splits is not None else '--pretrain'} belongs to --track visual")
+        from .visual.methods import available as visual_methods
+
+        if args.method in visual_methods() and args.method not in available():
+            raise ClearBenchError(f"method '{args.method}' belongs to the visual track (add --track visual); the "
+                                  f"multimodal track has: {', '.join(available())}")
         cfg = JobConfig(method=args.method, modality=args.modality, forget=args.forget, preset=args.preset,
                         data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
                         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
@@ -173,6 +190,26 @@ def clear_eval_main(argv=None) -> int:
         return 0
 
     return run_safely(run)
+
+
+def _run_visual(args, margs: dict) -> int:
+    """`clear-eval --track visual`: flags of the multimodal job are refused rather than ignored."""
+    from .visual import VisualJobConfig, run_visual_job
+
+    foreign = [flag for flag, value in (("--modality", args.modality != "both"), ("--model", args.model),
+                                        ("--lora-r", args.lora_r is not None), ("--l1-lambda", args.l1_lambda),
+                                        ("--epochs", args.epochs is not None), ("--lr", args.lr is not None),
+                                        ("--batch-size", args.batch_size is not None), ("--cap", args.cap is not None),
+                                        ("--compile", args.compile is not None)) if value]
+    if foreign:
+        raise ClearBenchError(f"{foreign[0]} belongs to the multimodal track; with --track visual set a method's "
+                              "hyper-parameters with --method-arg KEY=VALUE")
+    out = run_visual_job(VisualJobConfig(method=args.method, forget=args.forget, preset=args.preset, data=args.data,
+                                         splits=args.splits, seed=args.seed, out=args.out, method_args=margs,
+                                         pretrain=args.pretrain))
+    print((out / "results.md").read_text())
+    print(f"run folder: {out}  (results.png, summary.json, scores.npz, submission.json)")
+    return 0
 
 
 if __name__ == "__main__":

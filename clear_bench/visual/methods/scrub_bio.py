@@ -1,0 +1,51 @@
+"""SCRUB_bio: cosine-embedding loss against the original model's embeddings, pushing forget images away
+(target −1: loss max(0, cos)) and keeping retain images in place (target +1: 1 − cos)
+(`cv/unlearning/scrub.py`)."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..train import batches
+from .base import VisualMethod, register, run_sgd
+
+
+@dataclass
+class ScrubBioConfig:
+    """Attributes:
+        balance: times each forget image is repeated per epoch, mixed with the retain images (reference: 5).
+        epochs: passes (4).
+        lr: SGD learning rate (0.2).
+        batch_size: images per step (256).
+        weight_decay: (5e-5).
+        train_mode: batch-norm in training mode (net.train()).
+    """
+
+    balance: int = 5
+    epochs: int = 4
+    lr: float = 0.2
+    batch_size: int = 256
+    weight_decay: float = 5e-5
+    train_mode: bool = True
+
+
+@register("scrub_bio")
+class ScrubBio(VisualMethod):
+    Config = ScrubBioConfig
+
+    def unlearn(self, task) -> dict:
+        c, gen, model = self.config, task.generator(), task.model
+        n = len(task.faces.labels)
+        target = torch.zeros(n, dtype=torch.float32, device=task.device)  # +1 retain, -1 forget
+        target[task.retain_idx.to(task.device)] = 1.0
+        target[task.forget_idx.to(task.device)] = -1.0
+        both = torch.cat([task.forget_idx, task.retain_idx])
+        vectors = torch.zeros(n, model.head.in_features, device=task.device)
+        vectors[both.to(task.device)] = task.embed(model, both)
+        pool = torch.cat([task.forget_idx.repeat(c.balance), task.retain_idx])
+
+        def loss(b):
+            bd = b.to(task.device)
+            return F.cosine_embedding_loss(model(task.x(b)), vectors[bd], target[bd])
+
+        return run_sgd(task, model.backbone.parameters(), c, lambda e: batches(pool, c.batch_size, gen), loss)

@@ -1,0 +1,173 @@
+"""Metrics of the visual track, registered with their directions (CLEAR Table 5).
+
+Per split model: every image is embedded; each identity's enrolment vector is the normalised mean of its
+first `n_enrol` embeddings; an image's identity is the nearest enrolment vector by cosine (accuracy on the
+images after the enrolment ones, `cv/score.py`), and its score is `attacks.logit_score` of the cosine to its
+own identity's enrolment vector (every image, `cv/attack.py`). Accuracies are averaged over the split models
+(each with its own forget / holdout / retain identities); the attacks read the scores of all of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import UnknownNameError
+from .attacks import logit_score, ulira_accuracy, umia_accuracy
+from .data import FaceSet
+from .splits import SplitPlan
+
+
+@torch.no_grad()
+def embed(model, faces: FaceSet, device, batch_size: int = 256) -> torch.Tensor:
+    model.eval()
+    idx = torch.arange(len(faces.labels))
+    return torch.cat([model(faces.pixels(b, device)).float().cpu() for b in idx.split(batch_size)])
+
+
+def enrolment(emb: torch.Tensor, labels: torch.Tensor, enrol_mask: torch.Tensor, n_identities: int) -> torch.Tensor:
+    """(n_identities, D): the normalised mean embedding of each identity's enrolment images."""
+    sums = torch.zeros(n_identities, emb.shape[1], dtype=emb.dtype).index_add_(0, labels[enrol_mask],
+                                                                              emb[enrol_mask])
+    return F.normalize(sums, dim=1)  # normalising the sum = normalising the mean
+
+
+def face_id(emb: torch.Tensor, labels: torch.Tensor, enrol_mask: torch.Tensor, n_identities: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(score, predicted identity) per image: the logit score against its own enrolment vector, and the
+    identity of the nearest enrolment vector."""
+    ref = enrolment(emb, labels, enrol_mask, n_identities)
+    cos = F.normalize(emb, dim=1) @ ref.T
+    own = cos[torch.arange(len(labels)), labels]
+    return logit_score(own.numpy()), cos.argmax(1).numpy()
+
+
+def accuracy(pred: np.ndarray, labels: np.ndarray, mask: np.ndarray) -> float:
+    return float(np.mean(pred[mask] == labels[mask])) if mask.any() else float("nan")
+
+
+@dataclass
+class RunScores:
+    """What the metrics read: per split model (rows) and image (columns) the score and the predicted identity."""
+
+    scores: np.ndarray  # float (N, M)
+    preds: np.ndarray  # int (N, M)
+    faces: FaceSet
+    plan: SplitPlan
+
+    def group_mask(self, identities) -> np.ndarray:
+        return np.isin(self.faces.labels.numpy(), list(identities))
+
+
+@dataclass(frozen=True)
+class VisualMetric:
+    name: str
+    fn: Callable[[RunScores], float]
+    higher_is_better: bool | None
+    ideal: float | None
+    role: str
+    doc: str
+
+    @property
+    def arrow(self) -> str:
+        return {True: "↑", False: "↓"}.get(self.higher_is_better, f"→{self.ideal}")
+
+
+METRICS: dict[str, VisualMetric] = {}
+
+
+def register(name: str, higher_is_better: bool | None, role: str, ideal: float | None = None):
+    def deco(fn):
+        METRICS[name] = VisualMetric(name, fn, higher_is_better, ideal, role, (fn.__doc__ or "").strip())
+        return fn
+
+    return deco
+
+
+def get_metric(name: str) -> VisualMetric:
+    if name not in METRICS:
+        raise UnknownNameError("visual metric", name, METRICS)
+    return METRICS[name]
+
+
+def _mean_accuracy(run: RunScores, group: Callable[[int], tuple]) -> float:
+    labels, scored = run.faces.labels.numpy(), ~run.faces.enrol_mask.numpy()
+    return float(np.mean([accuracy(run.preds[k], labels, scored & run.group_mask(group(k)))
+                          for k in range(run.plan.n)]))
+
+
+@register("forget_acc", False, "forget")
+def forget_acc(run: RunScores) -> float:
+    """Face-ID accuracy on the identities each split model unlearned (mean over split models)."""
+    return _mean_accuracy(run, run.plan.unlearned)
+
+
+@register("holdout_acc", True, "holdout")
+def holdout_acc(run: RunScores) -> float:
+    """Face-ID accuracy on the identities each split model never trained on."""
+    return _mean_accuracy(run, run.plan.kept_out)
+
+
+@register("retain_acc", True, "retain")
+def retain_acc(run: RunScores) -> float:
+    """Face-ID accuracy on each split model's retain identities."""
+    return _mean_accuracy(run, lambda k: run.plan.retain[k])
+
+
+def attack_sets(run: RunScores) -> list[dict[str, np.ndarray]]:
+    """Per group (forget, holdout): the examples' scores under each role's models, (examples, models)."""
+    out = []
+    for group, ids in (("forget", run.plan.forget), ("holdout", run.plan.holdout)):
+        rows = run.group_mask(ids)
+        out.append({role: run.scores[models][:, rows].T for role, models in run.plan.roles(group).items()})
+    return out
+
+
+@register("ulira", False, "forget", ideal=0.5)
+def ulira(run: RunScores) -> float:
+    """U-LIRA accuracy: per example, IN (trained then unlearned) vs OUT Gaussians from the shadow models; 0.5 =
+    the unlearned models look like models that never saw the identity."""
+    correct = total = 0
+    for s in attack_sets(run):
+        targets = np.concatenate([s["in_targets"], s["out_targets"]], axis=1)
+        is_in = np.zeros(targets.shape, dtype=bool)
+        is_in[:, : s["in_targets"].shape[1]] = True
+        acc = ulira_accuracy(s["in_shadows"], s["out_shadows"], targets, is_in)
+        correct, total = correct + acc * targets.size, total + targets.size
+    return correct / total
+
+
+def _umia(run: RunScores, model: str) -> float:
+    sets = attack_sets(run)
+    shadow = np.concatenate([np.concatenate([s["in_shadows"].ravel(), s["out_shadows"].ravel()]) for s in sets])
+    shadow_in = np.concatenate([np.r_[np.ones(s["in_shadows"].size), np.zeros(s["out_shadows"].size)] for s in sets])
+    target = np.concatenate([np.concatenate([s["in_targets"].ravel(), s["out_targets"].ravel()]) for s in sets])
+    target_in = np.concatenate([np.r_[np.ones(s["in_targets"].size), np.zeros(s["out_targets"].size)] for s in sets])
+    return umia_accuracy(shadow, shadow_in, target, target_in, model=model)
+
+
+@register("umia", False, "forget", ideal=0.5)
+def umia(run: RunScores) -> float:
+    """U-MIA accuracy: one logistic regression on every shadow score, tested on the targets; 0.5 ideal."""
+    return _umia(run, "logistic")
+
+
+@register("umia_tree", False, "forget", ideal=0.5)
+def umia_tree(run: RunScores) -> float:
+    """U-MIA with the reference's decision tree (256 leaves, entropy criterion) instead."""
+    return _umia(run, "tree")
+
+
+def compute(run: RunScores, names=None) -> dict[str, dict]:
+    """Summary entries (the shape the multimodal summaries use) of every registered metric, or of `names`."""
+    out = {}
+    for name in names or METRICS:
+        spec = get_metric(name)
+        value = spec.fn(run)
+        out[name] = {"value": None if value != value else round(float(value), 6), "metric": name, "task": None,
+                     "role": spec.role, "higher_is_better": spec.higher_is_better, "ideal": spec.ideal,
+                     "direction": spec.arrow}
+    return out

@@ -1,0 +1,168 @@
+"""The visual track end to end on the demo (drawn portraits, tiny ResNet, 8 split models), and each method
+moving the quantity its loss targets on one split model. Margins were measured with 1 and 2 threads."""
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from clear_bench.leaderboard.records import load_record
+from clear_bench.visual import VisualJobConfig, run_visual_job
+from clear_bench.visual.methods import UnlearnTask, available, build_method
+from clear_bench.visual.methods.base import id_log_probs
+from clear_bench.visual.model import am_softmax_loss
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def visual_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("visual") / "scrub_bio"
+    return run_visual_job(VisualJobConfig(method="scrub_bio", preset="demo", out=str(out)), progress=False)
+
+
+@pytest.fixture(scope="session")
+def demo_splits(visual_run):
+    """The split models and face set the run used (from the cache: nothing retrains)."""
+    from clear_bench.presets import cache_dir
+    from clear_bench.visual.data import load_faces
+    from clear_bench.visual.job import _source
+    from clear_bench.visual.presets import get_visual_preset
+    from clear_bench.visual.splits import cached_split_models
+
+    preset = get_visual_preset("demo")
+    faces = load_faces(preset.faces, _source("demo"), 10)
+    splits = cached_split_models(faces, preset.backbone, preset.train, preset.splits, 42, "cpu", cache_dir(), False)
+    return preset, faces, splits
+
+
+def _table(run_dir) -> dict[str, list[float]]:
+    rows = {}
+    for line in (run_dir / "results.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in ("forget_acc", "holdout_acc", "retain_acc", "ulira", "umia", "umia_tree"):
+            rows[cells[0]] = [float(c) for c in cells[2:]]  # original, method, gold
+    return rows
+
+
+def test_run_folder_and_record(visual_run):
+    for name in ("results.md", "results.png", "summary.json", "scores.npz", "submission.json"):
+        assert (visual_run / name).exists(), name
+    record = load_record(visual_run / "submission.json")  # validates shape and hash
+    assert record["track"] == "visual" and record["method"] == "scrub_bio"
+    assert {"forget_acc", "holdout_acc", "retain_acc", "ulira", "umia", "umia_tree"} <= set(record["metrics"])
+    assert record["metrics"]["ulira"]["ideal"] == 0.5
+    summary = json.loads((visual_run / "summary.json").read_text())
+    scores = np.load(visual_run / "scores.npz")
+    assert scores["score"].shape == (8, len(summary["identities"]) * 12)
+    assert not list(visual_run.glob(".work-*"))  # per-split work files are removed once scores.npz is written
+
+
+def test_original_memorises_and_gold_does_not(visual_run):
+    t = _table(visual_run)
+    (o_forget, _, g_forget), (_, _, g_holdout) = t["forget_acc"], t["holdout_acc"]
+    assert o_forget >= 0.9  # measured 0.97
+    assert abs(g_forget - g_holdout) <= 0.15  # gold never saw the forget persons: measured 0.79 vs 0.81
+    o_ulira, _, g_ulira = t["ulira"]
+    assert o_ulira >= g_ulira + 0.15  # measured 0.77 vs 0.48
+    assert abs(g_ulira - 0.5) <= 0.1
+    assert t["retain_acc"][2] >= 0.85
+
+
+def test_resume_reuses_cached_results(visual_run, tmp_path):
+    # Original and Gold scores and the split models are cached: a second method's run only unlearns
+    import time
+
+    t = time.perf_counter()
+    out = run_visual_job(VisualJobConfig(method="original", preset="demo", out=str(tmp_path / "o")), progress=False)
+    assert time.perf_counter() - t < 60
+    assert _table(out)["forget_acc"][0] == _table(out)["forget_acc"][1] == _table(visual_run)["forget_acc"][0]
+
+
+# ------------------------------------------------------------------- each method moves what its loss targets
+
+
+def _task(demo_splits, k: int = 0, seed: int = 0):
+    preset, faces, splits = demo_splits
+    plan = splits.plan
+    return UnlearnTask(splits.load(k), faces, faces.indices(plan.unlearned(k)), faces.indices(plan.retain[k]),
+                       torch.device("cpu"), seed, splits.fresh, preset.train)
+
+
+def _am(task, model, idx):
+    with torch.no_grad():
+        model.eval()
+        return am_softmax_loss(model(task.x(idx)), model.head.weight, task.y(idx)).item()
+
+
+def _cos_to(task, before, model, idx, flip=False):
+    return F.cosine_similarity(task.embed(model, idx), before, dim=1).mean().item()
+
+
+def _l1(model):
+    return sum(p.abs().sum() for p in model.backbone.parameters()).item()
+
+
+def _true_logp(task, model, idx, scale):
+    with torch.no_grad():
+        model.eval()
+        return id_log_probs(model, task.x(idx), scale).gather(1, task.y(idx)[:, None]).mean().item()
+
+
+def _kl(task, teacher, model, idx, scale):
+    with torch.no_grad():
+        model.eval()
+        t, s = id_log_probs(teacher, task.x(idx), scale), id_log_probs(model, task.x(idx), scale)
+        return F.kl_div(s, t, log_target=True, reduction="batchmean").item()
+
+
+def measure(method, task, original, scale: float = 30.0):
+    """(before, after, must) of the quantity the method's loss targets; `must` is "up" or "down"."""
+    f, r = task.forget_idx, task.retain_idx
+    if method in ("ga", "gd", "llmu"):  # ascent on the forget identities' AM-Softmax loss
+        return _am(task, original, f), _am(task, task.model, f), "up"
+    if method in ("retain_ft", "gold"):  # retain identities' loss: at its floor already (~0.003) for the split
+        # model, so retain FT can only keep it small (batch-norm statistics of retain-only batches move it a little);
+        # Gold retrained on them alone
+        return 0.0, _am(task, task.model, r), "small"
+    if method == "sparsity":
+        return _l1(original), _l1(task.model), "down"
+    if method in ("scrub_bio", "rmu"):  # forget embeddings leave the original's, retain ones stay
+        e_f, e_r = task.embed(original, f), task.embed(original, r)
+        return _cos_to(task, e_r, task.model, r), _cos_to(task, e_f, task.model, f), "down"
+    if method == "twins":  # forget embeddings move to the original's embedding of the flipped image
+        target = task.embed(original, f, flip=True)
+        return (F.mse_loss(task.embed(original, f), target).item(), F.mse_loss(task.embed(task.model, f), target).item(),
+                "down")
+    if method == "scrub":  # diverge from the teacher on forget more than on retain
+        return _kl(task, original, task.model, r, scale), _kl(task, original, task.model, f, scale), "up"
+    if method == "dpo":  # true-identity log-probability falls on forget
+        return _true_logp(task, original, f, scale), _true_logp(task, task.model, f, scale), "down"
+    if method == "original":
+        return 0.0, sum((a - b).abs().sum().item() for a, b in zip(original.state_dict().values(),
+                                                                     task.model.state_dict().values())), "zero"
+    raise AssertionError(f"no check for {method}")
+
+
+# SCRUB's defaults (lr 0.01, 15 steps on the demo) move its KL terms by ~1e-7, below thread-count noise (the
+# paper's SCRUB row is Original's too); its mechanism is checked at lr 0.1 (forget KL 2x the retain KL, 1 and 2 threads)
+ARGS = {"scrub": {"lr": "0.1"}}
+
+
+@pytest.mark.parametrize("method", sorted(set(available())))
+def test_method_moves_its_target(demo_splits, method):
+    preset = demo_splits[0]
+    task = _task(demo_splits)
+    original = task.frozen_copy()
+    m = build_method(method, ARGS.get(method, {}), preset.method_defaults)
+    m.unlearn(task)
+    before, after, must = measure(method, task, original, getattr(m.config, "scale", 30.0))
+    if must == "up":
+        assert after > before * 1.05, (before, after)  # the demo's low-lr methods move little: ga +9 %
+    elif must == "down":
+        assert after < before - 1e-3, (before, after)
+    elif must == "zero":
+        assert after == 0.0
+    else:
+        assert after < 0.05, after  # measured: 0.005 (retain_ft), 0.004 (gold)
