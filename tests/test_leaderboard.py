@@ -76,9 +76,9 @@ def test_one_row_per_record_and_shipped_told_apart(tmp_path):
 
 
 def test_one_section_per_track(tmp_path):
-    lira = {"u_lira": {"value": 0.7, "direction": "↓", "higher_is_better": False},
-            "forget_accuracy": {"value": 0.4, "direction": "↓", "higher_is_better": False},
-            "retain_accuracy": {"value": 0.9, "direction": "↑", "higher_is_better": True}}
+    lira = {"ulira": {"value": 0.7, "direction": "↓", "higher_is_better": False},
+            "forget_acc": {"value": 0.4, "direction": "↓", "higher_is_better": False},
+            "retain_acc": {"value": 0.9, "direction": "↑", "higher_is_better": True}}
     paths = [_record(tmp_path, "npo", 0.5, 0.5), _record(tmp_path, "scrub_bio", 0.5, 0.5, track="visual", extra=lira)]
     files = build(paths, tmp_path / "board", include_baselines=False)
     md = files["markdown"].read_text()

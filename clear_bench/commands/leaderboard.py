@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-baselines", action="store_true", help="leave out the shipped demo baselines")
     p.add_argument("--sort", default=None, metavar="KEY",
                    help="metric key to rank by, in its own direction (default per track: multimodal "
-                        "forget_captions/forget_quality_js, text text_log_forget_quality, visual u_lira); "
+                        "forget_captions/forget_quality_js, text text_log_forget_quality, visual ulira); "
                         "collapsed rows always rank last")
     p.set_defaults(func=cmd_leaderboard)
 

@@ -55,9 +55,9 @@ TRACKS = {
         forget="text_forget_metric", retain="text_retain_metric", sort="text_log_forget_quality"),
     "visual": TrackBoard(
         "Visual-only (paper Table 5)",
-        (("forget_accuracy", "Forget acc"), ("holdout_accuracy", "Holdout acc"), ("retain_accuracy", "Retain acc"),
-         ("u_lira", "U-LIRA"), ("u_mia", "U-MIA")),
-        forget="forget_accuracy", retain="retain_accuracy", sort="u_lira"),
+        (("forget_acc", "Forget acc"), ("holdout_acc", "Holdout acc"), ("retain_acc", "Retain acc"),
+         ("ulira", "U-LIRA"), ("umia", "U-MIA")),
+        forget="forget_acc", retain="retain_acc", sort="ulira"),
 }
 TRACK_ORDER = ("multimodal", "text", "visual")
 
