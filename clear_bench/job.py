@@ -13,13 +13,13 @@ import argparse
 import dataclasses
 import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import runs
 from .errors import ClearBenchError
-from .utils import atomic_write_json, atomic_write_text, check_writable, library_versions, seed_everything, stable_hash
+from .utils import atomic_write_json, atomic_write_text, hardware, library_versions, seed_everything, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class JobConfig:
         cap: items per evaluation task (first in dataset order).
         method_args: method hyper-parameters, e.g. {"beta": 0.2}.
         compile: fine-tune target and gold with compiled blocks (`TrainConfig.compile`); None: the preset's.
+        trust_remote_code: let transformers run code shipped with the base model (off by default).
     """
 
     method: str = "npo"
@@ -63,6 +64,7 @@ class JobConfig:
     cap: int | None = None
     method_args: dict = field(default_factory=dict)
     compile: bool | None = None
+    trust_remote_code: bool = False
 
 
 def _parse_bool(raw) -> bool:
@@ -78,7 +80,12 @@ def build_method(name: str, args: dict):
     """Instantiate a method with `args` overriding its Config defaults (unknown keys fail clearly)."""
     from .baselines import get_method
 
+    from .baselines.base import UnlearningMethod
+
     cls = get_method(name)
+    if not cls.retrains and cls.loss is UnlearningMethod.loss:  # found now, not after fine-tuning and evaluation
+        raise ClearBenchError(f"method '{name}' ({cls.__module__}.{cls.__qualname__}) defines no "
+                              "loss(self, model, batch, ctx); an unlearning method must (or set retrains = True)")
     cfg_cls = cls.Config
     known = {f.name: f for f in dataclasses.fields(cfg_cls)}
     values = {}
@@ -121,24 +128,29 @@ def _resolve(cfg: JobConfig):
 
 
 def _file_fingerprint(folder: Path) -> str:
+    """A fine-tuned model's identity: its inputs' fingerprint and, where recorded, the checksum of its weights."""
     manifest = folder / "clear_manifest.json"
-    return json.loads(manifest.read_text())["fingerprint"] if manifest.exists() else stable_hash(str(folder))
+    if not manifest.exists():
+        return stable_hash(str(folder))
+    m = json.loads(manifest.read_text())
+    return f"{m['fingerprint']}-{m['weights_sha256'][:16]}" if m.get("weights_sha256") else m["fingerprint"]
 
 
-def finetune_recipe(preset, split: str, model: str | None = None):
+def finetune_recipe(preset, split: str, model: str | None = None, trust_remote_code: bool = False):
     """The preset's fine-tuning recipe on `split` (full: the target model; retainNN: the gold model)."""
     from .training.finetune import FinetuneConfig
 
     return FinetuneConfig(model=model or preset.model, split=split, lora_r=preset.lora_r, train=preset.finetune,
-                          extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
+                          extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay,
+                          trust_remote_code=trust_remote_code)
 
 
-def cached_finetune(preset, source, split: str, model: str | None = None) -> Path:
+def cached_finetune(preset, source, split: str, model: str | None = None, trust_remote_code: bool = False) -> Path:
     """The fine-tuned model folder of (recipe, data) in the cache; trained on first use."""
     from .presets import cache_dir
     from .training.finetune import finetune
 
-    fc = finetune_recipe(preset, split, model)
+    fc = finetune_recipe(preset, split, model, trust_remote_code)
     key = stable_hash([dataclasses.asdict(fc), source.clear, source.tofu])
     cache = cache_dir()
     return finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")
@@ -162,29 +174,39 @@ def run_job(cfg: JobConfig) -> Path:
     preset, method, source, unlearn_train_cfg = _resolve(cfg)
     names = forget_configs(cfg.forget)
     out = Path(cfg.out or f"runs/{method.name or cfg.method.replace(':', '.')}-{cfg.modality}-forget{cfg.forget:02d}")
-    check_writable(out)
     # Fail before any training if the data is unreachable or malformed.
     source.load("clear", names["forget_mixed"])
+    base_model = cfg.model or preset.model
+    cap = preset.eval_cap if cfg.cap is None else (cfg.cap or None)  # 0 = every item, as in `evaluate`
+    ev = dict(forget=cfg.forget, cap=cap, max_new_tokens=preset.max_new_tokens)
+    u = preset.unlearn
+    ucfg = dataclasses.replace(u, modality=cfg.modality, forget=cfg.forget, l1_lambda=cfg.l1_lambda,
+                               lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=unlearn_train_cfg)
+    run = runs.claim(out, runs.CLEAR_EVAL, runs.clear_eval_identity(  # another run's folder is refused here
+        method=cfg.method, method_config=dataclasses.asdict(method.config), modality=cfg.modality,
+        forget=cfg.forget, seed=cfg.seed, preset=preset.name, unlearn=dataclasses.asdict(ucfg), cap=cap,
+        finetune=[dataclasses.asdict(finetune_recipe(preset, s, base_model, cfg.trust_remote_code))
+                  for s in ("full", names["retain"])],
+        max_new_tokens=preset.max_new_tokens, track=getattr(cfg, "track", "multimodal"),
+        data={"clear": source.clear, "tofu": source.tofu, **{c: data_fingerprint(source, "clear", c) for c in
+              ("full+tofu", names["retain_mixed"], names["forget_mixed"])}}))
     holdout = holdout_samples(source, cfg.modality) if method.needs_holdout else []
     cache = cache_dir()
-    base_model = cfg.model or preset.model
     timings = {}
 
     def tuned(split: str) -> Path:
         t = time.time()
-        path = cached_finetune(preset, source, split, base_model)
+        path = cached_finetune(preset, source, split, base_model, cfg.trust_remote_code)
         timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
         return path
 
     target_dir = tuned("full")
     gold_dir = tuned(names["retain"])
-    cap = preset.eval_cap if cfg.cap is None else (cfg.cap or None)  # 0 = every item, as in `evaluate`
-    ev = dict(forget=cfg.forget, cap=cap, max_new_tokens=preset.max_new_tokens)
 
     def cached_eval(model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
         run = cache / "evals" / f"{name}-{stable_hash([_file_fingerprint(model_dir), ev])}"
-        model, processor = load_model(str(model_dir))
-        summary = evaluate(model, processor, source, run, gold_dir=gold, run_info={"model": str(model_dir), **ev},
+        model, processor = load_model(str(model_dir), trust_remote_code=cfg.trust_remote_code)
+        summary = evaluate(model, processor, source, run, gold_dir=gold, run_info={"model": str(model_dir), "hardware": hardware(), **ev},
                            **ev)
         return run, summary
 
@@ -198,25 +220,21 @@ def run_job(cfg: JobConfig) -> Path:
 
     # ---- unlearning
     seed_everything(cfg.seed)
-    u = preset.unlearn
-    ucfg = dataclasses.replace(u, modality=cfg.modality, forget=cfg.forget, l1_lambda=cfg.l1_lambda,
-                               lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=unlearn_train_cfg)
     forget = select_forget(training_samples(source.load("clear", names["forget_mixed"]), source.clear,
                                             names["forget_mixed"]), cfg.modality)
     retain = training_samples(source.load("clear", names["retain_mixed"]), source.clear, names["retain_mixed"])
-    model, processor = load_model(str(target_dir))
-    target_recipe = finetune_recipe(preset, "full", base_model)
+    model, processor = load_model(str(target_dir), trust_remote_code=cfg.trust_remote_code)
+    target_recipe = finetune_recipe(preset, "full", base_model, cfg.trust_remote_code)
     inputs = UnlearnInputs(holdout=holdout, source=source, finetune=target_recipe, cache_dir=cache, seed=cfg.seed,
                            base=resolve_base(target_recipe, source, cache / "models"))
     method.prepare(processor, inputs)  # training-time work (SISA's shard adapters): not part of the cost
-    with measure() as clock:
-        ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args])}"
+    run.start()  # the marker, before the first write into the run folder
+    with measure() as clock:  # the clock is saved with the checkpoint: a resumed run counts every segment
         model, result = unlearn(model, processor, method, make_pairs(forget, retain, cfg.seed), ucfg, inputs=inputs,
-                                checkpoint_dir=ckpt)
+                                checkpoint_dir=run.checkpoint_dir(), clock=clock)
     timings["unlearn_s"] = round(clock.cost.wall_s, 2)
     # cost against retraining = fine-tuning the gold model (read from its manifest when it was cached)
     eff = efficiency(clock.cost, training_cost(gold_dir))
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "unlearn.json", {"steps": result.steps, "losses": result.losses,
                                               "seconds": result.seconds, "stopped_at": result.stopped_at,
                                               "cost": eff, "info": result.info})
@@ -232,8 +250,8 @@ def run_job(cfg: JobConfig) -> Path:
               "unlearn": dataclasses.asdict(ucfg), "preset": preset.name, "base_model": base_model,
               "finetune": dataclasses.asdict(preset.finetune), "eval": ev}
     summary = evaluate(model, processor, source, out / "eval", gold_dir=gold_eval,
-                       run_info={"method": cfg.method, "seed": cfg.seed, "efficiency": eff, **config}, **ev)
-    shutil.rmtree(ckpt, ignore_errors=True)  # kept until now: a run killed during evaluation skips unlearning
+                       run_info={"method": cfg.method, "seed": cfg.seed, "efficiency": eff, "hardware": hardware(),
+                                 **config}, **ev)
     labelled = {"target": {**target_summary, "run": "target (before)"},
                 "unlearned": {**summary, "run": f"{cfg.method} (after)"},
                 "gold": {**gold_summary, "run": "gold (retain only)"}}
@@ -246,6 +264,7 @@ def run_job(cfg: JobConfig) -> Path:
         data={"clear": source.clear, "tofu": source.tofu,
               "fingerprint": data_fingerprint(source, "clear", names["forget_mixed"])},
         model={"base": base_model, "target": _file_fingerprint(target_dir), "gold": _file_fingerprint(gold_dir)},
-        versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff})
+        versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff}, hardware=hardware())
     write_record(out / "submission.json", record)
+    run.finish()  # the checkpoints were kept until now: a run killed during evaluation skips unlearning
     return out

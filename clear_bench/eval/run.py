@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 from ..data.sample import Sample
 from ..data.schema import OPTIONAL_CONFIGS
 from ..errors import ClearBenchError
-from ..utils import check_writable, library_versions, looks_like_path
+from .. import runs
+from ..utils import check_writable, hardware, library_versions, looks_like_path
 from . import logs
 from .logs import ItemRecord
 from .tasks import DEFAULT_CAP, TASKS, TaskSpec, get_task, samples_for_task
@@ -266,6 +267,12 @@ def _model_manifest(path: Path) -> dict:
         return {}
 
 
+def _earlier_run(folder: Path) -> bool:
+    """An evaluation folder written before run markers: its run.json records our library versions."""
+    info = logs.read_run_info(folder)
+    return isinstance(info, dict) and "clear_bench" in (info.get("library_versions") or {})
+
+
 def cmd_evaluate(args) -> int:
     """Run `clear-bench evaluate` from parsed arguments; user errors raise `ClearBenchError`."""
     from ..cli import resolve_source
@@ -283,7 +290,13 @@ def cmd_evaluate(args) -> int:
         raise ClearBenchError(f"model folder {args.model} does not exist")
     preset = get_preset(args.preset)
     source = resolve_source(args, preset)
-    out = check_writable(args.out)
+    model_id = os.path.abspath(model_path) if model_path.exists() else args.model
+    run = runs.claim(args.out, runs.EVALUATION, {  # a folder of another run, or of the user's files, is refused
+        "model": model_id, "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
+        "forget": args.forget, "cap": None if args.cap == 0 else args.cap, "max_new_tokens": args.max_new_tokens,
+        "scoring": "naive" if args.naive_scoring else "shared_prefix"},
+        adopt=_earlier_run)
+    out = run.folder
     if args.gold is not None:
         _check_gold(args.gold, args.forget)
     for t in resolve_tasks(source, tasks, args.forget):  # data errors before the (slow) model load; cached
@@ -292,15 +305,17 @@ def cmd_evaluate(args) -> int:
                                   trust_remote_code=args.trust_remote_code)
     manifest = _model_manifest(model_path) if model_path.is_dir() else {}
     # an absolute folder path, so that resuming from another working directory is recognised
-    run_info = {"model": os.path.abspath(model_path) if model_path.exists() else args.model, "preset": preset.name,
+    run_info = {"model": model_id, "preset": preset.name, "hardware": hardware(),
                 "seed": manifest.get("config", {}).get("train", {}).get("seed")}
     if manifest:
         run_info["model_manifest"] = {k: manifest[k] for k in ("fingerprint", "base_model", "data_config")
                                       if k in manifest}
+    run.start()
     summary = evaluate(model, processor, source, out, forget=args.forget, tasks=tasks,
                        cap=None if args.cap == 0 else args.cap, batch_size=args.batch_size,
                        max_new_tokens=args.max_new_tokens, shared_prefix=not args.naive_scoring,
                        gold_dir=args.gold, run_info=run_info)
+    run.finish()
     from .summary import summary_markdown
 
     sys.stdout.write(summary_markdown(summary))

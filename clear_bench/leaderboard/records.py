@@ -1,8 +1,8 @@
 """Submission records: one JSON per run, self-describing and tamper-evident.
 
 A record holds the method and every hyper-parameter, a hash of the whole configuration, the seed,
-fingerprints of the data and of the models, library versions, and every metric with its
-direction. `record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
+fingerprints of the data and of the models (with a checksum of their weights), library versions, the
+machine (CPU / GPU model, thread count), and every metric with its direction (finite, or null). `record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
 number without recomputing it makes the record invalid, and `load_record` says so.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,11 @@ def record_hash(record: dict) -> str:
 
 
 def make_record(*, method: str, modality: str, forget: int, seed: int, config: dict, data: dict, model: dict,
-                versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None) -> dict:
-    """A complete record; `metrics` maps keys to summary entries (value, direction, higher_is_better, role)."""
+                versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None,
+                hardware: dict | None = None) -> dict:
+    """A complete record; `metrics` maps keys to summary entries (value, direction, higher_is_better, role).
+    `hardware` (`utils.hardware()`: CPU / GPU model, threads) is the machine's: recorded, since CPU float sums
+    move with it."""
     from ..utils import stable_hash
 
     record = {
@@ -42,7 +46,7 @@ def make_record(*, method: str, modality: str, forget: int, seed: int, config: d
         "versions": versions,
         "metrics": {k: {f: v.get(f) for f in ("value", "direction", "higher_is_better", "role", "ideal")}
                     for k, v in metrics.items()},
-        "efficiency": efficiency or {},
+        "efficiency": efficiency or {}, "hardware": hardware or {},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     record["record_hash"] = record_hash(record)
@@ -64,8 +68,14 @@ def validate_record(record: Any, where: str = "record") -> dict:
         if not isinstance(entry, dict) or "value" not in entry:
             raise ClearBenchError(f"{where}: malformed metric '{key}'")
         v = entry["value"]
-        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v != v):
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
             raise ClearBenchError(f"{where}: metric '{key}' has a non-numeric value {v!r}")
+        if v is not None and not math.isfinite(v):  # json reads NaN / Infinity; a ranking cannot use them
+            raise ClearBenchError(f"{where}: metric '{key}' has a non-finite value {v!r} (a metric that could not "
+                                  "be computed is null)")
+    for key, v in (record.get("efficiency") or {}).items():
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ClearBenchError(f"{where}: efficiency '{key}' has a non-finite value {v!r}")
     if record_hash(record) != record["record_hash"]:
         raise ClearBenchError(f"{where}: record_hash does not match its content (the record was edited after "
                               "it was written)")
