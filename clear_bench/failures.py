@@ -85,7 +85,11 @@ def explain(exc: BaseException) -> str | None:
         hint = _ERRNO_HINTS.get(exc.errno or -1, exc.strerror or first_line(exc))
         return f"{exc.strerror or first_line(exc)}: {where}: {hint}; nothing half-written was kept"
     if isinstance(exc, ValueError) and "trust_remote_code" in str(exc):
-        return (f"{first_line(exc)[:200]} ... the model ships code of its own, which runs only with "
+        import re
+
+        m = re.search(r"repository (\S+) contains custom code", str(exc))
+        model = m.group(1) if m else "the model"
+        return (f"{model} ships code of its own (auto_map in its config.json), which runs only with "
                 "--trust-remote-code (off by default): pass it only for a model you trust")
     tb = list(_frames(exc))
     if tb and isinstance(exc, (ValueError, KeyError)) and "/transformers/models/auto/" in tb[-1][0].f_code.co_filename:
