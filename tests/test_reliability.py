@@ -373,6 +373,15 @@ def test_finetune_refuses_bad_numbers(argv, pattern, tmp_path, demo_root, capsys
             out, pattern)
 
 
+@pytest.mark.parametrize("argv, pattern", [
+    (["--authors", "0"], r"--authors must be >= 1"), (["--image-size", "2"], r"--image-size must be >= 8"),
+    (["--seed", "-3"], r"--seed must be in"),
+])
+def test_clear_generate_refuses_bad_numbers(argv, pattern, tmp_path, capsys):
+    out = tmp_path / "data"
+    refused(clear_generate_main, ["--preset", "demo", *argv, "--out", str(out)], capsys, out, pattern)
+
+
 @pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
 def test_records_with_a_non_finite_metric_are_refused(value, record, tmp_path, capsys):
     from clear_bench.leaderboard.records import record_hash
