@@ -73,6 +73,7 @@ FLAG_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
     "warmup_epochs": (">= 0", lambda v: v >= 0), "max_grad_norm": (">= 0 (0 = no clipping)", lambda v: v >= 0),
     "authors": (">= 1", lambda v: v >= 1), "images_per_author": (">= 1", lambda v: v >= 1),
     "image_size": (">= 8", lambda v: v >= 8), "holdout_authors": (">= 0", lambda v: v >= 0),
+    "seeds": (">= 1", lambda v: v >= 1),
 }
 
 
@@ -302,6 +303,9 @@ def clear_eval_main(argv=None) -> int:
                         "default: the preset's)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="let code shipped with the base model run (off by default; only for a model you trust)")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
+                        "per metric (default: 1, a single run)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks of errors")
     args = p.parse_args(argv)
     _setup_logging(args.verbose)
@@ -321,6 +325,13 @@ def clear_eval_main(argv=None) -> int:
                         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
                         cap=args.cap, method_args=margs, compile=args.compile,
                         trust_remote_code=args.trust_remote_code)
+        if args.seeds > 1:
+            from .repeat import run_seeds
+
+            out = run_seeds(cfg, args.seeds)
+            print((out / "seeds.md").read_text())
+            print(f"group folder: {out}  (seed-<s>/ per seed, seeds.json)")
+            return 0
         out = run_job(cfg)
         print((out / "results.md").read_text())
         print(f"run folder: {out}  (results.png, eval/summary.json, submission.json)")

@@ -541,3 +541,31 @@ def test_records_name_the_weights_and_the_machine(gd_run, demo_models):
     assert hw["cpu"] and hw["cpu_threads"] >= 1 and "gpu" in hw
     summary = json.loads((gd_run / "eval" / "summary.json").read_text())
     assert summary["config"]["hardware"]["cpu_threads"] == hw["cpu_threads"]
+
+
+def test_spread_over_seeds():
+    from clear_bench.repeat import spread, spread_markdown
+
+    def summary(v, w):
+        return {"metrics": {"m": {"value": v, "direction": "↑"}, "w": {"value": w, "direction": "↓"}}}
+
+    table = spread([summary(0.2, None), summary(0.4, 1.0), summary(0.6, None)])
+    assert table["m"]["mean"] == pytest.approx(0.4) and table["m"]["sd"] == pytest.approx(0.2)
+    assert table["w"] == {"mean": 1.0, "sd": None, "n": 1, "direction": "↓"}
+    assert "| m | ↑ | 0.4000 ± 0.2000 | 3 |" in spread_markdown(table, [1, 2, 3])
+
+
+@pytest.mark.slow
+def test_clear_eval_seeds_reports_mean_and_sd(demo_models, tmp_path, capsys):
+    out = tmp_path / "group"
+    argv = ["--preset", "demo", "--method", "gd", "--cap", "2", "--epochs", "1", "--seeds", "2", "--out", str(out)]
+    assert clear_eval_main(argv) == 0
+    result = json.loads((out / "seeds.json").read_text())
+    assert result["seeds"] == [42, 43] and (out / "seed-42" / "submission.json").exists()
+    entry = result["spread"]["forget_metric"]
+    assert entry["n"] == 2 and entry["sd"] is not None and entry["sd"] >= 0
+    assert "± " in (out / "seeds.md").read_text()
+    before = snapshot(out)
+    assert clear_eval_main(argv[:-2] + ["--seed", "1", "--out", str(out)]) == 2  # another group: refused
+    one_line(capsys)
+    assert snapshot(out) == before
