@@ -21,10 +21,7 @@ _ERRNO_HINTS = {
     errno.EACCES: "no permission: choose a folder you can write to",
     errno.EPERM: "not permitted: choose a folder you can write to",
     errno.EROFS: "the file system is read-only: choose a writable folder",
-    errno.ENAMETOOLONG: "the name is too long: choose a shorter path",
-    errno.ENOENT: "no such file or folder",
-    errno.EISDIR: "a folder where a file was expected",
-    errno.ENOTDIR: "a file where a folder was expected",
+    errno.ENAMETOOLONG: "choose a shorter path",
 }
 
 
@@ -82,8 +79,8 @@ def explain(exc: BaseException) -> str | None:
         where = exc.filename or "an output"
         if exc.filename2:
             where = f"{where} -> {exc.filename2}"
-        hint = _ERRNO_HINTS.get(exc.errno or -1, exc.strerror or first_line(exc))
-        return f"{exc.strerror or first_line(exc)}: {where}: {hint}; nothing half-written was kept"
+        hint = _ERRNO_HINTS.get(exc.errno or -1)
+        return f"{exc.strerror or first_line(exc)}: {where}{': ' + hint if hint else ''}; nothing half-written was kept"
     if isinstance(exc, ValueError) and "trust_remote_code" in str(exc):
         import re
 

@@ -79,7 +79,6 @@ def _parse_bool(raw) -> bool:
 def build_method(name: str, args: dict):
     """Instantiate a method with `args` overriding its Config defaults (unknown keys fail clearly)."""
     from .baselines import get_method
-
     from .baselines.base import UnlearningMethod
 
     cls = get_method(name)
@@ -206,8 +205,8 @@ def run_job(cfg: JobConfig) -> Path:
     def cached_eval(model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
         run = cache / "evals" / f"{name}-{stable_hash([_file_fingerprint(model_dir), ev])}"
         model, processor = load_model(str(model_dir), trust_remote_code=cfg.trust_remote_code)
-        summary = evaluate(model, processor, source, run, gold_dir=gold, run_info={"model": str(model_dir), "hardware": hardware(), **ev},
-                           **ev)
+        summary = evaluate(model, processor, source, run, gold_dir=gold,
+                           run_info={"model": str(model_dir), "hardware": hardware(), **ev}, **ev)
         return run, summary
 
     from accelerate import PartialState

@@ -216,7 +216,8 @@ def test_a_file_named_like_our_manifest_does_not_make_a_folder_ours(command, tmp
         assert "is not a clear-bench manifest" in err and "Traceback" not in err
     else:
         refused(main, ["finetune", "--preset", "demo", "--data", str(demo_root), "--split", "retain90", "--epochs",
-                       "1", "--out", str(out)], capsys, out, r"clear_manifest\.json there is not a clear-bench manifest")
+                       "1", "--out", str(out)], capsys, out,
+                r"clear_manifest\.json there is not a clear-bench manifest")
     assert snapshot(out) == before
 
 

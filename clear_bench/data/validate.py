@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ClearBenchError
-from .schema import CLEAR_SCHEMAS, IMAGE, LIST, OPTIONAL_CONFIGS, STR, TOFU_SCHEMAS, schema_for, validate_columns, \
-    validate_rows
+from .schema import (CLEAR_SCHEMAS, IMAGE, LIST, OPTIONAL_CONFIGS, STR, TOFU_SCHEMAS, schema_for, validate_columns,
+                     validate_rows)
 
 SHOWN = 10  # problems listed per config (the count says how many more)
 

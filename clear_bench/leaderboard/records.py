@@ -2,7 +2,8 @@
 
 A record holds the method and every hyper-parameter, a hash of the whole configuration, the seed,
 fingerprints of the data and of the models (with a checksum of their weights), library versions, the
-machine (CPU / GPU model, thread count), and every metric with its direction (finite, or null). `record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
+machine (CPU / GPU model, thread count), and every metric with its direction (finite, or null).
+`record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
 number without recomputing it makes the record invalid, and `load_record` says so.
 """
 from __future__ import annotations
