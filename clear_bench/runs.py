@@ -93,7 +93,8 @@ class RunFolder:
         if not self.folder.exists():
             _STARTED.add(self.folder.resolve())
         self.folder.mkdir(parents=True, exist_ok=True)
-        if not (self.folder / MARKER).exists():
+        old = read_marker(self.folder)
+        if old is None or old["identity_hash"] != self.hash:
             atomic_write_json(self.folder / MARKER, {"tool": TOOL, "schema": SCHEMA, "kind": self.kind,
                                                      "identity": self.identity, "identity_hash": self.hash})
         return self
@@ -127,6 +128,8 @@ def claim(folder: str | os.PathLike, kind: str, identity: Mapping[str, Any],
         raise ClearBenchError(f"{flag} {folder} holds a clear-bench {marker.get('kind')}, not a {kind}: "
                               f"choose a fresh {flag}")
     if marker["identity_hash"] != identity_hash(identity):
+        if {p.name for p in folder.iterdir()} == {MARKER}:  # a run that stopped before writing anything: no mix
+            return RunFolder(folder, kind, identity, resumed=False)
         diff = differences(marker["identity"], identity)
         shown = "; ".join(diff[:4]) + (f"; and {len(diff) - 4} more" if len(diff) > 4 else "")
         raise ClearBenchError(f"{flag} {folder} holds another run ({shown}): choose a fresh {flag} (or run with "

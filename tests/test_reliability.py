@@ -179,6 +179,13 @@ def test_markers_of_another_tool_kind_or_edited_are_not_ours(tmp_path, capsys):
     with pytest.raises(ClearBenchError, match="holds a clear-bench evaluation, not a clear-eval run"):
         runs.claim(tmp_path / "mine", runs.CLEAR_EVAL, ident)
     assert runs.claim(tmp_path / "mine", runs.EVALUATION, ident).resumed
+    # a folder holding nothing but a marker (a run stopped before its first output) mixes nothing: re-claimed
+    other = {"method": "npo", "seed": 1}
+    runs.claim(tmp_path / "mine", runs.EVALUATION, other).start()
+    assert runs.read_marker(tmp_path / "mine")["identity"] == other
+    (tmp_path / "mine" / "run.json").write_text("{}")
+    with pytest.raises(ClearBenchError, match=r"holds another run \(method: \"npo\" -> \"gd\"\)"):
+        runs.claim(tmp_path / "mine", runs.EVALUATION, ident)
 
 
 # ================================================================ cause 2: user files are never overwritten
