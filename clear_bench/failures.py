@@ -75,8 +75,15 @@ def explain(exc: BaseException) -> str | None:
         where = _local_path(exc, ".safetensors") or "a model's *.safetensors file"
         return (f"{where} cannot be read ({first_line(exc)}): the file is corrupt or truncated; re-create it "
                 "(fine-tune again) or download it again")
+    if type(exc).__name__ == "UnidentifiedImageError" or (isinstance(exc, OSError) and "image" in str(exc).lower()
+                                                         and exc.errno is None and exc.filename is None):
+        import re
+
+        reason = re.sub(r"<_io\.BytesIO object at 0x[0-9a-f]+>", "(bytes)", first_line(exc))
+        return (f"an image of the data cannot be decoded ({reason}): `clear-bench validate --data ...` names the "
+                "config, row and column of every such image")
     if isinstance(exc, OSError):
-        where = exc.filename or "an output"
+        where = exc.filename or "an input or output"
         if exc.filename2:
             where = f"{where} -> {exc.filename2}"
         hint = _ERRNO_HINTS.get(exc.errno or -1)

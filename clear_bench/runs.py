@@ -37,6 +37,9 @@ CLEAR_EVAL, EVALUATION, LEADERBOARD = "clear-eval run", "evaluation", "leaderboa
 CHECKPOINT_PREFIX = ".checkpoint-"
 
 _STARTED: set[Path] = set()  # folders this process created and has not finished: see `discard_unfinished`
+# what a run writes before its first result (evaluate's run.json describes the run; no task log yet): a folder
+# holding nothing else has nothing to resume
+PRELUDE = frozenset({MARKER, "run.json"})
 
 
 def identity_hash(identity: Mapping[str, Any]) -> str:
@@ -138,11 +141,11 @@ def claim(folder: str | os.PathLike, kind: str, identity: Mapping[str, Any],
 
 
 def discard_unfinished() -> list[Path]:
-    """Remove folders this process created for a run that failed before writing anything but the marker
-    (temporary siblings of atomic writes are removed by those writes). Returns the folders removed."""
+    """Remove folders this process created for a run that failed before writing anything but its prelude
+    (`PRELUDE`; temporary siblings of atomic writes are removed by those writes). Returns the folders removed."""
     removed = []
     for folder in sorted(_STARTED):
-        if folder.is_dir() and {p.name for p in folder.iterdir()} <= {MARKER}:
+        if folder.is_dir() and {p.name for p in folder.iterdir()} <= PRELUDE:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     _STARTED.clear()

@@ -291,6 +291,17 @@ def test_a_corrupt_weights_file_is_one_line(damage, saved_tiny, tmp_path, demo_r
     assert not out.exists()
 
 
+def test_an_image_that_fails_during_evaluation_is_one_line(saved_tiny, demo_root, tmp_path, capsys):
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root)
+    _set_cell(root, "clear", "forget10_perturbed", "image", 0, {"bytes": b"", "path": None})
+    out = tmp_path / "ev"
+    refused(main, ["evaluate", "--model", str(saved_tiny), "--data", str(root), "--tasks", "forget_captions",
+                   "--cap", "2", "--max-new-tokens", "2", "--out", str(out)], capsys, out,
+            r"an image of the data cannot be decoded .*clear-bench validate")
+    assert not out.exists()
+
+
 @pytest.fixture()
 def record(tmp_path):
     from clear_bench.leaderboard.records import make_record, write_record
