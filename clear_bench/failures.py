@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import os
+import sys
 import traceback
 from pathlib import Path
 
@@ -56,6 +57,30 @@ def _plugin_module(exc: BaseException) -> str | None:
     return None
 
 
+METHOD_CALLERS = ("training/unlearn.py", "job.py", "baselines/")  # where a method's own code is called from
+
+
+def _is_library(file: Path) -> bool:
+    """Code of the interpreter, an installed package or clear-bench itself (not a user's module)."""
+    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), PACKAGE}
+    return any(file.is_relative_to(r) for r in roots) or not file.exists()
+
+
+def _method_code(exc: BaseException) -> str | None:
+    """Where a plug-in method's own code raised `exc` (its loss, setup, on_step, finish, ...), if it did: a
+    user module's frame called from clear-bench's unlearning code; its innermost line in that module."""
+    frames = list(_frames(exc))
+    for (caller, _), (callee, _) in zip(frames, frames[1:]):
+        callee_file = Path(callee.f_code.co_filename).resolve()
+        caller_file = Path(caller.f_code.co_filename).resolve()
+        if _is_library(callee_file) or not caller_file.is_relative_to(PACKAGE):
+            continue
+        if any(str(caller_file.relative_to(PACKAGE)).startswith(c) for c in METHOD_CALLERS):
+            line = [n for f, n in frames if Path(f.f_code.co_filename).resolve() == callee_file][-1]
+            return f"{callee_file}, line {line}"
+    return None
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
@@ -71,6 +96,10 @@ def explain(exc: BaseException) -> str | None:
     if plugin is not None:
         return (f"importing the method's module failed at {plugin}: {type(exc).__name__}: {first_line(exc)}; "
                 "fix the module, or pass another --method")
+    method = _method_code(exc)
+    if method is not None:
+        return (f"the unlearning method's own code raised at {method}: {type(exc).__name__}: {first_line(exc)}; "
+                "fix the method")
     if type(exc).__name__ == "SafetensorError" or "safetensors" in type(exc).__module__:
         where = _local_path(exc, ".safetensors") or "a model's *.safetensors file"
         return (f"{where} cannot be read ({first_line(exc)}): the file is corrupt or truncated; re-create it "

@@ -268,6 +268,17 @@ def test_a_broken_plugin_is_one_line_before_any_work(name, body, pattern, tmp_pa
     assert not out.exists()
 
 
+@pytest.mark.slow
+def test_a_plugin_whose_loss_raises_is_one_line(demo_models, tmp_path, monkeypatch, capsys):
+    method = _plugin(tmp_path, monkeypatch, "plug_loss", "from clear_bench.baselines import UnlearningMethod\n"
+                     "class Method(UnlearningMethod):\n    name = 'bad'\n"
+                     "    def loss(self, model, batch, ctx):\n        raise ValueError('shapes do not match')\n")
+    out = tmp_path / "run"
+    refused(clear_eval_main, EVAL + ["--method", method, "--out", str(out)], capsys, out,
+            r"the unlearning method's own code raised at .*plug_loss\.py, line 5: ValueError: shapes do not match")
+    assert not out.exists()
+
+
 @pytest.fixture()
 def saved_tiny(tiny_vlm, tmp_path):
     from clear_bench.models.tiny import save_tiny_vlm
