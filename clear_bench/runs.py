@@ -75,8 +75,8 @@ def read_marker(folder: str | os.PathLike) -> dict | None:
     ours = isinstance(data, dict) and data.get("tool") == TOOL and data.get("schema") == SCHEMA
     if not (ours and isinstance(data.get("identity"), dict)
             and data.get("identity_hash") == identity_hash(data["identity"])):
-        raise ClearBenchError(f"{path} is not a clear-bench {SCHEMA=} run marker (or was edited): {folder} is not "
-                              "a run folder of ours; choose a fresh --out")
+        raise ClearBenchError(f"{path} is not a clear-bench run marker (tool {TOOL}, schema {SCHEMA}), or it was "
+                              f"edited: {folder} is not a run folder of ours; choose a fresh --out")
     return data
 
 

@@ -173,7 +173,7 @@ def test_markers_of_another_tool_kind_or_edited_are_not_ours(tmp_path, capsys):
         folder = tmp_path / name
         folder.mkdir()
         (folder / runs.MARKER).write_text("{oops" if marker is None else json.dumps(marker))
-        with pytest.raises(ClearBenchError, match="not a clear-bench .* run marker"):
+        with pytest.raises(ClearBenchError, match=r"is not a clear-bench run marker \(tool clear-bench, schema 1\), or it was edited"):
             runs.claim(folder, runs.CLEAR_EVAL, ident)
     runs.claim(tmp_path / "mine", runs.EVALUATION, ident).start()
     with pytest.raises(ClearBenchError, match="holds a clear-bench evaluation, not a clear-eval run"):
