@@ -1,8 +1,9 @@
 """Command-line entry points: `clear-bench <command>`, `clear-eval` and `clear-generate`.
 
-Every command turns `ClearBenchError`s into one line on stderr and a non-zero exit code (`run_safely`,
-which every console script goes through). The CLI is this module and `clear_bench/commands/` (one
-module per command family); it is a leaf: no library module imports it (tests/test_layers.py).
+Every command runs inside one error boundary (`run_safely`): one line on stderr for any failure, exit code 2
+for a known one (bad input, I/O), 1 for an internal error (its traceback goes to a log file). The CLI is this
+module and `clear_bench/commands/` (one module per command family); it is a leaf: no library module imports it
+(tests/test_layers.py).
 """
 from __future__ import annotations
 
@@ -31,21 +32,64 @@ def _setup_logging(verbose: bool = False) -> None:
         pass
 
 
-def run_safely(fn: Callable[[], int]) -> int:
-    """Run a command; user errors become one line, not a traceback."""
+def run_safely(fn: Callable[[], int], verbose: bool = False, command: str = "clear-bench") -> int:
+    """The error boundary of every console script.
+
+    A known failure (`failures.explain`: bad input, I/O and disk, a corrupt weights file, a plug-in that fails
+    to import) is one line "error: ..." and exit code 2; an unexpected one is one line "internal error: ..."
+    naming a log file that holds the traceback, and exit code 1; `verbose` also prints the traceback. Either
+    way, a run folder that holds nothing but its marker is removed (`runs.discard_unfinished`).
+    """
+    import traceback
+
+    from . import failures, runs
+
     try:
         return fn() or 0
-    except ClearBenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
+        runs.discard_unfinished()
         print("interrupted: finished units are kept; run the same command again to resume", file=sys.stderr)
         return 130
-    except OSError as e:
-        if e.errno in (28, 13, 30):  # ENOSPC, EACCES, EROFS
-            print(f"error: {e.strerror}: {e.filename or 'an output'}; nothing half-written was kept", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 (the boundary: every exception ends in one line)
+        runs.discard_unfinished()
+        if verbose:
+            traceback.print_exception(e, file=sys.stderr)
+        line = failures.explain(e)
+        if line is not None:
+            print(f"error: {line}", file=sys.stderr)
             return 2
-        raise
+        where = failures.write_log(e, command)
+        print(f"internal error: {type(e).__name__}: {failures.first_line(e)} (traceback in {where}; -v prints it)",
+              file=sys.stderr)
+        return 1
+
+
+# Every numeric flag of every command, checked before any work (`check_flags`): finite, and in range.
+FLAG_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
+    "cap": (">= 0 (0 = every item)", lambda v: v >= 0), "batch_size": (">= 1", lambda v: v >= 1),
+    "max_new_tokens": (">= 0 (0 = no generation)", lambda v: v >= 0), "epochs": ("> 0", lambda v: v > 0),
+    "lr": ("> 0", lambda v: v > 0), "l1_lambda": (">= 0", lambda v: v >= 0), "lora_r": (">= 0 (0 = no LoRA)",
+    lambda v: v >= 0), "lora_alpha": ("> 0", lambda v: v > 0), "seed": ("in [0, 2**32)", lambda v: 0 <= v < 2**32),
+    "grad_accum": (">= 1", lambda v: v >= 1), "weight_decay": (">= 0", lambda v: v >= 0),
+    "warmup_epochs": (">= 0", lambda v: v >= 0), "max_grad_norm": (">= 0 (0 = no clipping)", lambda v: v >= 0),
+    "authors": (">= 1", lambda v: v >= 1), "images_per_author": (">= 1", lambda v: v >= 1),
+    "image_size": (">= 8", lambda v: v >= 8), "holdout_authors": (">= 0", lambda v: v >= 0),
+    "seeds": (">= 1", lambda v: v >= 1),
+}
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse, in one line, a numeric flag that is not finite or out of range (before any work)."""
+    import math
+
+    for name, value in vars(args).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if not math.isfinite(value):
+            raise ClearBenchError(f"{flag} must be a finite number (got {value})")
+        if name in FLAG_RULES and not FLAG_RULES[name][1](value):
+            raise ClearBenchError(f"{flag} must be {FLAG_RULES[name][0]} (got {value})")
 
 
 # --------------------------------------------------------------------------- commands
@@ -68,18 +112,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _claim_leaderboard(out) -> None:
+    """`leaderboard --out`: a new or empty folder, or a leaderboard folder of ours; never a user's folder."""
+    from . import runs
+
+    def earlier_board(folder):  # written before markers: our leaderboard.md, by its content
+        try:
+            return (folder / "leaderboard.md").read_text().startswith("# CLEAR leaderboard")
+        except OSError:
+            return False
+
+    runs.claim(out, runs.LEADERBOARD, {}, adopt=earlier_board).start()
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
-    return run_safely(lambda: args.func(args))
+
+    def run() -> int:
+        check_flags(args)
+        if args.command == "leaderboard":
+            _claim_leaderboard(args.out)
+        return args.func(args)
+
+    return run_safely(run, verbose=args.verbose, command=args.command)
 
 
 def clear_generate_main(argv=None) -> int:
+    import sys as _sys
+
     from .commands.generate import build_parser as generate_parser, cmd_generate
 
-    args = generate_parser().parse_args(argv)
-    _setup_logging()
-    return run_safely(lambda: cmd_generate(args))
+    argv = list(_sys.argv[1:] if argv is None else argv)
+    verbose = bool({"-v", "--verbose"} & set(argv))
+    argv = [a for a in argv if a not in ("-v", "--verbose")]
+    _setup_logging(verbose)
+
+    def run() -> int:
+        args = generate_parser().parse_args(argv)
+        check_flags(args)
+        return cmd_generate(args)
+
+    return run_safely(run, verbose=verbose, command="clear-generate")
 
 
 def evaluate_main(argv=None) -> int:
@@ -153,13 +227,19 @@ def clear_eval_main(argv=None) -> int:
                    "the preset's: 128 paper, 8 demo)")
     p.add_argument("--pretrain", action=argparse.BooleanOptionalAction, default=None, help="visual track: teach the "
                    "ResNet face identity on tonyassi/celebrity-1000 first (default: on in the paper preset)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="let code shipped with the base model run (off by default; only for a model you trust)")
+    p.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
+                        "per metric (default: 1, a single run)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks of errors")
     args = p.parse_args(argv)
     _setup_logging(args.verbose)
 
     def run() -> int:
         from .job import JobConfig, run_job
 
+        check_flags(args)
         margs = {}
         for item in args.method_arg:
             if "=" not in item:
@@ -180,15 +260,23 @@ def clear_eval_main(argv=None) -> int:
         cfg = JobConfig(method=args.method, modality=args.modality, forget=args.forget, preset=args.preset,
                         data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
                         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
-                        cap=args.cap, method_args=margs, compile=args.compile)
+                        cap=args.cap, method_args=margs, compile=args.compile,
+                        trust_remote_code=args.trust_remote_code)
         if args.track == "text":
             from .text.job import run_text_job as run_job
+        if args.seeds > 1:
+            from .repeat import run_seeds
+
+            out = run_seeds(cfg, args.seeds, run_job)
+            print((out / "seeds.md").read_text())
+            print(f"group folder: {out}  (seed-<s>/ per seed, seeds.json)")
+            return 0
         out = run_job(cfg)
         print((out / "results.md").read_text())
         print(f"run folder: {out}  (results.png, eval/summary.json, submission.json)")
         return 0
 
-    return run_safely(run)
+    return run_safely(run, verbose=args.verbose, command="clear-eval")
 
 
 def _run_visual(args, margs: dict) -> int:

@@ -48,28 +48,51 @@ class measure:
 
     GPU seconds come from CUDA events on the current stream (synchronised at the end), and only
     when CUDA is available; CPU seconds are `time.process_time()` (this process, all threads).
+
+    A resumable unit saves `state_dict()` (the seconds so far) with its checkpoint and a resumed one
+    `load_state_dict`s it: the clock then continues from there, leaving out what the resumed process spent
+    before that point (loading, set-up, the epoch that was redone), which an uninterrupted run spent once.
     """
 
     def __enter__(self) -> "measure":
         import torch
 
-        self._gpu = None
-        if torch.cuda.is_available():
-            self._gpu = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
-            self._gpu[0].record()
-        self._cpu, self._wall = time.process_time(), time.perf_counter()
+        self._cuda = torch.cuda.is_available()
+        self._base = Cost(0.0, 0.0, 0.0 if self._cuda else None)
+        self._start()
         self.cost: Cost | None = None
         return self
 
-    def __exit__(self, *exc) -> None:
+    def _start(self) -> None:
+        self._gpu = None
+        if self._cuda:
+            import torch
+
+            self._gpu = torch.cuda.Event(enable_timing=True)
+            self._gpu.record()
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+
+    def elapsed(self) -> Cost:
+        """Seconds so far (all segments)."""
         gpu_s = None
         if self._gpu is not None:
             import torch
 
-            self._gpu[1].record()
+            end = torch.cuda.Event(enable_timing=True)
+            end.record()
             torch.cuda.synchronize()
-            gpu_s = self._gpu[0].elapsed_time(self._gpu[1]) / 1000.0
-        self.cost = Cost(time.perf_counter() - self._wall, time.process_time() - self._cpu, gpu_s)
+            gpu_s = self._gpu.elapsed_time(end) / 1000.0
+        return self._base + Cost(time.perf_counter() - self._wall, time.process_time() - self._cpu, gpu_s)
+
+    def state_dict(self) -> dict[str, float]:
+        return {k: v for k, v in asdict(self.elapsed()).items() if v is not None}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._base = Cost.from_dict(state)
+        self._start()
+
+    def __exit__(self, *exc) -> None:
+        self.cost = self.elapsed()
 
 
 def cost_fraction(unlearn: Cost, retrain: Cost) -> tuple[float | None, str | None]:

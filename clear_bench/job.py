@@ -16,16 +16,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import runs
 from .data.schema import DEFAULT_FORGET, check_forget, check_modality, forget_configs
 from .errors import ClearBenchError
-from .utils import atomic_write_json, atomic_write_text, check_writable, library_versions, seed_everything, stable_hash
+from .utils import atomic_write_json, atomic_write_text, hardware, library_versions, seed_everything, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class JobConfig:
         cap: items per evaluation task (first in dataset order); 0 = all.
         method_args: method hyper-parameters, e.g. {"beta": 0.2}.
         compile: fine-tune target and gold with compiled blocks (`TrainConfig.compile`); None: the preset's.
+        trust_remote_code: let transformers run code shipped with the base model (off by default).
     """
 
     method: str = "npo"
@@ -75,6 +76,7 @@ class JobConfig:
     cap: int | None = None
     method_args: dict = field(default_factory=dict)
     compile: bool | None = None
+    trust_remote_code: bool = False
 
     def __post_init__(self) -> None:
         check_modality(self.modality)
@@ -97,8 +99,12 @@ def _parse_bool(raw) -> bool:
 def build_method(name: str, args: dict):
     """Instantiate a method with `args` overriding its Config defaults (unknown keys fail clearly)."""
     from .baselines import get_method
+    from .baselines.base import UnlearningMethod
 
     cls = get_method(name)
+    if not cls.retrains and cls.loss is UnlearningMethod.loss:  # found now, not after fine-tuning and evaluation
+        raise ClearBenchError(f"method '{name}' ({cls.__module__}.{cls.__qualname__}) defines no "
+                              "loss(self, model, batch, ctx); an unlearning method must (or set retrains = True)")
     cfg_cls = cls.Config
     known = {f.name: f for f in dataclasses.fields(cfg_cls)}
     values = {}
@@ -124,25 +130,30 @@ def check_ignored(cfg: JobConfig, method) -> None:
 
 
 def _file_fingerprint(folder: Path) -> str:
+    """A fine-tuned model's identity: its inputs' fingerprint and, where recorded, the checksum of its weights."""
     from .eval.run import read_model_manifest
 
-    return read_model_manifest(folder).get("fingerprint") or stable_hash(str(folder))
+    m = read_model_manifest(folder)
+    if not m.get("fingerprint"):
+        return stable_hash(str(folder))
+    return f"{m['fingerprint']}-{m['weights_sha256'][:16]}" if m.get("weights_sha256") else m["fingerprint"]
 
 
-def finetune_recipe(preset, split: str, model: str | None = None):
+def finetune_recipe(preset, split: str, model: str | None = None, trust_remote_code: bool = False):
     """The preset's fine-tuning recipe on `split` (full: the target model; retainNN: the gold model)."""
     from .training.finetune import FinetuneConfig
 
     return FinetuneConfig(model=model or preset.model, split=split, lora_r=preset.lora_r, train=preset.finetune,
-                          extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay)
+                          extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay,
+                          trust_remote_code=trust_remote_code)
 
 
-def cached_finetune(preset, source, split: str, model: str | None = None) -> Path:
+def cached_finetune(preset, source, split: str, model: str | None = None, trust_remote_code: bool = False) -> Path:
     """The fine-tuned model folder of (recipe, data) in the cache; trained on first use."""
     from .presets import cache_dir
     from .training.finetune import finetune
 
-    fc = finetune_recipe(preset, split, model)
+    fc = finetune_recipe(preset, split, model, trust_remote_code)
     key = stable_hash([dataclasses.asdict(fc), source.clear, source.tofu])
     cache = cache_dir()
     return finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")
@@ -166,6 +177,7 @@ class Job:
         base_model: the model target and gold are fine-tuned from.
         eval: the evaluation settings every evaluation of the run shares (forget, cap, max_new_tokens).
         cache: the cache root (`presets.cache_dir()`).
+        run: the run folder's claim (`runs.claim`): its marker holds the run's identity.
         state: accelerate's `PartialState` (under `accelerate launch`, every process fine-tunes and
             unlearns; the main process alone evaluates and writes).
         timings: seconds per step, for the record.
@@ -183,6 +195,7 @@ class Job:
     base_model: str
     eval: dict
     cache: Path
+    run: Any = None
     state: Any = None
     timings: dict = field(default_factory=dict)
     holdout: list = field(default_factory=list)
@@ -239,19 +252,35 @@ def resolve(cfg: JobConfig) -> Job:
     source = DataSource.resolve(cfg.data, cfg.tofu, preset.data)
     names = forget_configs(cfg.forget)
     out = Path(cfg.out or f"runs/{method.name or cfg.method.replace(':', '.')}-{cfg.modality}-forget{cfg.forget:02d}")
-    check_writable(out)
     source.load("clear", names["forget_mixed"])  # the data is reachable and well-formed, before any training
     job = Job(cfg=cfg, preset=preset, method=method, source=source, unlearn=unlearn, out=out, names=names,
               base_model=cfg.model or preset.model, cache=cache_dir(),
               eval=dict(forget=cfg.forget, cap=preset.eval_cap if cfg.cap is None else (cfg.cap or None),
                         max_new_tokens=preset.max_new_tokens))  # cap 0 = every item, as in `evaluate`
+    job.run = runs.claim(out, runs.CLEAR_EVAL, _identity(job))  # another run's folder is refused here
     job.holdout = holdout_samples(source, cfg.modality) if method.needs_holdout else []
     return job
 
 
+def _identity(job: Job) -> dict:
+    """Everything that makes the run what it is (`runs.claim` refuses a folder holding another identity)."""
+    from .training.finetune import data_fingerprint
+
+    cfg, src, names = job.cfg, job.source, job.names
+    return runs.clear_eval_identity(
+        method=cfg.method, method_config=dataclasses.asdict(job.method.config), modality=cfg.modality,
+        forget=cfg.forget, seed=cfg.seed, preset=job.preset.name, unlearn=dataclasses.asdict(job.unlearn),
+        cap=job.eval["cap"], finetune=[dataclasses.asdict(finetune_recipe(job.preset, s, job.base_model,
+                                                                          cfg.trust_remote_code))
+                                       for s in ("full", names["retain"])],
+        max_new_tokens=job.eval["max_new_tokens"], track="multimodal",
+        data={"clear": src.clear, "tofu": src.tofu, **{c: data_fingerprint(src, "clear", c) for c in
+              ("full+tofu", names["retain_mixed"], names["forget_mixed"])}})
+
+
 def _finetune(job: Job, split: str) -> Path:
     t = time.time()
-    path = cached_finetune(job.preset, job.source, split, job.base_model)
+    path = cached_finetune(job.preset, job.source, split, job.base_model, job.cfg.trust_remote_code)
     job.timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
     return path
 
@@ -271,9 +300,9 @@ def _cached_eval(job: Job, model_dir: Path, name: str, gold: Path | None = None)
     from .models.loading import load_model
 
     run = job.cache / "evals" / f"{name}-{stable_hash([_file_fingerprint(model_dir), job.eval])}"
-    model, processor = load_model(str(model_dir))
+    model, processor = load_model(str(model_dir), trust_remote_code=job.cfg.trust_remote_code)
     summary = evaluate(model, processor, job.source, run, gold_dir=gold,
-                       run_info={"model": str(model_dir), **job.eval}, **job.eval)
+                       run_info={"model": str(model_dir), "hardware": hardware(), **job.eval}, **job.eval)
     return run, summary
 
 
@@ -309,15 +338,16 @@ def unlearn(job: Job) -> None:
     from .training.unlearn import unlearn as run_unlearning
 
     cfg = job.cfg
-    job.model, job.processor = load_model(str(job.target_dir))
-    target_recipe = finetune_recipe(job.preset, "full", job.base_model)
+    job.model, job.processor = load_model(str(job.target_dir), trust_remote_code=cfg.trust_remote_code)
+    target_recipe = finetune_recipe(job.preset, "full", job.base_model, cfg.trust_remote_code)
     job.inputs = UnlearnInputs(holdout=job.holdout, source=job.source, finetune=target_recipe, cache_dir=job.cache,
                                seed=cfg.seed, base=resolve_base(target_recipe, job.source, job.cache / "models"))
     job.method.prepare(job.processor, job.inputs)  # training-time work (SISA's shard adapters): not part of the cost
-    job.checkpoint = job.out / f".checkpoint-{stable_hash([dataclasses.asdict(job.unlearn), cfg.method, cfg.method_args])}"
-    with measure() as clock:
+    job.run.start()  # the marker, before the first write into the run folder
+    job.checkpoint = job.run.checkpoint_dir()
+    with measure() as clock:  # the clock is saved with the checkpoint: a resumed run counts every segment
         job.model, job.result = run_unlearning(job.model, job.processor, job.method, job.pairs, job.unlearn,
-                                               inputs=job.inputs, checkpoint_dir=job.checkpoint)
+                                               inputs=job.inputs, checkpoint_dir=job.checkpoint, clock=clock)
     job.timings["unlearn_s"] = round(clock.cost.wall_s, 2)
     # cost against retraining = fine-tuning the gold model (read from its manifest when it was cached)
     job.efficiency = efficiency(clock.cost, training_cost(job.gold_dir))
@@ -336,9 +366,7 @@ def evaluate_unlearned(job: Job) -> None:
 
     job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", gold_dir=job.gold_eval,
                            run_info={"method": job.cfg.method, "seed": job.cfg.seed, "efficiency": job.efficiency,
-                                     **job.run_config()}, **job.eval)
-    # the checkpoint was kept until now: a run killed during evaluation skips unlearning when it resumes
-    shutil.rmtree(job.checkpoint, ignore_errors=True)
+                                     "hardware": hardware(), **job.run_config()}, **job.eval)
 
 
 def compare(job: Job) -> None:
@@ -370,8 +398,10 @@ def write_records(job: Job) -> None:
                "gold": _file_fingerprint(job.gold_dir)},
         versions=library_versions(), metrics=job.summary["metrics"], efficiency={**job.timings, **job.efficiency},
         reference={name: {k: e["value"] for k, e in s["metrics"].items()}
-                   for name, s in (("target", job.target_summary), ("gold", job.gold_summary))})
+                   for name, s in (("target", job.target_summary), ("gold", job.gold_summary))},
+        hardware=hardware())
     write_record(job.out / "submission.json", record)
+    job.run.finish()  # the checkpoints were kept until now: a run killed during evaluation skips unlearning
 
 
 @dataclass(frozen=True)

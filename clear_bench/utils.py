@@ -32,6 +32,29 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def hardware() -> dict[str, Any]:
+    """What the numbers were computed on: CPU model, GPU model (None without CUDA), torch's CPU thread count.
+    CPU float sums depend on the thread count and the machine's floating-point path, so records name both."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    return {"cpu": cpu, "gpu": gpu, "cpu_threads": torch.get_num_threads(), "machine": platform.machine()}
+
+
+def weights_checksum(folder: str | os.PathLike) -> str:
+    """SHA-256 over a model folder's safetensors files (names and contents): the weights themselves."""
+    files = sorted(Path(folder).glob("*.safetensors"))
+    return hashlib.sha256(json.dumps([(f.name, file_sha256(f)) for f in files]).encode()).hexdigest()
+
+
 def looks_like_path(name: str) -> bool:
     """True for names that can only be folders: Hub ids are "owner/name", so anything starting like a path or
     with more than one separator is a folder (a missing one is then an error, not a download)."""
@@ -75,13 +98,36 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
+TOOL = "clear-bench"  # the "tool" field of the manifests and markers clear-bench writes
+
+
+def is_our_marker(path: str | os.PathLike) -> bool:
+    """Whether `path` is a manifest clear-bench wrote: a JSON object naming the tool (`"tool": "clear-bench"`),
+    or, written before that field, recording the clear_bench version among its library versions. A file of that
+    name with any other content is the user's."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    versions = data.get("versions", data.get("libraries"))
+    return data.get("tool") == TOOL or (isinstance(versions, dict) and "clear_bench" in versions)
+
+
 def check_replaceable(folder: str | os.PathLike, marker: str) -> Path:
-    """Fail, in one line, if `folder` exists and holds files but not `marker`: it is not an output of ours, and
-    writing our output there would delete what it holds (an `--out ~/models` typo)."""
+    """Fail, in one line, if `folder` exists and holds files but no `marker` that clear-bench wrote (see
+    `is_our_marker`): it is not an output of ours, and writing our output there would delete what it holds
+    (an `--out ~/models` typo, or a folder that merely holds a file of that name)."""
     folder = Path(folder)
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).exists():
-        raise ClearBenchError(f"{folder} already holds files that clear-bench did not write (no {marker}); "
-                              "writing there would replace them: choose a new or empty folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not (folder / marker).exists():
+            raise ClearBenchError(f"{folder} already holds files that clear-bench did not write (no {marker}); "
+                                  "writing there would replace them: choose a new or empty folder")
+        if not is_our_marker(folder / marker):
+            raise ClearBenchError(f"{folder} already holds files that clear-bench did not write ({marker} there "
+                                  "is not a clear-bench manifest); writing there would replace them: choose a new "
+                                  "or empty folder")
     return folder
 
 

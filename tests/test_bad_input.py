@@ -43,10 +43,10 @@ def _assert_one_line(code, errors, pattern):
     (["--preset", "demo", "--method", "npo", "--method-arg", "beta=abc"], r"beta='abc' is not a valid float"),
     (["--preset", "demo", "--method", "nosuchpkg.mod:Method"], r"cannot import method 'nosuchpkg.mod:Method'"),
     (["--preset", "demo", "--method", "scrub", "--method-arg", "rewind=ture"], r"rewind='ture' is not a valid bool"),
-    (["--preset", "demo", "--batch-size", "0"], r"batch_size must be >= 1 \(got 0\)"),
+    (["--preset", "demo", "--batch-size", "0"], r"--batch-size must be >= 1 \(got 0\)"),
     (["--preset", "demo", "--lr=-1e-3"], r"lr must be > 0"),
     (["--preset", "demo", "--epochs", "0"], r"epochs must be > 0"),
-    (["--preset", "demo", "--cap", "-2"], r"--cap must be a number of items per task, or 0 for all"),
+    (["--preset", "demo", "--cap", "-2"], r"--cap must be >= 0 \(0 = every item\) \(got -2\)"),
 ])
 def test_clear_eval_rejects_bad_flags_before_any_work(argv, pattern, capsys, tmp_path):
     out = tmp_path / "run"

@@ -14,9 +14,10 @@ log = logging.getLogger("clear_bench")
 
 EVALUATE_DESCRIPTION = ("Score a model on the CLEAR evaluation tasks (and TOFU text QA, holdout when the data "
                         "has them): per-item logs, then every metric in summary.json and summary.md.")
-REPORT_DESCRIPTION = ("Compute every metric from evaluation run folders (per-item logs), write summary.json and "
-                      "summary.md into each, and print a markdown table (several runs: side by side). Directions: "
-                      "↑ higher is better, ↓ lower, →x closer to x.")
+REPORT_DESCRIPTION = ("Compute every metric from evaluation run folders (per-item logs), print a markdown table "
+                      "(several runs: side by side), and refresh each run's summary.json and summary.md unless that "
+                      "would drop a metric they hold (e.g. the gold-based ones, without --gold): those are kept as "
+                      "they were. Directions: ↑ higher is better, ↓ lower, →x closer to x.")
 
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
@@ -42,6 +43,14 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-remote-code", action="store_true", help="allow code shipped with the model to run")
 
 
+def _earlier_run(folder: Path) -> bool:
+    """An evaluation folder written before run markers: its run.json records our library versions."""
+    from ..eval import logs
+
+    info = logs.read_run_info(folder)
+    return isinstance(info, dict) and "clear_bench" in (info.get("library_versions") or {})
+
+
 def cmd_evaluate(args) -> int:
     """Run `clear-bench evaluate` from parsed arguments; user errors raise `ClearBenchError`."""
     from ..data.schema import check_forget
@@ -50,7 +59,8 @@ def cmd_evaluate(args) -> int:
     from ..eval.tasks import get_task
     from ..models.loading import load_model
     from ..presets import get_preset
-    from ..utils import check_writable, looks_like_path
+    from ..runs import EVALUATION, claim
+    from ..utils import hardware, looks_like_path
 
     # Everything that can be checked without the model (names, data, gold run) is checked first, and
     # nothing is written before the model has loaded.
@@ -63,7 +73,13 @@ def cmd_evaluate(args) -> int:
         raise ClearBenchError(f"model folder {args.model} does not exist")
     preset = get_preset(args.preset)
     source = resolve_source(args, preset)
-    out = check_writable(args.out)
+    model_id = os.path.abspath(model_path) if model_path.exists() else args.model
+    run = claim(args.out, EVALUATION, {  # a folder of another run, or of the user's files, is refused
+        "model": model_id, "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
+        "forget": args.forget, "cap": None if args.cap == 0 else args.cap, "max_new_tokens": args.max_new_tokens,
+        "scoring": "naive" if args.naive_scoring else "shared_prefix"},
+        adopt=_earlier_run)
+    out = run.folder
     if args.gold is not None:
         check_gold(args.gold, args.forget)
     for t in resolve_tasks(source, tasks, args.forget):  # data errors before the (slow) model load; cached
@@ -72,15 +88,17 @@ def cmd_evaluate(args) -> int:
                                   trust_remote_code=args.trust_remote_code)
     manifest = read_model_manifest(model_path) if model_path.is_dir() else {}
     # an absolute folder path, so that resuming from another working directory is recognised
-    run_info = {"model": os.path.abspath(model_path) if model_path.exists() else args.model, "preset": preset.name,
+    run_info = {"model": model_id, "preset": preset.name, "hardware": hardware(),
                 "seed": manifest.get("config", {}).get("train", {}).get("seed")}
     if manifest:
         run_info["model_manifest"] = {k: manifest[k] for k in ("fingerprint", "base_model", "data_config")
                                       if k in manifest}
+    run.start()
     summary = evaluate(model, processor, source, out, forget=args.forget, tasks=tasks,
                        cap=None if args.cap == 0 else args.cap, batch_size=args.batch_size,
                        max_new_tokens=args.max_new_tokens, shared_prefix=not args.naive_scoring,
                        gold_dir=args.gold, run_info=run_info)
+    run.finish()
     sys.stdout.write(summary_markdown(summary))
     log.info("per-item logs and summary in %s", out)
     return 0

@@ -1,8 +1,9 @@
 """Submission records: one JSON per run, self-describing and tamper-evident.
 
 A record holds the method and every hyper-parameter, a hash of the whole configuration, the seed,
-fingerprints of the data and of the models, library versions, and every metric with its
-direction. `record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
+fingerprints of the data and of the models (with a checksum of their weights), library versions, the
+machine (CPU / GPU model, thread count), and every metric with its direction (finite, or null).
+`record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
 number without recomputing it makes the record invalid, and `load_record` says so.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +35,13 @@ def record_hash(record: dict) -> str:
 
 def make_record(*, method: str, modality: str, forget: int, seed: int, config: dict, data: dict, model: dict,
                 versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None,
-                track: str = "multimodal", reference: dict | None = None) -> dict:
+                track: str = "multimodal", reference: dict | None = None, hardware: dict | None = None) -> dict:
     """A complete record; `metrics` maps keys to summary entries (value, direction, higher_is_better, role).
 
-    `track`: the leaderboard it belongs to (multimodal, text, visual). `reference`: headline values of the models
-    it is judged against, {"target": {key: value}, "gold": {key: value}} (the leaderboard marks a run whose retain
-    score collapsed relative to its target)."""
+    `track`: the leaderboard it belongs to (multimodal, text, visual). `reference`: the values of the models it
+    is judged against, {"target": {key: value}, "gold": {key: value}} (the leaderboard marks a run whose retain
+    score collapsed relative to its target). `hardware` (`utils.hardware()`: CPU / GPU model, threads) is the
+    machine's: recorded, since CPU float sums move with it."""
     from ..utils import stable_hash
 
     record = {
@@ -49,7 +52,7 @@ def make_record(*, method: str, modality: str, forget: int, seed: int, config: d
         "metrics": {k: {f: v.get(f) for f in ("value", "direction", "higher_is_better", "role", "ideal")}
                     for k, v in metrics.items()},
         "efficiency": efficiency or {},
-        "reference": reference or {},
+        "reference": reference or {}, "hardware": hardware or {},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     record["record_hash"] = record_hash(record)
@@ -71,8 +74,14 @@ def validate_record(record: Any, where: str = "record") -> dict:
         if not isinstance(entry, dict) or "value" not in entry:
             raise ClearBenchError(f"{where}: malformed metric '{key}'")
         v = entry["value"]
-        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v != v):
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
             raise ClearBenchError(f"{where}: metric '{key}' has a non-numeric value {v!r}")
+        if v is not None and not math.isfinite(v):  # json reads NaN / Infinity; a ranking cannot use them
+            raise ClearBenchError(f"{where}: metric '{key}' has a non-finite value {v!r} (a metric that could not "
+                                  "be computed is null)")
+    for key, v in (record.get("efficiency") or {}).items():
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ClearBenchError(f"{where}: efficiency '{key}' has a non-finite value {v!r}")
     if record_hash(record) != record["record_hash"]:
         raise ClearBenchError(f"{where}: record_hash does not match its content (the record was edited after "
                               "it was written)")

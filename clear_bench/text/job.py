@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from ..errors import ClearBenchError
-from ..utils import atomic_write_json, atomic_write_text, check_writable, library_versions, seed_everything, stable_hash
+from ..utils import atomic_write_json, atomic_write_text, check_writable, hardware, library_versions, seed_everything, stable_hash
 
 log = logging.getLogger(__name__)
 TRACK = "text"
@@ -76,7 +76,7 @@ def run_text_job(cfg) -> Path:
     from ..eval.summary import compare_summaries
     from ..eval.tasks import TEXT_TASKS
     from ..job import build_method
-    from ..leaderboard.records import make_record, record_hash, write_record
+    from ..leaderboard.records import make_record, write_record
     from ..presets import cache_dir
     from ..training.finetune import data_fingerprint, training_cost
     from ..training.unlearn import holdout_samples, make_pairs, unlearn
@@ -179,8 +179,8 @@ def run_text_job(cfg) -> Path:
         method=cfg.method, modality=TRACK, forget=cfg.forget, seed=cfg.seed, config=config,
         data={"tofu": source.tofu, "fingerprint": data_fingerprint(source, "tofu", names["forget"])},
         model={"base": base_model, "target": _file_fingerprint(target_dir), "gold": _file_fingerprint(gold_dir)},
-        versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff})
-    record["track"] = TRACK  # (records without the key are the multimodal track's)
-    record["record_hash"] = record_hash(record)
+        versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff}, track=TRACK,
+        reference={name: {k: e["value"] for k, e in s["metrics"].items()}
+                   for name, s in (("target", target_summary), ("gold", gold_summary))}, hardware=hardware())
     write_record(out / "submission.json", record)
     return out

@@ -1,7 +1,8 @@
 """`clear-bench finetune`: train the target model on `full+tofu` and the gold model on `retainNN+tofu`.
 
 The result is a plain Hugging Face model folder (LoRA merged) with a `clear_manifest.json`
-recording config, data fingerprint, library versions and seed. A second call with the same
+recording config, data fingerprint, library versions, seed, the machine (CPU / GPU model, threads) and a
+SHA-256 of the saved weights. A second call with the same
 inputs finds the manifest and reuses the model. Written to a temporary folder and renamed, so an
 error never leaves a half-written model behind.
 """
@@ -16,8 +17,8 @@ from pathlib import Path
 from ..efficiency import measure
 from ..errors import ClearBenchError
 from ..models.tiny import TINY_MODELS
-from ..utils import (atomic_dir, atomic_write_json, check_replaceable, check_writable, library_versions,
-                     seed_everything, stable_hash)
+from ..utils import (TOOL, atomic_dir, atomic_write_json, check_replaceable, check_writable, hardware,
+                     library_versions, seed_everything, stable_hash, weights_checksum)
 from .loop import TrainConfig, make_accelerator, train
 
 log = logging.getLogger(__name__)
@@ -253,18 +254,20 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     model = accelerator.unwrap_model(model)
     if config.lora_r > 0:
         model = model.merge_and_unload()
-    manifest = {"fingerprint": fingerprint, "config": asdict(config), "base_model": base, "data_config": cfg_name,
+    manifest = {"tool": TOOL, "fingerprint": fingerprint, "config": asdict(config), "base_model": base,
+                "data_config": cfg_name,
                 "data_source": source.name("clear"), "data_fingerprint": data_fp,
                 "samples": len(samples), "steps": result.steps, "final_loss": result.losses[-1],
                 "train_seconds": round(result.seconds, 2), "train_cost": clock.cost.to_dict(),
                 # CPU float sums depend on the thread count: tiny-model numbers move with it (not part of the key)
-                "device": str(accelerator.device), "cpu_threads": torch.get_num_threads(),
+                "device": str(accelerator.device), "cpu_threads": torch.get_num_threads(), "hardware": hardware(),
                 "versions": library_versions()}
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         with atomic_dir(out, marker=MANIFEST) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             processor.save_pretrained(tmp)
+            manifest["weights_sha256"] = weights_checksum(tmp)  # the fingerprint covers the inputs, this the result
             atomic_write_json(tmp / MANIFEST, manifest)
             card = model_card(manifest)
             if card:

@@ -124,9 +124,11 @@ PROGRESS = "progress.json"
 LOG_EVERY = 16  # steps between reading losses back from the device (each read waits for the GPU to catch up)
 
 
-def _save_checkpoint(accelerator, folder: Path, step: int, epoch: int, losses: list[float], collate) -> None:
+def _save_checkpoint(accelerator, folder: Path, step: int, epoch: int, losses: list[float], collate,
+                     extra: dict | None = None) -> None:
     """Model, optimizer, scheduler and RNG states after `epoch` epochs, written atomically; also the collate
-    function's own state when it has one (`state_dict`: e.g. the Collator's caption-request generator)."""
+    function's own state when it has one (`state_dict`: e.g. the Collator's caption-request generator), and
+    that of each `extra` object (e.g. the efficiency clock)."""
     from ..utils import atomic_dir, atomic_write_json
 
     accelerator.wait_for_everyone()
@@ -134,7 +136,8 @@ def _save_checkpoint(accelerator, folder: Path, step: int, epoch: int, losses: l
         with atomic_dir(folder) as tmp:
             accelerator.save_state(str(tmp), safe_serialization=True)
             state = collate.state_dict() if hasattr(collate, "state_dict") else {}
-            atomic_write_json(tmp / PROGRESS, {"step": step, "epoch": epoch, "losses": losses, "collate": state})
+            atomic_write_json(tmp / PROGRESS, {"step": step, "epoch": epoch, "losses": losses, "collate": state,
+                                               "extra": {k: v.state_dict() for k, v in (extra or {}).items()}})
     accelerator.wait_for_everyone()
 
 
@@ -152,13 +155,15 @@ def make_accelerator(grad_accum: int = 1):
 
 def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, accelerator=None,
           loss_fn: Callable = default_loss, params=None, desc: str = "train",
-          on_step: Callable | None = None, checkpoint_dir: str | Path | None = None) -> TrainResult:
+          on_step: Callable | None = None, checkpoint_dir: str | Path | None = None,
+          extra_state: dict | None = None) -> TrainResult:
     """Train `model` on `dataset` (a sequence of items `collate` turns into a batch).
 
     `params` defaults to every parameter with requires_grad. `on_step(step)` is called after every
     optimiser step and may raise to stop. With `checkpoint_dir`, the state is saved after every
     epoch and a killed run resumes from the last finished epoch; the shuffling order depends only
-    on (seed, epoch), so a resumed run ends where an uninterrupted one does.
+    on (seed, epoch), so a resumed run ends where an uninterrupted one does. `extra_state` names objects
+    with `state_dict` / `load_state_dict` saved and restored with the checkpoint.
 
     Losses are read back from the device every `LOG_EVERY` steps and at epoch ends, not after each
     step: the host then queues the next batch while the GPU still computes the current one.
@@ -200,6 +205,9 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
         step, epoch, result.losses = progress["step"], progress["epoch"], progress["losses"]
         if progress.get("collate") and hasattr(collate, "load_state_dict"):
             collate.load_state_dict(progress["collate"])
+        for name, obj in (extra_state or {}).items():
+            if name in progress.get("extra", {}):
+                obj.load_state_dict(progress["extra"][name])
         log.info("%s: resuming from the checkpoint after epoch %d (step %d)", desc, epoch, step)
     # disable=None: bars on a terminal only, not in logs
     bar = tqdm(total=total, initial=step, desc=desc, disable=None if accelerator.is_local_main_process else True,
@@ -236,7 +244,7 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
         epoch += 1
         read_losses()
         if ckpt is not None:
-            _save_checkpoint(accelerator, ckpt, step, epoch, result.losses, collate)
+            _save_checkpoint(accelerator, ckpt, step, epoch, result.losses, collate, extra_state)
     bar.close()
     result.steps, result.seconds = step, time.time() - t0
     return result

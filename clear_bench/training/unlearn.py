@@ -149,12 +149,12 @@ def holdout_samples(source, modality: str) -> list[Sample]:
 
 
 def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, accelerator=None, inputs=None,
-            checkpoint_dir=None):
+            checkpoint_dir=None, clock=None):
     """Unlearn in place; returns (model with adapters merged, UnlearnResult).
 
     `inputs` (`UnlearnInputs`) carries what some methods read beyond the pairs: holdout samples
     (SCRUB's rewind), the data and recipe of the target model (SISA). With `checkpoint_dir`, a killed
-    run resumes from its last finished epoch."""
+    run resumes from its last finished epoch, and `clock` (an `efficiency.measure`) with it."""
     from dataclasses import replace
 
     from .context import UnlearnContext, UnlearnInputs
@@ -193,7 +193,8 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     try:
         r = train(model, pairs, PairCollator(processor, method.streams), config.train, accelerator=accelerator,
                   loss_fn=loss_fn, params=params, desc=f"unlearn {method.name}", checkpoint_dir=checkpoint_dir,
-                  on_step=lambda step: method.on_step(model, ctx, step + 1))
+                  on_step=lambda step: method.on_step(model, ctx, step + 1),
+                  extra_state={"clock": clock} if clock is not None else None)
         result.steps, result.losses, result.seconds = r.steps, r.losses, r.seconds
     except NonFiniteLoss as e:
         log.error("%s", e)

@@ -25,7 +25,7 @@ import torch
 
 from ..efficiency import Cost
 from ..errors import ClearBenchError
-from ..utils import atomic_write_json, atomic_write_text, check_writable, derive_seed, library_versions, stable_hash
+from ..utils import atomic_write_json, atomic_write_text, check_writable, derive_seed, hardware, library_versions, stable_hash
 from .data import FaceSet, load_faces
 from .metrics import RunScores, compute, embed, face_id
 from .methods import UnlearnTask, build_method
@@ -171,7 +171,7 @@ def _table(summaries: dict[str, dict]) -> str:
 def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     """Run the visual track for one method; returns the run folder."""
     from ..efficiency import efficiency, summary_entries
-    from ..leaderboard.records import make_record, record_hash, write_record
+    from ..leaderboard.records import make_record, write_record
     from ..presets import cache_dir
 
     preset, method, n, pretrain = resolve(cfg)
@@ -224,9 +224,8 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     record = make_record(method=cfg.method, modality="image", forget=cfg.forget, seed=cfg.seed, config=config,
                          data={"clear": source.clear, "faces": faces.fingerprint},
                          model={"base": preset.backbone.name, "splits": splits.folder.name},
-                         versions=library_versions(), metrics=metrics, efficiency={**timings, **eff})
-    record["track"] = TRACK
-    record["record_hash"] = record_hash(record)
+                         versions=library_versions(), metrics=metrics, efficiency={**timings, **eff}, track=TRACK,
+                         hardware=hardware())
     write_record(out / "submission.json", record)
     shutil.rmtree(work, ignore_errors=True)  # its per-split results are in scores.npz now
     return out

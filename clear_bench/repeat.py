@@ -1,0 +1,67 @@
+"""`clear-eval --seeds K`: the same run with K seeds, and the spread of every metric over them.
+
+One machine's figures for one seed are not the benchmark's numbers: the seed moves the pairing, the
+shuffling and the LoRA initialisation, and CPU float sums move with the thread count. The group folder holds
+`seed-<s>/` (a complete `clear-eval` run folder each, resumable on its own) and `seeds.md` / `seeds.json`
+with mean ± sample standard deviation per metric.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import runs
+from .utils import atomic_write_json, atomic_write_text, hardware
+
+SEED_GROUP = "clear-eval seed group"
+
+
+def spread(summaries: Sequence[dict]) -> dict[str, dict[str, Any]]:
+    """{metric: {"mean", "sd", "n", "direction"}} over the runs' summaries (values that are None are left out;
+    sd is the sample standard deviation, None for fewer than two values)."""
+    out: dict[str, dict[str, Any]] = {}
+    keys = dict.fromkeys(k for s in summaries for k in s["metrics"])
+    for key in keys:
+        entries = [s["metrics"].get(key) or {} for s in summaries]
+        values = [e["value"] for e in entries if e.get("value") is not None]
+        if not values:
+            continue
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+        out[key] = {"mean": mean, "sd": sd, "n": len(values),
+                    "direction": next((e.get("direction") for e in entries if e.get("direction")), "")}
+    return out
+
+
+def spread_markdown(table: dict[str, dict[str, Any]], seeds: Sequence[int]) -> str:
+    lines = [f"Mean ± sample sd over seeds {', '.join(map(str, seeds))} (n = values that were computed).", "",
+             "| metric | dir | mean ± sd | n |", "|---|---|---|---|"]
+    for key, e in table.items():
+        sd = "–" if e["sd"] is None else f"{e['sd']:.4f}"
+        lines.append(f"| {key} | {e['direction']} | {e['mean']:.4f} ± {sd} | {e['n']} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_seeds(cfg, k: int, run_job=None) -> Path:
+    """Run `cfg` (a `job.JobConfig`) with seeds cfg.seed .. cfg.seed + k - 1 into one group folder; returns it.
+    `run_job`: the track's job function (default: the multimodal `job.run_job`)."""
+    if run_job is None:
+        from .job import run_job
+
+    seeds = [cfg.seed + i for i in range(k)]
+    base = Path(cfg.out or f"runs/{cfg.method.replace(':', '.')}-{cfg.modality}-forget{cfg.forget:02d}-seeds")
+    identity = {k_: v for k_, v in dataclasses.asdict(cfg).items() if k_ not in ("seed", "out")}
+    group = runs.claim(base, SEED_GROUP, {**identity, "seeds": seeds})
+    group.start()
+    folders = [run_job(dataclasses.replace(cfg, seed=s, out=str(base / f"seed-{s}"))) for s in seeds]
+    summaries = [json.loads((f / "eval" / "summary.json").read_text()) for f in folders]
+    table = spread(summaries)
+    atomic_write_json(base / "seeds.json", {"seeds": seeds, "runs": [str(f) for f in folders], "spread": table,
+                                            "hardware": hardware()})
+    atomic_write_text(base / "seeds.md", f"# {cfg.method} · {cfg.modality} · forget {cfg.forget}% · "
+                                         f"{len(seeds)} seeds\n\n" + spread_markdown(table, seeds))
+    group.finish()
+    return base
