@@ -16,7 +16,7 @@ def _errors(capsys):
     (["--preset", "fast"], r"unknown text-track preset 'fast'; valid: demo, paper"),
     (["--method", "npoo"], r"unknown method 'npoo'.*Did you mean 'npo'"),
     (["--forget", "20"], r"forget size 20 is not one of 1, 5, 10"),
-    (["--cap", "-1"], r"--cap must be a number of items per task"),
+    (["--cap", "-1"], r"--cap must be >= 0"),
 ])
 def test_multimodal_only_or_bad_names_fail_in_one_line(argv, pattern, capsys, tmp_path):
     import re
