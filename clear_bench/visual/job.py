@@ -211,8 +211,9 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
                  "gold (retain only)": compute(gold)}
     metrics = {**summaries[f"{cfg.method} (after)"], **summary_entries(eff)}
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "scores.npz", score=run.scores, pred=run.preds, labels=faces.labels.numpy(),
-             enrol=faces.enrol_mask.numpy())
+    tmp = out / ".scores.tmp.npz"
+    np.savez(tmp, score=run.scores, pred=run.preds, labels=faces.labels.numpy(), enrol=faces.enrol_mask.numpy())
+    tmp.replace(out / "scores.npz")
     atomic_write_json(out / "summary.json", {"run": str(out), "track": TRACK, "config": config, "seed": cfg.seed,
                                             "metrics": metrics, "efficiency": {**timings, **eff},
                                             "library_versions": library_versions(),
