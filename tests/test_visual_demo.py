@@ -166,3 +166,18 @@ def test_method_moves_its_target(demo_splits, method):
         assert after == 0.0
     else:
         assert after < 0.05, after  # measured: 0.005 (retain_ft), 0.004 (gold)
+
+
+def test_method_run_resumes_at_the_missing_split(demo_splits, tmp_path):
+    from clear_bench.visual.job import method_scores
+
+    preset, faces, splits = demo_splits
+    method = build_method("ga", {}, preset.method_defaults)
+    first, _ = method_scores(method, "ga", splits, faces, preset, 42, tmp_path, progress=False)
+    (tmp_path / "split_003.npz").unlink()  # as if killed while unlearning split model 3
+    kept = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("split_*.npz")}
+    again, cost = method_scores(method, "ga", splits, faces, preset, 42, tmp_path, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("split_*.npz") if p.name in kept} == kept
+    assert (tmp_path / "split_003.npz").exists()
+    np.testing.assert_allclose(again.scores, first.scores, rtol=1e-6)  # same seed per split: same result
+    assert cost.wall_s > 0
