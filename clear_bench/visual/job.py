@@ -182,6 +182,8 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     faces = load_faces(preset.faces, source, cfg.forget)  # fails on too few images per identity, before training
     cache = cache_dir()
     device = _device()
+    if device.type == "cuda":  # uint8 images live on the GPU (0.6 GB for CLEAR at 224 px): no copy per batch
+        faces.images = faces.images.to(device)
     t = time.perf_counter()
     splits = cached_split_models(faces, preset.backbone, preset.train, n, cfg.seed, device, cache, progress, pretrain)
     timings = {"split_models_s": round(time.perf_counter() - t, 2)}
