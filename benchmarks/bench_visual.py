@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 
-from clear_bench.visual.model import BackboneConfig, FaceNet, am_softmax_loss, build_backbone
+from clear_bench.visual.model import FaceNet, am_softmax_loss, build_backbone
 from clear_bench.visual.presets import get_visual_preset
 
 

@@ -13,7 +13,6 @@ continues at the next split model). The run folder ends up with:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import shutil
 import time
