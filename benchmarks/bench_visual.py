@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 
-from clear_bench.visual.model import BackboneConfig, FaceNet, am_softmax_loss, build_backbone
+from clear_bench.visual.model import FaceNet, am_softmax_loss, build_backbone
 from clear_bench.visual.presets import get_visual_preset
 
 
@@ -141,7 +139,10 @@ def paper_workload(n: int = 128) -> dict[str, float]:
     per = 3768 / 200
     split_imgs, retain_imgs, forget_imgs = 100 * per, 80 * per, 20 * per
     epochs = get_visual_preset("paper").train.epochs
+    pre = get_visual_preset("paper").pretrain
     return {
+        # celebrity-1000: ~18,000 images of 997 persons (assumed; not downloadable here), 797 persons kept
+        "celebrity pretraining (train images)": 18000 * (797 / 997) * pre.recipe.epochs,
         "split training (train images)": n * epochs * split_imgs,
         "gold retraining (train images)": n * epochs * retain_imgs,
         "scrub_bio (train images)": n * 4 * (5 * forget_imgs + retain_imgs),
@@ -153,6 +154,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--skip-cold", action="store_true")
     p.add_argument("--paper-batch", type=int, default=8, help="batch of the ResNet-18 unit-cost steps")
+    p.add_argument("--gpu-rates", default="2500,8000", help="ASSUMED GPU images/s of ResNet-18 at 224 px (training, "
+                   "embedding) for a projection next to the measured one; measure them with this script on the GPU")
     args = p.parse_args()
     print(f"threads: {torch.get_num_threads()}, device: {'cuda' if torch.cuda.is_available() else 'cpu'}")
     seq, stk = models_per_second(8, 32, 10)
@@ -175,6 +178,11 @@ def main() -> None:
     per_method = work["scrub_bio (train images)"] * train_s + 128 * 3768 * embed_s
     print(f"  each further method: ~{per_method / 3600:.1f} h (scrub_bio-sized); all 12 methods: "
           f"~{(total + 10 * per_method) / 3600:.1f} h")
+    g_train, g_embed = (float(v) for v in args.gpu_rates.split(","))
+    gpu = sum(images / (g_embed if "embedding" in phase else g_train) for phase, images in work.items())
+    per_gpu = work["scrub_bio (train images)"] / g_train + 128 * 3768 / g_embed
+    print(f"projection at ASSUMED {g_train:.0f} / {g_embed:.0f} images/s (train / embed) on one GPU: one method "
+          f"{gpu / 3600:.1f} h, all 12 methods {(gpu + 10 * per_gpu) / 3600:.1f} h")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """AM-Softmax, enrolment accuracy, split plans and the visual metric registry on toy tensors."""
 import math
 
-import numpy as np
 import pytest
 import torch
 

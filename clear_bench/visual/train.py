@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import torch
 
@@ -111,7 +111,3 @@ def train_identities(model: FaceNet, faces: FaceSet, idx: torch.Tensor, recipe: 
 
     return sgd_loop(model.parameters(), recipe.epochs, recipe.lr, lambda e: batches(idx, recipe.batch_size, gen),
                     loss, recipe.momentum, recipe.weight_decay, recipe.schedule)
-
-
-def iter_chunks(idx: torch.Tensor, size: int) -> Iterator[torch.Tensor]:
-    yield from idx.split(size)

@@ -2,7 +2,6 @@
 retain images, both on the AM-Softmax loss (`cv/unlearning/neggrad.py`)."""
 from dataclasses import dataclass
 
-import torch
 
 from ..train import batches
 from .base import VisualMethod, am_loss, register, run_sgd
