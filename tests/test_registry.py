@@ -96,3 +96,17 @@ def test_flags_a_method_ignores_and_bad_l1_fail_in_one_line_before_any_work(argv
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and re.search(message, err), err
     assert not (tmp_path / "cache").exists() and not (tmp_path / "run").exists()  # no data made, nothing written
+
+
+def test_ls_lists_each_tracks_methods_and_metrics(capsys):
+    from clear_bench.cli import main
+
+    assert main(["ls", "methods", "--track", "visual"]) == 0
+    out = capsys.readouterr().out
+    assert "scrub_bio" in out and "twins" in out and "npo " not in out
+    assert main(["ls", "metrics", "--track", "visual"]) == 0
+    out = capsys.readouterr().out
+    assert "ulira" in out and "forget_acc" in out
+    assert main(["ls", "metrics", "--track", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "text_log_forget_quality" in out and "\nforget_metric " not in out

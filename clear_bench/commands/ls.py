@@ -27,17 +27,20 @@ def method_params(cls) -> list[tuple[str, str, object, str]]:
     return out
 
 
-def list_methods() -> list[str]:
-    from ..baselines import get_method
-    from ..baselines.registry import available
+def list_methods(track: str = "multimodal") -> list[str]:
     from ..registry import first_line
 
+    if track == "visual":
+        from ..visual.methods import available, get_method
+    else:  # the text track runs the multimodal track's methods (SISA refuses it)
+        from ..baselines import get_method
+        from ..baselines.registry import available
     lines = []
     for name in available():
         cls = get_method(name)
         doc = first_line(cls)
-        lines.append(f"{name:10} {doc or cls.paper}")
-        if cls.paper and doc:
+        lines.append(f"{name:10} {doc or getattr(cls, 'paper', '')}")
+        if getattr(cls, "paper", "") and doc:
             lines.append(f"{'':10}   paper: {cls.paper}")
         ignored = getattr(cls, "ignores", ())
         if ignored:
@@ -47,12 +50,19 @@ def list_methods() -> list[str]:
     return lines
 
 
-def list_metrics() -> list[str]:
+def list_metrics(track: str = "multimodal") -> list[str]:
     from ..eval.metrics import METRICS
     from ..registry import first_line
 
     lines = [f"{'metric':22} {'direction (per role)':31} {'role':15} doc"]
+    if track == "visual":
+        from ..visual.metrics import METRICS as VISUAL
+
+        return lines + [f"{name:22} {spec.arrow:31} {spec.role:15} {first_line(spec.doc)}"
+                        for name, spec in VISUAL.items()]
     for name, spec in METRICS.items():
+        if spec.track not in (None, track):
+            continue
         if isinstance(spec.higher_is_better, typing.Mapping):
             arrows = " ".join(f"{r}{spec.arrow(r)}" for r in spec.higher_is_better)
         else:
@@ -98,9 +108,12 @@ def add_parser(sub) -> None:
                                    "with their direction (↑ higher is better, ↓ lower, →x closer to x) and role, "
                                    "evaluation tasks, presets, generation stages and backends.")
     p.add_argument("kind", choices=KINDS, help="what to list")
+    p.add_argument("--track", default="multimodal", choices=("multimodal", "text", "visual"),
+                   help="methods and metrics of this track (default: multimodal)")
     p.set_defaults(func=cmd_ls)
 
 
 def cmd_ls(args) -> int:
-    print("\n".join(LISTERS[args.kind]()))
+    lister = LISTERS[args.kind]
+    print("\n".join(lister(args.track) if args.kind in ("methods", "metrics") else lister()))
     return 0
