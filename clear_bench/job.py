@@ -29,10 +29,6 @@ from .utils import atomic_write_json, atomic_write_text, hardware, library_versi
 
 log = logging.getLogger(__name__)
 
-# JobConfig fields that are settings of the unlearning run (a method may declare it ignores them)
-UNLEARN_SETTINGS = ("lr", "epochs", "batch_size", "lora_r", "l1_lambda")
-
-
 @dataclass
 class JobConfig:
     """One `clear-eval` run. Unset values (None) take the preset's. Checked when made: a bad modality,

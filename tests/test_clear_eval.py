@@ -79,5 +79,5 @@ def test_paper_preset_without_network_stops_at_once(capsys, tmp_path, monkeypatc
     t = time.time()
     assert clear_eval_main(["--method", "npo", "--out", str(tmp_path / "y")]) == 2
     err = capsys.readouterr().err
-    assert "--preset demo" in err and "--data PATH" in err
+    assert "--preset demo" in err and "--data CLEAR_DIR --tofu TOFU_DIR" in err
     assert time.time() - t < 30
