@@ -7,7 +7,7 @@ gold model (fine-tuned without the forget persons). Per forget task present in b
   uses ranks, so it is the same on R, 1/R or log R.
 - JS (what the CLEAR reference's later tables call Forget Quality): 1 − Jensen–Shannon distance.
   The reference compares the two R *vectors* item by item as if they were distributions over
-  item index (a defect: CLEAR_REFERENCE §7.1 item 9); we compare their *distributions*:
+  item index (a defect of the reference's `mm/calculate_metrics.py`); we compare their *distributions*:
   histograms of log R (symmetric around "no preference", tames R's long right tail) over shared
   equal-width bins spanning the pooled range of both samples, each histogram normalised to sum 1,
   JS distance with base 2 so that it lies in [0, 1] and 1 − JS too (the reference used natural log).
