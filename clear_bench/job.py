@@ -96,9 +96,10 @@ def build_method(name: str, args: dict):
 
 
 def _resolve(cfg: JobConfig):
+    from .baselines import get_method
     from .cli import resolve_source
     from .presets import get_preset
-    from .training.unlearn import MODALITIES
+    from .training.unlearn import MODALITIES, with_overrides
 
     if cfg.modality not in MODALITIES:
         raise ClearBenchError(f"unknown modality '{cfg.modality}'; valid: {', '.join(MODALITIES)}")
@@ -110,7 +111,9 @@ def _resolve(cfg: JobConfig):
     preset = get_preset(cfg.preset)
     if cfg.compile is not None:
         preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, compile=cfg.compile))
-    method = build_method(cfg.method, cfg.method_args)
+    demo = get_method(cfg.method).demo_overrides if preset.name == "demo" else {}  # (UnlearningMethod docs)
+    preset = dataclasses.replace(preset, unlearn=with_overrides(preset.unlearn, demo))
+    method = build_method(cfg.method, {**demo.get("method", {}), **cfg.method_args})
     # the unlearning recipe with the run's seed, --epochs, --lr, --batch-size: bad values fail here, before the
     # fine-tunes (TrainConfig checks itself)
     overrides = dict(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)

@@ -74,6 +74,11 @@ class RMU(UnlearningMethod):
     streams = ("forget", "retain")
     needs_reference = True
     paper = "Li et al. 2024, 'The WMDP benchmark', Eq. 1-2 (Representation Misdirection for Unlearning)"
+    # The demo model has 4 layers: at layer 1 (a quarter of the depth) forget and retain persons' captions are
+    # still nearly the same token-level activations, so α = 100 holds the forget ones in place too (cosine to u
+    # stays < 0.1). Layer 2 carries enough context to tell them apart; α = 10 and lr 1e-2 let 30 steps reach
+    # the control vector (tests/test_method_effects.py).
+    demo_overrides = {"train": {"lr": 1e-2}, "method": {"layer": 2, "alpha": 10.0}}
 
     def _layer(self, model) -> int:
         n = _lm_config(model).num_hidden_layers

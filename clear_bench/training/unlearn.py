@@ -45,6 +45,13 @@ class UnlearnConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, lr=1e-5, batch_size=4))
 
 
+def with_overrides(config: UnlearnConfig, overrides: dict) -> UnlearnConfig:
+    """`config` with the "unlearn" and "train" parts of a method's `demo_overrides` applied."""
+    from dataclasses import replace
+
+    return replace(config, **overrides.get("unlearn", {}), train=replace(config.train, **overrides.get("train", {})))
+
+
 @dataclass
 class UnlearnResult:
     steps: int = 0
