@@ -209,3 +209,27 @@ def test_companions_are_redrawn_per_epoch_from_the_seed_alone():
         collate.set_epoch(e)
         collate(list(pairs))
     assert seen == [[p["retain"].item_id for p in epochs[e]] for e in (0, 3)]
+
+
+@pytest.mark.parametrize("name", [n for n in available() if get_method(n).demo_overrides])
+def test_demo_overrides_name_real_settings(name):
+    from clear_bench.presets import get_preset
+    from clear_bench.training.unlearn import with_overrides
+
+    cls = get_method(name)
+    assert set(cls.demo_overrides) <= {"unlearn", "train", "method"}
+    with_overrides(get_preset("demo").unlearn, cls.demo_overrides)  # unknown fields raise TypeError
+    cls.Config(**cls.demo_overrides.get("method", {}))
+
+
+def test_the_job_applies_demo_overrides_with_the_demo_preset_and_flags_win(demo_source):
+    from clear_bench.job import JobConfig, _resolve
+    from clear_bench.presets import get_preset
+
+    preset, method, _, train = _resolve(JobConfig(method="dpo", preset="demo"))
+    assert (preset.unlearn.lora_r, train.epochs, method.config.beta) == (0, 50, 0.01)
+    assert train.lr == get_preset("demo").unlearn.train.lr
+    _, method, _, train = _resolve(JobConfig(method="dpo", preset="demo", epochs=3, method_args={"beta": "0.2"}))
+    assert (train.epochs, method.config.beta) == (3, 0.2)
+    preset, method, _, train = _resolve(JobConfig(method="gd", preset="demo"))
+    assert (preset.unlearn.lora_r, train.epochs) == (8, 10)
