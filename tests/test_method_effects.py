@@ -69,8 +69,8 @@ def test_lowers_the_forget_answers_probability(world, name):
 @pytest.mark.parametrize("name", ["idk", "dpo"])
 def test_makes_a_refusal_more_likely_than_the_true_answer(world, name):
     """Per token, the refusal each forget question was trained with against the true answer: before, the answer is
-    far more likely (gap about -12 nats a token); after, the refusal wins (idk: on every item, mean +1.25;
-    dpo: mean +1.5)."""
+    far more likely (gap -12 nats a token on LLaVA, -10.6 on Qwen2-VL); after, the refusal wins on every item
+    (idk: mean +1.8 / +0.7, smallest +0.97 / +0.41; dpo: mean +7.4 / +13.7, smallest +1.2 / +9.3)."""
     from clear_bench.training.unlearn import make_pairs
 
     model, processor, forget, retain, _ = world
@@ -84,7 +84,7 @@ def test_makes_a_refusal_more_likely_than_the_true_answer(world, name):
     after = gap(out)
     print(f"{name}: refusal - answer per token {gap(model).mean():.2f} -> {after.mean():.2f}, min {after.min():.2f}")
     assert after.mean() > 0.3, f"{name}: refusal - answer log p per token {after.tolist()}"
-    assert (after > 0).float().mean() >= (1.0 if name == "idk" else 0.5), after.tolist()
+    assert (after > 0).all(), after.tolist()
 
 
 def test_rmu_steers_forget_activations_towards_the_control_vector(world):
