@@ -3,16 +3,13 @@ records which weights moved (tests/test_baselines.py)."""
 from __future__ import annotations
 
 import copy
-import random
 
 import torch
 
 from clear_bench.baselines import get_method
 from clear_bench.baselines.base import model_logits
 from clear_bench.baselines.losses import kl_ref_to_model, token_logprobs
-from clear_bench.baselines.refusals import REFUSALS
 from clear_bench.data.collator import Collator
-from clear_bench.data.sample import Sample
 
 
 def _batches(processor, samples, size=8):
@@ -30,18 +27,6 @@ def answer_logprob(model, processor, samples) -> torch.Tensor:
         logp, mask = token_logprobs(model_logits(model, batch), batch["labels"])
         out.append(logp.sum(1) / mask.sum(1).clamp(min=1))
     return torch.cat(out)
-
-
-def with_refusal(samples, seed=0) -> list[Sample]:
-    """The forget questions answered with a refusal (drawn with a seed, one per item)."""
-    rng = random.Random(seed)
-    return [Sample(f"{s.item_id}#refusal", s.question, rng.choice(REFUSALS), image=s.image) for s in samples]
-
-
-@torch.no_grad()
-def refusal_margin(model, processor, samples) -> torch.Tensor:
-    """Per item, mean log p(refusal) - mean log p(true answer): > 0 where the refusal is the more likely one."""
-    return answer_logprob(model, processor, with_refusal(samples)) - answer_logprob(model, processor, samples)
 
 
 @torch.no_grad()
