@@ -3,7 +3,8 @@
 Each test unlearns 8 forget items (4 captions, 4 TOFU answers) of the demo's fine-tuned target with the demo
 preset's recipe and the method's `demo_overrides` (what `clear-eval --preset demo` runs, on fewer items), on
 both tiny architectures, and measures what the method targets. Margins are about half the effect measured
-with OMP_NUM_THREADS=1 and 2 (figures in the comments: LLaVA / Qwen2-VL, the smaller of the two thread counts).
+with OMP_NUM_THREADS=1 and 2 (figures in the comments: LLaVA / Qwen2-VL, 1 thread unless both are given; the
+unlearning itself gave the same figures with 1 and 2 threads, the demo models fine-tuned with 2 threads differ).
 """
 import pytest
 import torch
@@ -51,9 +52,12 @@ def prob(model, processor, samples) -> float:
     return answer_logprob(model, processor, samples).exp().mean().item()
 
 
-# forget answers' per-token probability 0.99 before; after (LLaVA / Qwen2-VL): ga 0.54 / 0.65, gd 0.75 / 0.66,
-# kl 0.74 / 0.66, npo 0.55 / 0.65, simnpo 0.81 / 0.68, llmu 0.85 / 0.92 (its ascent term has weight 0.5)
-MIN_DROP = {"ga": 0.09, "gd": 0.09, "kl": 0.09, "npo": 0.09, "simnpo": 0.09, "llmu": 0.035}
+# Forget answers' per-token probability, before -> after. The demo models themselves differ with the thread count,
+# so both are listed (LLaVA 1 thread, 2 threads / Qwen2-VL 1 thread, 2 threads; 0.990, 0.996 / 0.988, 0.988 before):
+# ga 0.54, 0.57 / 0.65, 0.71; gd 0.75, 0.85 / 0.66, 0.80; kl 0.74, 0.64 / 0.66, 0.73; npo 0.55, 0.55 / 0.65, 0.69;
+# simnpo 0.81, 0.88 / 0.68, 0.77; llmu 0.85, 0.94 / 0.92, 0.92 (its ascent term has weight 0.5).
+# Required drop: about half the smallest measured one.
+MIN_DROP = {"ga": 0.05, "gd": 0.05, "kl": 0.05, "npo": 0.05, "simnpo": 0.05, "llmu": 0.025}
 
 
 @pytest.mark.parametrize("name", MIN_DROP)
@@ -70,7 +74,8 @@ def test_lowers_the_forget_answers_probability(world, name):
 def test_makes_a_refusal_more_likely_than_the_true_answer(world, name):
     """Per token, the refusal each forget question was trained with against the true answer: before, the answer is
     far more likely (gap -12 nats a token on LLaVA, -10.6 on Qwen2-VL); after, the refusal wins on every item
-    (idk: mean +1.8 / +0.7, smallest +0.97 / +0.41; dpo: mean +7.4 / +13.7, smallest +1.2 / +9.3)."""
+    (idk: mean +1.8 / +0.7, smallest +0.97 / +0.41; dpo: mean +7.4 / +13.7, smallest +1.2 / +9.3; with
+    2 threads idk smallest +0.94 / +0.46, dpo +3.6 / +13.0)."""
     from clear_bench.training.unlearn import make_pairs
 
     model, processor, forget, retain, _ = world
@@ -89,8 +94,9 @@ def test_makes_a_refusal_more_likely_than_the_true_answer(world, name):
 
 def test_rmu_steers_forget_activations_towards_the_control_vector(world):
     """Layer-ℓ activations at the answer and image positions: forget ones turn towards c·u (cosine 0.00 -> 0.82 on
-    LLaVA, 0.91 on Qwen2-VL), retain ones follow far less (cosine 0.32, 0.13; relative distance to the target's
-    0.78 against 2.1 for forget, 0.48 against 3.1)."""
+    LLaVA, 0.91 on Qwen2-VL; 0.73, 0.85 with 2 threads), retain ones follow far less (cosine 0.32, 0.13; 0.15,
+    0.21; relative distance to the target's 0.78 against 2.1 for forget, 0.48 against 3.1; 0.44 against 1.4,
+    0.48 against 2.2)."""
     model, processor, forget, _, probe = world
     out, method = unlearned(world, "rmu")
     info = method.info["rmu"]
@@ -119,7 +125,7 @@ def test_rmu_steers_forget_activations_towards_the_control_vector(world):
 
 def test_scrub_moves_away_from_the_teacher_on_forget_only(world):
     """KL(teacher || student) per answer token: 0 before (the student is the teacher); after, 0.38 on forget and
-    0.03 on retain (LLaVA), 0.70 and 0.003 (Qwen2-VL)."""
+    0.03 on retain (LLaVA), 0.70 and 0.003 (Qwen2-VL); with 2 threads 0.30 and 0.002, 0.67 and 0.002."""
     model, processor, forget, _, probe = world
     out, _ = unlearned(world, "scrub")
     on_forget, on_retain = kl_teacher_student(out, model, processor, forget), kl_teacher_student(out, model, processor,
@@ -131,7 +137,8 @@ def test_scrub_moves_away_from_the_teacher_on_forget_only(world):
 
 def test_sku_negation_lowers_forget_answers_more_than_retain_ones(world):
     """SKU negates what stage 1 learnt on the forget answers: they fall (LLaVA 0.99 -> 0.67, Qwen2-VL 0.99 -> 0.93)
-    more than retain answers (0.996 -> 0.90, 0.990 -> 0.986)."""
+    more than retain answers (0.996 -> 0.90, 0.990 -> 0.986); with 2 threads forget 0.996 -> 0.66, 0.988 -> 0.92,
+    retain 0.997 -> 0.94, 0.989 -> 0.985."""
     model, processor, forget, _, probe = world
     f0, r0 = prob(model, processor, forget), prob(model, processor, probe)
     out, _ = unlearned(world, "sku")
