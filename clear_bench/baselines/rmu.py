@@ -31,7 +31,8 @@ class RMUConfig:
         layer: ℓ, index of the language-model layer whose output is steered; -1 picks a quarter of the depth.
         steering_coeff: c, the norm of the control vector c·u; 0 sets it from the measured activation norm.
         norm_multiplier: c / (mean per-token activation norm at ℓ on the forget items), used when
-            `steering_coeff` is 0.
+            `steering_coeff` is 0. 4 was chosen on the demo models (both architectures: forget activations turn
+            to u, tests/test_method_effects.py); it is not tuned on a paper-size model.
         alpha: α, weight of the retain activation-matching loss.
         trained_layers: how many layers up to ℓ train (ℓ-k+1 ... ℓ); everything else stays frozen.
         seed: seed of the random unit vector u.
