@@ -234,7 +234,14 @@ def resolve(cfg: JobConfig) -> Job:
     preset = get_preset(cfg.preset)
     if cfg.compile is not None:
         preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, compile=cfg.compile))
-    method = build_method(cfg.method, cfg.method_args)
+    from .baselines import get_method
+    from .training.unlearn import with_overrides
+
+    # a method's demo-preset override (`UnlearningMethod.demo_overrides`): only with the demo preset, and the
+    # user's flags and --method-arg still win
+    demo = get_method(cfg.method).demo_overrides if preset.name == "demo" else {}
+    preset = dataclasses.replace(preset, unlearn=with_overrides(preset.unlearn, demo))
+    method = build_method(cfg.method, {**demo.get("method", {}), **cfg.method_args})
     check_ignored(cfg, method)
     # the unlearning recipe with the run's seed, --epochs, --lr, --batch-size: bad values fail here, before the
     # fine-tunes (TrainConfig checks itself)

@@ -29,36 +29,42 @@ def _snapshot(model):
     return {n: p.detach().clone() for n, p in model.named_parameters()}
 
 
+# Parameters that require grad but that a method legitimately leaves alone (the optimiser never sees them).
+CANNOT_MOVE = {"rmu": "adapters outside layers ℓ-k+1..ℓ: RMU trains the layers up to the steered one only"}
+
+
 # exact-unlearning methods (sisa) retrain from the training data instead: tests/test_sisa.py
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in available() if not get_method(n).retrains])
-def test_every_method_moves_trainable_and_keeps_frozen(name, any_vlm, toy_pairs):
+def test_every_method_moves_every_trainable_weight_and_no_frozen_one(name, any_vlm, toy_pairs):
+    """As trl's trainer tests do: every parameter the method trains moved, every other one did not (checked on the
+    LoRA model before merging), and after merging the vision tower and the LM head are the target's."""
+    from _effects import run
+
     from clear_bench.models.loading import vision_module_prefixes
 
     base, proc = any_vlm
-    model = copy.deepcopy(base)
-    before = _snapshot(model)
-    method = get_method(name)()
-    cfg = UnlearnConfig(lora_r=4, lora_alpha=8, train=TrainConfig(epochs=2, lr=5e-3, batch_size=3, warmup_epochs=0,
+    before = _snapshot(base)
+    # 3 steps: LoRA's A gets no gradient while B is 0 (step 1), SCRUB's first max-step starts at KL = 0 (no
+    # gradient either)
+    cfg = UnlearnConfig(lora_r=4, lora_alpha=8, train=TrainConfig(epochs=3, lr=5e-3, batch_size=3, warmup_epochs=0,
                                                                    weight_decay=0.0))
-    captured = {}
-    original_finish = method.finish
-
-    def spy_finish(m, ctx):  # look at the peft model before merging
-        captured["trainable"] = {n for n, p in m.named_parameters() if p.requires_grad}
-        captured["moved"] = {n for n, p in m.named_parameters() if "lora_B" in n and p.abs().sum() > 0}
-        return original_finish(m, ctx)
-
-    method.finish = spy_finish
-    merged, result = unlearn(model, proc, method, toy_pairs, cfg)
-    assert result.steps == 2 and result.stopped_at is None
-    assert captured["moved"], f"{name}: no LoRA weight moved"
+    merged, _, result, w = run(base, proc, name, toy_pairs.forget, toy_pairs.retain, cfg)
+    assert result.steps == 3 and result.stopped_at is None
+    requires_grad = w["requires_grad"]
+    assert w["trained"] and w["trained"] <= requires_grad and all("lora_" in n for n in requires_grad)
+    if name not in CANNOT_MOVE:
+        assert w["trained"] == requires_grad, f"{name}: trains only some adapters"
+    unmoved = sorted(n for n in w["trained"] if torch.equal(w["before"][n], w["after"][n]))
+    assert not unmoved, f"{name}: trained weights that did not move: {unmoved}"
+    moved_frozen = sorted(n for n in w["before"] if n not in w["trained"]
+                          and not torch.equal(w["before"][n], w["after"][n]))
+    assert not moved_frozen, f"{name}: weights outside the optimiser moved: {moved_frozen}"
     after = _snapshot(merged)
     vision = [n for n in after if any(n.startswith(v + ".") for v in vision_module_prefixes(base))]
     assert vision and all(torch.equal(before[n], after[n]) for n in vision), "vision tower must stay frozen"
     assert torch.equal(before["lm_head.weight"], after["lm_head.weight"])
-    changed = [n for n in after if not torch.equal(before[n], after[n])]
-    assert changed, f"{name}: merged weights did not change"
+    assert any(not torch.equal(before[n], after[n]) for n in after), f"{name}: merged weights did not change"
 
 
 @pytest.mark.slow
@@ -174,5 +180,61 @@ def test_sku_disassociates_with_forget_answers_only():
         m, f = p["forget_mismatch"], p["forget"]
         assert m.answer.startswith("forget") and m.answer != f.answer and m.question == f.question
         assert m.has_image == f.has_image
-    # the new stream draws from its own generator: the other streams are what they were before it existed
-    assert [p["retain"].item_id for p in pairs] == ["r/2", "r/3", "r/0", "r/2", "r/3"]  # (the draws before)
+
+
+def test_companions_are_redrawn_per_epoch_from_the_seed_alone():
+    """Retain rows and mismatched answers are drawn anew every epoch (as the CLEAR reference's dataset draws them
+    on every access), from (seed, epoch, item) only; refusals stay fixed (DPO caches their reference likelihood)."""
+    import random
+
+    from clear_bench.training.unlearn import PairCollator
+
+    forget = [Sample(f"f/{i}", "Where was he born?", f"forget city {i}.") for i in range(4)]
+    retain = [Sample(f"r/{i}", "Where was he born?", f"retain city {i}.") for i in range(40)]
+    pairs = make_pairs(forget, retain, seed=5)
+    random.seed(1)
+    torch.manual_seed(1)
+    again = make_pairs(forget, retain, seed=5)  # the global generators play no part
+    for e in range(5):
+        assert [again.draw(i, e) for i in range(4)] == [pairs.draw(i, e) for i in range(4)]
+    epochs = [[pairs.draw(i, e) for i in range(4)] for e in range(5)]
+    assert epochs[0] == list(pairs)
+    for stream in ("retain", "mismatch", "forget_mismatch"):
+        assert len({(i, p[stream].answer) for ep in epochs for i, p in enumerate(ep)}) > 4, stream
+    assert len({(p["idk"].item_id, p["idk"].answer) for ep in epochs for p in ep}) == 4
+    assert [p["retain"] for p in make_pairs(forget, retain, seed=6)] != [p["retain"] for p in pairs]
+
+    class Processor:  # records what the collator is asked to collate
+        pass
+
+    collate = PairCollator(Processor(), ("retain",), pairs)
+    seen = []
+    collate.collate = lambda samples: seen.append([s.item_id for s in samples]) or {}
+    for e in (0, 3):
+        collate.set_epoch(e)
+        collate(list(pairs))
+    assert seen == [[p["retain"].item_id for p in epochs[e]] for e in (0, 3)]
+
+
+@pytest.mark.parametrize("name", [n for n in available() if get_method(n).demo_overrides])
+def test_demo_overrides_name_real_settings(name):
+    from clear_bench.presets import get_preset
+    from clear_bench.training.unlearn import with_overrides
+
+    cls = get_method(name)
+    assert set(cls.demo_overrides) <= {"unlearn", "train", "method"}
+    with_overrides(get_preset("demo").unlearn, cls.demo_overrides)  # unknown fields raise TypeError
+    cls.Config(**cls.demo_overrides.get("method", {}))
+
+
+def test_the_job_applies_demo_overrides_with_the_demo_preset_and_flags_win(demo_source):
+    from clear_bench.job import JobConfig, _resolve
+    from clear_bench.presets import get_preset
+
+    preset, method, _, train = _resolve(JobConfig(method="dpo", preset="demo"))
+    assert (preset.unlearn.lora_r, train.epochs, method.config.beta) == (0, 50, 0.01)
+    assert train.lr == get_preset("demo").unlearn.train.lr
+    _, method, _, train = _resolve(JobConfig(method="dpo", preset="demo", epochs=3, method_args={"beta": "0.2"}))
+    assert (train.epochs, method.config.beta) == (3, 0.2)
+    preset, method, _, train = _resolve(JobConfig(method="gd", preset="demo"))
+    assert (preset.unlearn.lora_r, train.epochs) == (8, 10)

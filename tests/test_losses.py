@@ -47,3 +47,19 @@ def test_masked_mse_ignores_masked_positions():
     h = torch.tensor([[[1.0, 1.0], [9.0, 9.0]]])
     t = torch.zeros_like(h)
     assert L.masked_mse(h, t, torch.tensor([[True, False]])).item() == pytest.approx(1.0)
+
+
+def test_rmu_steers_answer_and_image_positions_only():
+    """RMU's losses read the answer tokens (labels cropped to the last K positions, as the unlearning collator
+    sends them) and the image tokens; never padding, the chat template or the question."""
+    from clear_bench.baselines.rmu import steered_positions
+
+    IMG = 7
+    ids = torch.tensor([[0, 1, IMG, IMG, 3, 4, 5, 6],    # pad, template, 2 image tokens, question, 2-token answer
+                        [1, 3, 3, 3, 3, 4, 5, 6]])       # no image, 3-token answer
+    mask = torch.tensor([[0, 1, 1, 1, 1, 1, 1, 1], [1] * 8])
+    labels = torch.tensor([[-100, -100, 5, 6], [-100, 4, 5, 6]])  # the last 4 positions
+    got = steered_positions({"input_ids": ids, "attention_mask": mask, "labels": labels}, IMG)
+    assert got.tolist() == [[False, False, True, True, False, False, True, True],
+                            [False, False, False, False, False, True, True, True]]
+    assert steered_positions({"input_ids": ids, "attention_mask": mask, "labels": labels}, None)[0, 2:4].sum() == 0

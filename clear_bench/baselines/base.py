@@ -50,6 +50,10 @@ class UnlearningMethod:
     # `clear-eval` settings the method does not read (JobConfig field names, e.g. "lr"): giving one is an error
     ignores: ClassVar[tuple[str, ...]] = ()
     paper: ClassVar[str] = ""
+    # Where the demo preset's shared recipe cannot show this method's effect on the tiny demo model: settings that
+    # replace it with `--preset demo` only, {"unlearn": {UnlearnConfig field: v}, "train": {TrainConfig field: v},
+    # "method": {Config field: v}}, each documented with its reason where it is set. Flags the user gives win.
+    demo_overrides: ClassVar[dict] = {}
 
     def __init__(self, config=None):
         self.config = config if config is not None else self.Config()

@@ -26,6 +26,11 @@ class DPO(UnlearningMethod):
     streams = ("forget", "idk", "retain")
     needs_reference = True
     paper = "Rafailov et al. 2023, Eq. 7; TOFU's unlearning use (refusal preferred over the forget answer)"
+    # On the demo, as for IDK, refusals are new text that LoRA on the tiny model learns only slowly: every weight
+    # trains, for 50 epochs. And at β = 0.1 the preference is met by pushing the forget answer down (destroying is
+    # easier than learning) long before the refusal becomes likely; β = 0.01 keeps the loss unsaturated, so the
+    # refusal is learned too (tests/test_method_effects.py).
+    demo_overrides = {"unlearn": {"lora_r": 0}, "train": {"epochs": 50}, "method": {"beta": 0.01}}
 
     def loss(self, model, batch, ctx):
         f, i, r = batch["forget"], batch["idk"], batch["retain"]

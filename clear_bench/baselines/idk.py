@@ -9,6 +9,11 @@ class IDK(UnlearningMethod):
     name = "idk"
     streams = ("idk", "retain")
     paper = "TOFU (Maini et al. 2024) §4 'I don't know': L = CE(refusals for forget questions) + α CE(retain)"
+    # The demo's shared recipe (LoRA, 10 epochs) leaves a refusal far less likely than the true answer: refusals are
+    # new text to the tiny model (its tokenizer spells them letter by letter), and LoRA on it raises the likelihood
+    # of new text only slowly (the reason the demo fine-tunes all weights). With every weight and 50 epochs the
+    # refusal overtakes the answer on every forget question (tests/test_method_effects.py).
+    demo_overrides = {"unlearn": {"lora_r": 0}, "train": {"epochs": 50}}
 
     def loss(self, model, batch, ctx):
         i, r = batch["idk"], batch["retain"]

@@ -84,6 +84,11 @@ class SCRUB(UnlearningMethod):
     streams = ("forget", "retain")
     needs_reference = True
     paper = "Kurmanji et al. 2023, 'Towards unbounded machine unlearning', Eq. 3 (max) and Eq. 4 (min)"
+    # The demo's forget set is 3 steps an epoch, so max_epochs=2 gives 3 max-steps, the first at KL = 0 (no
+    # gradient: the student is the teacher), and the forget KL stays ~0. Max-steps for half of the 10 epochs at
+    # lr 5e-3 move the forget outputs away from the teacher while the min-steps keep retain close
+    # (tests/test_method_effects.py).
+    demo_overrides = {"train": {"lr": 5e-3}, "method": {"max_epochs": 5}}
 
     @property
     def needs_holdout(self) -> bool:

@@ -12,15 +12,19 @@ from .registry import register
 class SKUConfig:
     """SKU hyper-parameters (Liu et al. 2024, 'Towards safer LLMs through machine unlearning', §3).
 
+    The stage-1 weights are the CLEAR reference's (`mm/trainer.py`, loss `sku`: bad 2.5, random 1.0, normal 0.5).
+
     Attributes:
+        forget_weight: weight of the guided-distortion term in stage 1 (CE on the forget answers).
         mismatch_weight: weight of the random-disassociation term in stage 1: the forget question with another
             forget person's answer (never a retain answer: stage 2 negates what stage 1 learnt).
         retain_kl_weight: weight of the preservation-divergence term (− KL on retain) in stage 1.
         negation_scale: λ of stage 2: θ = θ0 − λ (θ1 − θ0).
     """
 
+    forget_weight: float = 2.5
     mismatch_weight: float = 1.0
-    retain_kl_weight: float = 0.1
+    retain_kl_weight: float = 0.5
     negation_scale: float = 1.0
 
 
@@ -32,6 +36,10 @@ class SKU(UnlearningMethod):
     needs_reference = True
     paper = ("Liu et al. 2024 (SKU): stage 1 Eq. 1-3 (guided distortion, random disassociation, preservation "
              "divergence), stage 2 Eq. 4 (negation)")
+    # Stage 1 re-learns answers the demo's target already knows (forget CE ≈ 0.01: tiny gradients), so at the
+    # demo's lr 1e-3 the task vector it negates is small (forget answers' probability 0.99 -> 0.93); lr 3e-3
+    # makes it visible (tests/test_method_effects.py).
+    demo_overrides = {"train": {"lr": 3e-3}}
 
     def setup(self, model, ctx):
         base = ctx.unwrap(model)
@@ -42,7 +50,7 @@ class SKU(UnlearningMethod):
     def loss(self, model, batch, ctx):
         f, m, r = batch["forget"], batch["forget_mismatch"], batch["retain"]
         c = self.config
-        return (cross_entropy(model_logits(model, f), f["labels"])
+        return (c.forget_weight * cross_entropy(model_logits(model, f), f["labels"])
                 + c.mismatch_weight * cross_entropy(model_logits(model, m), m["labels"])
                 - c.retain_kl_weight * kl_ref_to_model(model_logits(model, r), ctx.reference_logits(model, r),
                                                        r["labels"]))

@@ -222,6 +222,8 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
 
     while step < total:
         gen.manual_seed(config.seed * 1000 + epoch)
+        if hasattr(collate, "set_epoch"):  # e.g. unlearning pairs, redrawn per epoch (training/unlearn.py)
+            collate.set_epoch(epoch)
         for batch in loader:
             with accelerator.accumulate(model):
                 loss = loss_fn(model, batch, step)

@@ -1,15 +1,16 @@
 """Run an unlearning method on a fine-tuned model: streams, pairing, reference, L1, the loop.
 
 Modality picks the forget stream (paper section 5.3, Table 3): `text` = TOFU forget QA, `image` = CLEAR forget image
-rows, `both` = `forgetNN+tofu`. Every forget item is paired with a retain item drawn with a seed
-from `retainNN+tofu`, and, for methods that read them, with a refusal ("idk"), a retain person's answer
-("mismatch") and another forget person's answer ("forget_mismatch") to the same question.
+rows, `both` = `forgetNN+tofu`. Every forget item is paired with a retain item from `retainNN+tofu`, and,
+for methods that read them, with a refusal ("idk"), a retain person's answer ("mismatch") and another forget
+person's answer ("forget_mismatch") to the same question; all but the refusal are redrawn every epoch (`Pairs`).
 """
 from __future__ import annotations
 
 import logging
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -44,6 +45,13 @@ class UnlearnConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, lr=1e-5, batch_size=4))
 
 
+def with_overrides(config: UnlearnConfig, overrides: dict) -> UnlearnConfig:
+    """`config` with the "unlearn" and "train" parts of a method's `demo_overrides` applied."""
+    from dataclasses import replace
+
+    return replace(config, **overrides.get("unlearn", {}), train=replace(config.train, **overrides.get("train", {})))
+
+
 @dataclass
 class UnlearnResult:
     steps: int = 0
@@ -71,51 +79,81 @@ def select_forget(samples: list[Sample], modality: str) -> list[Sample]:
     return keep
 
 
-def make_pairs(forget: list[Sample], retain: list[Sample], seed: int) -> list[dict[str, Sample]]:
+class Pairs(Sequence):
     """Each forget item with seeded companions, one per stream a method may read:
 
     retain: a retain item; idk: a refusal to the forget question; mismatch: the forget question with a retain
     item's answer of the same kind (LLMU's random answers from normal data); forget_mismatch: the forget
     question with another forget item's answer of the same kind (SKU's random disassociation, which must not
     teach, and then negate, retain answers; the CLEAR reference draws 3 such answers, we draw 1 per pair).
-    """
-    from ..data.refusals import REFUSALS
 
-    if not retain:
-        raise ClearBenchError("the retain set is empty: nothing to pair the forget items with")
-    rng = random.Random(seed)
-    other_rng = random.Random(derive_seed(seed, "forget-mismatch"))  # apart: the other streams' draws stay put
-    retain_text = [s for s in retain if not s.has_image] or retain
-    retain_image = [s for s in retain if s.has_image] or retain
-    forget_by_kind = {kind: [s for s in forget if s.has_image == kind] for kind in (False, True)}
-    pairs = []
-    for s in forget:
-        other = rng.choice(retain_image if s.has_image else retain_text)
-        same_kind = [x for x in forget_by_kind[s.has_image] if x.item_id != s.item_id]
-        other_forget = other_rng.choice(same_kind or [x for x in forget if x.item_id != s.item_id] or [other])
-        pairs.append({
-            "forget": s,
-            "retain": rng.choice(retain),
-            "idk": Sample(f"{s.item_id}#idk", s.question, rng.choice(REFUSALS), image=s.image, person=s.person,
-                          source=s.source),
-            "mismatch": Sample(f"{s.item_id}#mismatch", s.question, other.answer, image=s.image, person=s.person,
-                               source=s.source),
-            "forget_mismatch": Sample(f"{s.item_id}#forget-mismatch", s.question, other_forget.answer, image=s.image,
-                                      person=s.person, source=s.source),
-        })
-    return pairs
+    The retain, mismatch and forget_mismatch companions are redrawn every epoch, as the CLEAR reference's
+    dataset draws them anew on every access (`mm/dataset.py`, `MMMixedForgetDataset.__getitem__`): over 5 epochs
+    a method sees up to 5x as many distinct retain rows. Each draw depends only on (seed, epoch, item index),
+    never on a global generator, so a resumed run draws what an uninterrupted one does. The refusal is drawn
+    once per item and kept (DPO caches the reference likelihood of each refusal by item id).
+    Item `i` (`pairs[i]`) is the epoch-0 draw; `draw(i, epoch)` any other.
+    """
+
+    def __init__(self, forget: list[Sample], retain: list[Sample], seed: int):
+        from ..data.refusals import REFUSALS
+
+        if not retain:
+            raise ClearBenchError("the retain set is empty: nothing to pair the forget items with")
+        self.forget, self.retain, self.seed = list(forget), list(retain), seed
+        self._retain_by_kind = {kind: [s for s in retain if s.has_image == kind] or list(retain)
+                                for kind in (False, True)}
+        self._forget_by_kind = {kind: [s for s in forget if s.has_image == kind] for kind in (False, True)}
+        self._refusals = [random.Random(derive_seed(seed, "idk", s.item_id)).choice(REFUSALS) for s in self.forget]
+
+    def __len__(self) -> int:
+        return len(self.forget)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return self.draw(i, 0)
+
+    def draw(self, i: int, epoch: int) -> dict:
+        s = self.forget[i]
+        rng = random.Random(derive_seed(self.seed, "pairs", epoch, i))
+        retain = rng.choice(self.retain)
+        other = rng.choice(self._retain_by_kind[s.has_image])
+        others = [x for x in self._forget_by_kind[s.has_image] if x.item_id != s.item_id]
+        other_forget = rng.choice(others or [x for x in self.forget if x.item_id != s.item_id] or [other])
+
+        def asked(kind: str, answer: str) -> Sample:
+            return Sample(f"{s.item_id}#{kind}", s.question, answer, image=s.image, person=s.person,
+                          source=s.source)
+
+        return {"index": i, "forget": s, "retain": retain, "idk": asked("idk", self._refusals[i]),
+                "mismatch": asked(f"mismatch:{other.item_id}", other.answer),
+                "forget_mismatch": asked(f"forget-mismatch:{other_forget.item_id}", other_forget.answer)}
+
+
+def make_pairs(forget: list[Sample], retain: list[Sample], seed: int) -> Pairs:
+    """The forget items paired with their companions (`Pairs`: redrawn per epoch from `seed`)."""
+    return Pairs(forget, retain, seed)
 
 
 class PairCollator:
-    """Collates the streams a method reads; keeps item ids for the reference cache."""
+    """Collates the streams a method reads; keeps item ids for the reference cache. Given the `Pairs` the
+    items came from, it collates epoch `e`'s companions once the loop has called `set_epoch(e)`."""
 
-    def __init__(self, processor, streams):
+    def __init__(self, processor, streams, pairs=None):
         from ..data.collator import Collator
 
         self.collate = Collator(processor, answer_logits_only=True)
         self.streams = streams
+        self.pairs = pairs if isinstance(pairs, Pairs) else None
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __call__(self, pairs):
+        if self.pairs is not None and self.epoch:
+            pairs = [self.pairs.draw(p["index"], self.epoch) for p in pairs]
         batch = {k: self.collate([p[k] for p in pairs]) for k in self.streams}
         batch["ids"] = {k: [p[k].item_id for p in pairs] for k in self.streams}
         return batch
@@ -191,7 +229,7 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
 
     result = UnlearnResult()
     try:
-        r = train(model, pairs, PairCollator(processor, method.streams), config.train, accelerator=accelerator,
+        r = train(model, pairs, PairCollator(processor, method.streams, pairs), config.train, accelerator=accelerator,
                   loss_fn=loss_fn, params=params, desc=f"unlearn {method.name}", checkpoint_dir=checkpoint_dir,
                   on_step=lambda step: method.on_step(model, ctx, step + 1),
                   extra_state={"clock": clock} if clock is not None else None)
