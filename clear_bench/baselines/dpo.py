@@ -11,8 +11,8 @@ class DPOConfig:
     """DPO hyper-parameters.
 
     Attributes:
-        beta: β, inverse temperature of the preference loss (SPEC §4: 0.1).
-        retain_weight: α, weight of the retain cross-entropy (SPEC §4: 1).
+        beta: β, inverse temperature of the preference loss (the CLEAR reference's default, 0.1).
+        retain_weight: α, weight of the retain cross-entropy (the reference's default, 1).
     """
 
     beta: float = 0.1
