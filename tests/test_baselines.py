@@ -227,14 +227,19 @@ def test_demo_overrides_name_real_settings(name):
     cls.Config(**cls.demo_overrides.get("method", {}))
 
 
-def test_the_job_applies_demo_overrides_with_the_demo_preset_and_flags_win(demo_source):
-    from clear_bench.job import JobConfig, _resolve
+def test_the_job_applies_demo_overrides_with_the_demo_preset_and_flags_win(demo_source, tmp_path):
+    from clear_bench.job import JobConfig, resolve
     from clear_bench.presets import get_preset
 
-    preset, method, _, train = _resolve(JobConfig(method="dpo", preset="demo"))
+    def settings(**kw):
+        job = resolve(JobConfig(preset="demo", out=str(tmp_path / "run"), **kw))
+        return job.preset, job.method, job.unlearn.train
+
+    preset, method, train = settings(method="dpo")
     assert (preset.unlearn.lora_r, train.epochs, method.config.beta) == (0, 50, 0.01)
     assert train.lr == get_preset("demo").unlearn.train.lr
-    _, method, _, train = _resolve(JobConfig(method="dpo", preset="demo", epochs=3, method_args={"beta": "0.2"}))
+    _, method, train = settings(method="dpo", epochs=3, method_args={"beta": "0.2"})
     assert (train.epochs, method.config.beta) == (3, 0.2)
-    preset, method, _, train = _resolve(JobConfig(method="gd", preset="demo"))
+    preset, method, train = settings(method="gd")
     assert (preset.unlearn.lora_r, train.epochs) == (8, 10)
+    assert not (tmp_path / "run").exists()  # resolving writes nothing

@@ -11,7 +11,7 @@ def _record(tmp_path, method, fq, utility, forget=0.2, retain=0.6, target_retain
                "model_utility": {"value": utility, "direction": "↑", "higher_is_better": True},
                "forget_metric": {"value": forget, "direction": "↓", "higher_is_better": False},
                "retain_metric": {"value": retain, "direction": "↑", "higher_is_better": True}, **(extra or {})}
-    reference = {"target": {"retain_metric": target_retain}} if target_retain is not None else None
+    reference = {"target": {"model_utility": target_retain}} if target_retain is not None else None
     r = make_record(method=method, modality="both", forget=10, seed=0, config={"preset": "demo"}, data={}, model={},
                     versions={}, metrics=metrics, efficiency={"unlearn_cost_fraction": 0.05}, track=track,
                     reference=reference)
@@ -37,11 +37,11 @@ def test_leaderboard_ranks_and_renders(tmp_path):
 
 
 def test_collapsed_rows_rank_last_and_are_marked(tmp_path):
-    """A run that lost its retain knowledge must not top the board for having 'forgotten' (paper Table 1 greys
-    such rows): gd's forget quality is best, but its retain score fell below half its target's."""
-    paths = [_record(tmp_path, "gd", 0.9, 0.1, forget=0.0, retain=0.3, target_retain=0.8),
+    """A run that lost its knowledge must not top the board for having 'forgotten' (paper Table 1 greys such
+    rows): gd's forget quality is best, but its model utility fell below half its target's."""
+    paths = [_record(tmp_path, "gd", 0.9, 0.3, forget=0.0, retain=0.3, target_retain=0.8),
              _record(tmp_path, "npo", 0.5, 0.6, forget=0.2, retain=0.7, target_retain=0.8),
-             _record(tmp_path, "idk", 0.4, 0.7, forget=0.5, retain=0.02)]  # no target known: the 0.05 floor
+             _record(tmp_path, "idk", 0.4, 0.02, forget=0.5, retain=0.7)]  # no target known: the 0.05 floor
     md = build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text()
     assert _ranked(md) == ["npo", "gd (collapsed)", "idk (collapsed)"]
 
@@ -106,3 +106,25 @@ def test_record_hash_covers_every_field(tmp_path):
     assert record_hash(data) == data["record_hash"]
     data["seed"] = 1
     assert record_hash(data) != data["record_hash"]
+
+
+def test_shipped_board_ranks_forgetting_above_remembering():
+    """Issue 13's check on the shipped multimodal records: no method whose forget-set ROUGE-L and Prob all stay
+    within 5 % of its target's ranks better on Forget ↓ than a method that lowered them all by half."""
+    from clear_bench.leaderboard.build import baseline_records
+    from clear_bench.leaderboard.records import load_record
+
+    def ratios(r):
+        t = r["reference"]["target"]
+        return [r["metrics"][f"{task}/{m}"]["value"] / t[f"{task}/{m}"]
+                for task in ("forget_captions", "forget_facerec") for m in ("rouge_l", "prob")]
+
+    records = [load_record(p) for p in baseline_records()]
+    records = [r for r in records if r.get("track", "multimodal") == "multimodal" and r.get("reference")]
+    kept = [r for r in records if all(abs(x - 1) <= 0.05 for x in ratios(r))]
+    halved = [r for r in records if all(x <= 0.5 for x in ratios(r))]
+    assert kept and halved, ([r["method"] for r in kept], [r["method"] for r in halved])
+    for a in kept:
+        for b in halved:
+            assert a["metrics"]["forget_metric"]["value"] > b["metrics"]["forget_metric"]["value"], (a["method"],
+                                                                                                    b["method"])

@@ -75,7 +75,7 @@ def test_clear_eval_runs_on_the_snapshots(snapshots, demo_models, tmp_path, monk
     clear, tofu = snapshots
     # the demo's target and gold (the same rows): the snapshots change where the data is read from, not the models
     monkeypatch.setattr("clear_bench.job.cached_finetune",
-                        lambda preset, source, split, model=None: demo_models["target" if split == "full" else "gold"])
+                        lambda preset, source, split, *args: demo_models["target" if split == "full" else "gold"])
     out = tmp_path / "run"
     assert clear_eval_main(["--preset", "demo", "--method", "ga", "--data", str(clear), "--tofu", str(tofu),
                             "--cap", "2", "--epochs", "1", "--out", str(out)]) == 0

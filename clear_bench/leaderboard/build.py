@@ -5,9 +5,10 @@ record predates tracks), each with its own columns. The shipped demo baselines
 (`clear_bench/resources/baselines/**.json`) are included unless `--no-baselines`; every record is validated (shape
 and hash) before it is read, and a record given twice (same `record_hash`) is one row.
 
-Ranking: a row whose retain score collapsed (below half the target model's, or below 0.05 when the record does
-not carry the target's) is marked and sorted below every other row: the paper's Table 1 greys such rows out, and
-a model that lost everything must not rank first for having "forgotten". The rest are sorted by the track's
+Ranking: a row whose utility collapsed (the track's keep score: model utility, or retain accuracy on the visual
+track, below half the target model's, or below 0.05 when the record does not carry the target's) is marked and
+sorted below every other row: the paper's Table 1 greys such rows out, and a model that lost everything must not
+rank first for having "forgotten". The rest are sorted by the track's
 default metric (multimodal: forget quality 1 − JS; text: log forget quality (KS); visual: U-LIRA closest to 0.5)
 or `--sort KEY`, each in its own direction; values that do not apply are printed "n/a" and sorted last.
 """
@@ -31,13 +32,14 @@ EFFICIENCY = ("unlearn_cost_fraction", "Cost / retrain", "↓")
 @dataclass(frozen=True)
 class TrackBoard:
     """What one track's section shows: its columns (metric keys and headers), which column is the forget and
-    which the retain score (the plot's axes, and the collapse rule), and the default sort key."""
+    which the retain score (the plot's axes), the keep score whose collapse marks a row, and the default sort."""
 
     title: str
     columns: tuple[tuple[str, str], ...]
     forget: str
     retain: str
     sort: str
+    keep: str
 
 
 TRACKS = {
@@ -46,18 +48,20 @@ TRACKS = {
         (("forget_metric", "Forget"), ("retain_metric", "Retain"), ("real_metric", "Real"),
          ("forget_captions/forget_quality_js", "FQ (1−JS)"), ("forget_captions/forget_quality_ks", "FQ (KS p)"),
          ("model_utility", "Utility"), ("forget_captions/mia_min_k_pp_auc", "MIA AUC")),
-        forget="forget_metric", retain="retain_metric", sort="forget_captions/forget_quality_js"),
+        forget="forget_metric", retain="retain_metric", sort="forget_captions/forget_quality_js",
+        keep="model_utility"),
     "text": TrackBoard(
         "Text-only (paper Table 4)",
         (("text_forget_metric", "Forget"), ("text_retain_metric", "Retain"), ("text_real_metric", "Real"),
          ("text_log_forget_quality", "log FQ"), ("text_forget/forget_quality_js", "FQ (1−JS)"),
          ("text_model_utility", "Utility")),
-        forget="text_forget_metric", retain="text_retain_metric", sort="text_log_forget_quality"),
+        forget="text_forget_metric", retain="text_retain_metric", sort="text_log_forget_quality",
+        keep="text_model_utility"),
     "visual": TrackBoard(
         "Visual-only (paper Table 5)",
         (("forget_acc", "Forget acc"), ("holdout_acc", "Holdout acc"), ("retain_acc", "Retain acc"),
          ("ulira", "U-LIRA"), ("umia", "U-MIA")),
-        forget="forget_acc", retain="retain_acc", sort="ulira"),
+        forget="forget_acc", retain="retain_acc", sort="ulira", keep="retain_acc"),
 }
 TRACK_ORDER = ("multimodal", "text", "visual")
 
@@ -97,12 +101,12 @@ def _arrow(records: list[dict], key: str) -> str:
 
 
 def collapsed(record: dict, board: TrackBoard) -> bool:
-    """True when the retain score fell below half the target model's (or below 0.05 without the target's)."""
-    retain = _value(record, board.retain)
-    if retain is None:
+    """True when the keep score fell below half the target model's (or below 0.05 without the target's)."""
+    keep = _value(record, board.keep)
+    if keep is None:
         return False
-    target = ((record.get("reference") or {}).get("target") or {}).get(board.retain)
-    return retain < (COLLAPSE_FRACTION * target if target else COLLAPSE_FLOOR)
+    target = ((record.get("reference") or {}).get("target") or {}).get(board.keep)
+    return keep < (COLLAPSE_FRACTION * target if target else COLLAPSE_FLOOR)
 
 
 def _sort_key(key: str, records: list[dict]):
@@ -170,7 +174,7 @@ def markdown(table: list[dict], board: TrackBoard, records: list[dict]) -> str:
 
 
 NOTE = ("↑ higher is better, ↓ lower is better, →x closest to x. n/a: does not apply to that run. "
-        "(collapsed): the retain score fell below half the target model's; ranked last. "
+        "(collapsed): model utility (visual: retain accuracy) fell below half the target model's; ranked last. "
         "Forget / Retain / Real metric: harmonic mean of ROUGE-L, Prob and the retained-knowledge truth ratio "
         "(paper v4 §5.1); each falls as a model forgets. 'shipped': a demo record that comes with clear-bench.")
 
