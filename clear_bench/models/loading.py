@@ -85,13 +85,9 @@ def check_compatible(model, processor, name: str) -> None:
                               f"{model_img}; model and processor do not match")
 
 
-def load_model(name_or_path: str, device: str | None = None, dtype=None, trust_remote_code: bool = False,
-               processor_path: str | None = None):
-    """(model, processor) from a Hub id or a local folder; a peft adapter folder is merged onto its base."""
-    from transformers import AutoModelForImageTextToText
-
-    device = device or default_device()
-    dtype = dtype or default_dtype(device)
+def load_weights(auto_cls, name_or_path: str, device: str, dtype, trust_remote_code: bool = False):
+    """`auto_cls.from_pretrained` on a Hub id or a local folder (safetensors only; a folder is checked first); a
+    peft adapter folder is merged onto its base. Shared by the VLM and the causal-LM (text track) loaders."""
     path = Path(name_or_path)
     if path.exists():
         if not path.is_dir():
@@ -106,13 +102,22 @@ def load_model(name_or_path: str, device: str | None = None, dtype=None, trust_r
             from peft import PeftModel
 
             base = json.loads(adapter.read_text())["base_model_name_or_path"]
-            model = AutoModelForImageTextToText.from_pretrained(base, **kwargs)
-            model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
-        else:
-            model = AutoModelForImageTextToText.from_pretrained(name_or_path, **kwargs)
+            model = auto_cls.from_pretrained(base, **kwargs)
+            return PeftModel.from_pretrained(model, str(path)).merge_and_unload()
+        return auto_cls.from_pretrained(name_or_path, **kwargs)
     except OSError as e:
         where = "" if path.exists() else f" (read as a Hub id: there is no local folder {name_or_path})"
         raise ClearBenchError(f"cannot load model {name_or_path}{where}: {str(e).splitlines()[0][:200]}") from e
+
+
+def load_model(name_or_path: str, device: str | None = None, dtype=None, trust_remote_code: bool = False,
+               processor_path: str | None = None):
+    """(model, processor) from a Hub id or a local folder; a peft adapter folder is merged onto its base."""
+    from transformers import AutoModelForImageTextToText
+
+    device = device or default_device()
+    model = load_weights(AutoModelForImageTextToText, name_or_path, device, dtype or default_dtype(device),
+                         trust_remote_code)
     processor = load_processor(processor_path or name_or_path, trust_remote_code)
     check_compatible(model, processor, name_or_path)
     return model.to(device), processor

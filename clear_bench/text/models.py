@@ -6,13 +6,12 @@ LM has no image processor, and nothing downstream needs one for text-only sample
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ClearBenchError
-from ..models.loading import check_compatible, check_local_checkpoint, default_device, default_dtype
+from ..models.loading import check_compatible, default_device, default_dtype, load_weights
 from ..utils import looks_like_path
 
 log = logging.getLogger(__name__)
@@ -40,34 +39,17 @@ def load_causal_lm(name_or_path: str, device: str | None = None, dtype=None, tru
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device or default_device()
-    dtype = dtype or default_dtype(device)
-    path = Path(name_or_path)
-    if not path.exists() and looks_like_path(name_or_path):
+    if not Path(name_or_path).exists() and looks_like_path(name_or_path):
         raise ClearBenchError(f"model folder {name_or_path} does not exist")
-    if path.exists():
-        if not path.is_dir():
-            raise ClearBenchError(f"model path {path} is a file; pass the checkpoint folder")
-        check_local_checkpoint(path)
-    kwargs = dict(dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code)
-    if device.startswith("cuda"):
-        kwargs["attn_implementation"] = "sdpa"
-    adapter = path / "adapter_config.json"
     try:
-        if path.is_dir() and adapter.exists():
-            from peft import PeftModel
-
-            base = json.loads(adapter.read_text())["base_model_name_or_path"]
-            model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
-            model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
-        else:
-            model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+        model = load_weights(AutoModelForCausalLM, name_or_path, device, dtype or default_dtype(device),
+                             trust_remote_code)
         tok = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except ValueError as e:  # e.g. a VLM's config: no causal-LM class for it
         raise ClearBenchError(f"{name_or_path} is not a causal language model (AutoModelForCausalLM): "
                               f"{str(e).splitlines()[0][:200]}") from e
-    except OSError as e:
-        where = "" if path.exists() else f" (read as a Hub id: there is no local folder {name_or_path})"
-        raise ClearBenchError(f"cannot load model {name_or_path}{where}: {str(e).splitlines()[0][:200]}") from e
+    except OSError as e:  # the tokenizer
+        raise ClearBenchError(f"cannot load the tokenizer of {name_or_path}: {str(e).splitlines()[0][:200]}") from e
     tok = prepare_tokenizer(tok)
     check_compatible(model, tok, name_or_path)
     if model.generation_config.pad_token_id is None:
