@@ -5,7 +5,6 @@ fine-tuning (`training/finetune.py`); only the data (TOFU QA, no images) and the
 """
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from ..efficiency import measure
 from ..errors import ClearBenchError
-from ..training.finetune import MANIFEST, data_fingerprint, model_card
+from ..training.finetune import MANIFEST, already_trained, data_fingerprint, model_card
 from ..training.loop import TrainConfig, make_accelerator, train
 from ..utils import (atomic_dir, atomic_write_json, check_replaceable, check_writable, library_versions,
                      seed_everything, stable_hash)
@@ -123,15 +122,8 @@ def finetune_text(config: TextFinetuneConfig, source, out: str | Path, cache_dir
     data_fp = stable_hash([data_fingerprint(source, "tofu", c) for c in
                            (config.split, *(WORLD_CONFIGS if config.replay_world_knowledge else ()))])
     fingerprint = stable_hash({"config": asdict(config), "base": base, "data": data_fp, "track": "text"})
-    manifest_path = out / MANIFEST
-    if manifest_path.exists():
-        try:
-            if json.loads(manifest_path.read_text()).get("fingerprint") == fingerprint:
-                log.info("reusing fine-tuned model %s (same config and data)", out)
-                return out
-        except json.JSONDecodeError:
-            pass
-        log.info("%s holds a model from other inputs; it will be replaced", out)
+    if already_trained(out, fingerprint):
+        return out
 
     accelerator = accelerator or make_accelerator(config.train.grad_accum)
     seed_everything(config.train.seed)

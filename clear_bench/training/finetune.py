@@ -200,6 +200,22 @@ def model_card(manifest: dict) -> str | None:
                    "It never saw the forget persons: it is the reference for forget quality."))
 
 
+def already_trained(out: Path, fingerprint: str) -> bool:
+    """True when `out` holds a model fine-tuned from the inputs behind `fingerprint` (its manifest says so); a
+    model from other inputs is logged and will be replaced."""
+    manifest_path = Path(out) / MANIFEST
+    if not manifest_path.exists():
+        return False
+    try:
+        if json.loads(manifest_path.read_text()).get("fingerprint") == fingerprint:
+            log.info("reusing fine-tuned model %s (same config and data)", out)
+            return True
+    except json.JSONDecodeError:
+        pass
+    log.info("%s holds a model from other inputs; it will be replaced", out)
+    return False
+
+
 def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
              accelerator=None) -> Path:
     """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
@@ -225,15 +241,8 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     base = base_model(config, source, cache_dir)
     data_fp = data_fingerprint(source, "clear", cfg_name)  # hashes the split's files: once
     fingerprint = stable_hash({"config": asdict(config), "base": base, "data": data_fp})
-    manifest_path = out / MANIFEST
-    if manifest_path.exists():
-        try:
-            if json.loads(manifest_path.read_text()).get("fingerprint") == fingerprint:
-                log.info("reusing fine-tuned model %s (same config and data)", out)
-                return out
-        except json.JSONDecodeError:
-            pass
-        log.info("%s holds a model from other inputs; it will be replaced", out)
+    if already_trained(out, fingerprint):
+        return out
 
     seed_everything(config.train.seed)
     if samples is None:
