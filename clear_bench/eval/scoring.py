@@ -17,6 +17,7 @@ import torch
 from ..data.collator import IGNORE, Collator, _common_prefix
 from ..data.prompts import end_of_turn, render_prompt, tokenizer_of
 from ..data.sample import Sample
+from ..models.compat import cache_kwargs, output_cache
 from ..models.positions import next_positions, prefix_position_kwargs
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
         items = list(samples[start:start + batch_size])
         prefix = {k: v.to(dev) for k, v in coll.prompts_only(items).items()}
         out = model(**prefix, **prefix_position_kwargs(model, prefix), use_cache=True, logits_to_keep=1)
-        last_logits, cache = out.logits[:, -1], out.past_key_values
+        last_logits, cache = out.logits[:, -1], output_cache(out)
         first_pos = next_positions(model, prefix)  # where each row's answer starts
         rows, conts, kinds = [], [], []
         naive_items = []
@@ -130,7 +131,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
             cache.batch_select_indices(rows_t)
             attn = torch.cat([prefix["attention_mask"][rows_t], cmask], 1)
             pos = first_pos[rows_t] + torch.arange(lc, device=dev)[None]
-            cont_logits = model(input_ids=ids, attention_mask=attn, past_key_values=cache, position_ids=pos,
+            cont_logits = model(input_ids=ids, attention_mask=attn, **cache_kwargs(model, cache), position_ids=pos,
                                 use_cache=False, logits_to_keep=lc).logits
             # the first answer token is predicted by the prefix's last position
             logits = torch.cat([last_logits[rows_t][:, None], cont_logits[:, :-1]], 1)

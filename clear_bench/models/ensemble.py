@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from .compat import cache_kwargs, output_cache
 from .positions import next_positions, prefix_position_kwargs
 
 
@@ -39,16 +40,18 @@ class LogitEnsemble(torch.nn.Module):
         self.config = members[0].config
         self.generation_config = getattr(members[0], "generation_config", None)
 
-    def forward(self, past_key_values=None, labels=None, **inputs):
+    def forward(self, past_key_values=None, labels=None, cache=None, **inputs):
         from transformers.modeling_outputs import CausalLMOutputWithPast
 
-        caches = past_key_values.caches if past_key_values is not None else [None] * len(self.members)
-        outs = [m(**inputs, past_key_values=c) for m, c in zip(self.members, caches)]
+        past = cache if cache is not None else past_key_values  # (either name: models/compat.py)
+        caches = past.caches if past is not None else [None] * len(self.members)
+        outs = [m(**inputs, **cache_kwargs(m, c)) for m, c in zip(self.members, caches)]
         logp = torch.stack([torch.log_softmax(o.logits.float(), -1) for o in outs])
         logits = torch.logsumexp(logp, 0) - math.log(len(outs))
-        new = [getattr(o, "past_key_values", None) for o in outs]
+        new = [output_cache(o) for o in outs]
+        name = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
         return CausalLMOutputWithPast(logits=logits,
-                                      past_key_values=EnsembleCache(new) if all(c is not None for c in new) else None)
+                                      **{name: EnsembleCache(new) if all(c is not None for c in new) else None})
 
     @torch.no_grad()
     def generate(self, input_ids, attention_mask, max_new_tokens: int = 20, eos_token_id=None, pad_token_id=None,
@@ -72,6 +75,6 @@ class LogitEnsemble(torch.nn.Module):
             if done.all() or step == max_new_tokens - 1:
                 break
             attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(token), 1)], 1)
-            out = self(input_ids=token[:, None], attention_mask=attention_mask, past_key_values=out.past_key_values,
+            out = self(input_ids=token[:, None], attention_mask=attention_mask, cache=output_cache(out),
                        position_ids=pos + step, use_cache=True)
         return torch.cat([input_ids, torch.stack(new, 1)], 1)
