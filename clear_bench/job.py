@@ -302,7 +302,9 @@ def _cached_eval(job: Job, model_dir: Path, name: str, gold: Path | None = None)
     from .eval.run import evaluate
     from .models.loading import load_model
 
-    run = job.cache / "evals" / f"{name}-{stable_hash([_file_fingerprint(model_dir), job.eval])}"
+    # keyed by model, evaluation settings and data: the same model scored on another copy of the data is another run
+    key = stable_hash([_file_fingerprint(model_dir), job.eval, job.source.clear, job.source.tofu])
+    run = job.cache / "evals" / f"{name}-{key}"
     model, processor = load_model(str(model_dir), trust_remote_code=job.cfg.trust_remote_code)
     summary = evaluate(model, processor, job.source, run, gold_dir=gold,
                        run_info={"model": str(model_dir), "hardware": hardware(), **job.eval}, **job.eval)

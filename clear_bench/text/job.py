@@ -122,7 +122,7 @@ def run_text_job(cfg) -> Path:
     tasks = list(TEXT_TASKS)
 
     def cached_eval(model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
-        run = cache / "evals" / f"text-{name}-{stable_hash([_file_fingerprint(model_dir), ev, tasks])}"
+        run = cache / "evals" / f"text-{name}-{stable_hash([_file_fingerprint(model_dir), ev, tasks, source.tofu])}"
         model, tok = load_causal_lm(str(model_dir))
         summary = evaluate(model, tok, source, run, tasks=tasks, gold_dir=gold,
                            run_info={"model": str(model_dir), "track": TRACK, **ev}, **ev)
