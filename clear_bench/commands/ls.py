@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing
 
 KINDS = ("methods", "metrics", "tasks", "presets", "stages")
@@ -38,7 +39,7 @@ def list_methods(track: str = "multimodal") -> list[str]:
     lines = []
     for name in available():
         cls = get_method(name)
-        doc = first_line(cls)
+        doc = first_line(cls) or first_line(sys.modules[cls.__module__].__doc__ or "")  # a one-class module's doc
         lines.append(f"{name:10} {doc or getattr(cls, 'paper', '')}")
         if getattr(cls, "paper", "") and doc:
             lines.append(f"{'':10}   paper: {cls.paper}")
