@@ -112,10 +112,7 @@ def collapsed(record: dict, board: TrackBoard) -> bool:
 def _sort_key(key: str, records: list[dict]):
     """Sort key of one metric in its own direction (descending when higher is better, ascending when lower is,
     by distance to the ideal when there is one); missing values last."""
-    entry = next((e for e in (_entry(r, key) for r in records) if e), None)
-    if entry is None:
-        columns = dict.fromkeys(k for b in TRACKS.values() for k, _ in b.columns)
-        raise ClearBenchError(f"no record has metric '{key}' to sort by; e.g. " + ", ".join(columns))
+    entry = _first_entry(records, key)
     higher, ideal = entry.get("higher_is_better"), entry.get("ideal")
     direction = entry.get("direction", "")
     if ideal is None and direction.startswith("→"):
@@ -128,7 +125,20 @@ def _sort_key(key: str, records: list[dict]):
             return v
         return abs(v - ideal) if ideal is not None else v
 
-    return lambda r: (_value(r, key) is None, 0.0 if _value(r, key) is None else score(_value(r, key)))
+    def key_of(r: dict) -> tuple[bool, float]:
+        v = _value(r, key)
+        return v is None, 0.0 if v is None else score(v)
+
+    return key_of
+
+
+def _first_entry(records: list[dict], key: str) -> dict:
+    """The first record's entry for metric `key`; a one-line error naming some valid keys if no record has it."""
+    entry = next((e for e in (_entry(r, key) for r in records) if e), None)
+    if entry is None:
+        columns = dict.fromkeys(k for b in TRACKS.values() for k, _ in b.columns)
+        raise ClearBenchError(f"no record has metric '{key}' to sort by; e.g. " + ", ".join(columns))
+    return entry
 
 
 def rows(records: list[tuple[dict, bool]], board: TrackBoard, sort: str | None = None) -> list[dict]:
@@ -206,8 +216,7 @@ def build(record_paths: list[str | Path], out: str | Path, include_baselines: bo
 
     shipped = baseline_records() if include_baselines else []
     shipped_set = {p.resolve() for p in shipped}
-    given = [Path(p) for p in record_paths]
-    paths = given + [p for p in shipped if p.resolve() not in {g.resolve() for g in given}]
+    paths = [Path(p) for p in record_paths] + shipped  # a shipped record given again is one row (`rows`)
     if not paths:
         raise ClearBenchError("no records given (and no shipped baselines found)")
     by_track: dict[str, list[tuple[dict, bool]]] = {}
@@ -217,6 +226,8 @@ def build(record_paths: list[str | Path], out: str | Path, include_baselines: bo
         if track not in TRACKS:
             raise ClearBenchError(f"{p}: unknown track '{track}'; valid: {', '.join(TRACKS)}")
         by_track.setdefault(track, []).append((record, p.resolve() in shipped_set))
+    if sort:  # an unknown key fails before anything is written
+        _first_entry([r for pairs in by_track.values() for r, _ in pairs], sort)
     out = check_writable(out)  # (a file in the way is one line, not a FileExistsError)
     out.mkdir(parents=True, exist_ok=True)
     md, sections, files = ["# CLEAR leaderboard", "", NOTE, ""], [], {}
@@ -225,11 +236,8 @@ def build(record_paths: list[str | Path], out: str | Path, include_baselines: bo
             continue
         board, pairs = TRACKS[track], by_track[track]
         records = [r for r, _ in pairs]
-        if sort and not any(_entry(r, sort) for r in records):
-            track_sort = None  # the sort key belongs to another track's section
-        else:
-            track_sort = sort
-        table = rows(pairs, board, track_sort)
+        # a sort key of another track's section leaves this section in its default order
+        table = rows(pairs, board, sort if sort and any(_entry(r, sort) for r in records) else None)
         md += [f"## {board.title}", "", markdown(table, board, records)]
         points = [(r["label"], r[board.forget], r[board.retain], r["from"] == "shipped", r["collapsed"])
                   for r in table if r[board.forget] is not None and r[board.retain] is not None]
@@ -241,8 +249,6 @@ def build(record_paths: list[str | Path], out: str | Path, include_baselines: bo
                             title=board.title)
             files[f"plot-{track}"] = plot
         sections.append(html_section(table, board, records, plot.name if plot else None))
-    if sort and not any(_entry(r, sort) for pairs in by_track.values() for r, _ in pairs):
-        _sort_key(sort, [])  # one line naming the valid columns
     files = {"markdown": atomic_write_text(out / "leaderboard.md", "\n".join(md)),
              "html": atomic_write_text(out / "leaderboard.html", html_page(sections)), **files}
     return files

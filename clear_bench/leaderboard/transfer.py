@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import ClearBenchError
+from .build import TRACKS
 from .records import load_record
 
 REFERENCE = "multimodal"
 # Per track: (forget metric, retain metric) keys of its records; `--key track:forget=KEY` overrides one.
-TRACK_METRICS: dict[str, dict[str, str]] = {
-    "multimodal": {"forget": "forget_metric", "retain": "retain_metric"},
-    "text": {"forget": "text_forget_metric", "retain": "text_retain_metric"},
-    "visual": {"forget": "forget_acc", "retain": "retain_acc"},
-}
+# (the leaderboard's per-track forget and retain columns: `build.TRACKS`)
+TRACK_METRICS: dict[str, dict[str, str]] = {t: {"forget": b.forget, "retain": b.retain} for t, b in TRACKS.items()}
 KINDS = ("forget", "retain")
 
 

@@ -213,12 +213,10 @@ def arrow_for(metric_key: str) -> str:
     """
     task, _, name = metric_key.rpartition("/")
     spec = get_metric(name)
-    role = None
-    if task:
-        from ..tasks import get_task
+    from ..tasks import get_task
 
-        role = get_task(task, None).role if get_task(task, None) is not None else None
-    return spec.arrow(role)
+    task_spec = get_task(task, None) if task else None
+    return spec.arrow(task_spec.role if task_spec else None)
 
 
 def resolve_order(names: Iterable[str] | None = None, track: str | None = "multimodal") -> list[MetricSpec]:
