@@ -112,27 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _claim_leaderboard(out) -> None:
-    """`leaderboard --out`: a new or empty folder, or a leaderboard folder of ours; never a user's folder."""
-    from . import runs
-
-    def earlier_board(folder):  # written before markers: our leaderboard.md, by its content
-        try:
-            return (folder / "leaderboard.md").read_text().startswith("# CLEAR leaderboard")
-        except OSError:
-            return False
-
-    runs.claim(out, runs.LEADERBOARD, {}, adopt=earlier_board).start()
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
 
     def run() -> int:
         check_flags(args)
-        if args.command == "leaderboard":
-            _claim_leaderboard(args.out)
         return args.func(args)
 
     return run_safely(run, verbose=args.verbose, command=args.command)

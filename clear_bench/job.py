@@ -391,7 +391,7 @@ def compare(job: Job) -> None:
 
 def write_records(job: Job) -> None:
     """submission.json: the leaderboard record of the run."""
-    from .leaderboard.records import make_record, write_record
+    from .leaderboard.records import make_record, reference_values, write_record
     from .training.finetune import data_fingerprint
 
     cfg, src = job.cfg, job.source
@@ -402,8 +402,7 @@ def write_records(job: Job) -> None:
         model={"base": job.base_model, "target": _file_fingerprint(job.target_dir),
                "gold": _file_fingerprint(job.gold_dir)},
         versions=library_versions(), metrics=job.summary["metrics"], efficiency={**job.timings, **job.efficiency},
-        reference={name: {k: e["value"] for k, e in s["metrics"].items()}
-                   for name, s in (("target", job.target_summary), ("gold", job.gold_summary))},
+        reference=reference_values(job.target_summary, job.gold_summary),
         hardware=hardware())
     write_record(job.out / "submission.json", record)
     job.run.finish()  # the checkpoints were kept until now: a run killed during evaluation skips unlearning

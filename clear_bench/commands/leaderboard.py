@@ -18,9 +18,23 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_leaderboard)
 
 
+def _claim(out) -> None:
+    """`leaderboard --out`: a new or empty folder, or a leaderboard folder of ours; never a user's folder."""
+    from .. import runs
+
+    def earlier_board(folder):  # written before markers: our leaderboard.md, by its content
+        try:
+            return (folder / "leaderboard.md").read_text().startswith("# CLEAR leaderboard")
+        except OSError:
+            return False
+
+    runs.claim(out, runs.LEADERBOARD, {}, adopt=earlier_board).start()
+
+
 def cmd_leaderboard(args) -> int:
     from ..leaderboard.build import build
 
+    _claim(args.out)
     files = build(args.records, args.out, include_baselines=not args.no_baselines, sort=args.sort)
     print(Path(files["markdown"]).read_text())
     print("written: " + ", ".join(str(p) for p in files.values()))

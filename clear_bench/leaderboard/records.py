@@ -59,6 +59,12 @@ def make_record(*, method: str, modality: str, forget: int, seed: int, config: d
     return record
 
 
+def reference_values(target_summary: dict, gold_summary: dict) -> dict:
+    """The `reference` block of a record: every metric value of the target and of the gold model's summary."""
+    return {name: {k: e["value"] for k, e in summary["metrics"].items()}
+            for name, summary in (("target", target_summary), ("gold", gold_summary))}
+
+
 def validate_record(record: Any, where: str = "record") -> dict:
     """Check a record's shape, values and hash; raise a one-line ClearBenchError naming the problem."""
     if not isinstance(record, dict):

@@ -76,7 +76,7 @@ def run_text_job(cfg) -> Path:
     from ..eval.summary import compare_summaries
     from ..eval.tasks import TEXT_TASKS
     from ..job import build_method
-    from ..leaderboard.records import make_record, write_record
+    from ..leaderboard.records import make_record, reference_values, write_record
     from ..presets import cache_dir
     from ..training.finetune import data_fingerprint, training_cost
     from ..training.unlearn import holdout_samples, make_pairs, unlearn
@@ -180,7 +180,6 @@ def run_text_job(cfg) -> Path:
         data={"tofu": source.tofu, "fingerprint": data_fingerprint(source, "tofu", names["forget"])},
         model={"base": base_model, "target": _file_fingerprint(target_dir), "gold": _file_fingerprint(gold_dir)},
         versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff}, track=TRACK,
-        reference={name: {k: e["value"] for k, e in s["metrics"].items()}
-                   for name, s in (("target", target_summary), ("gold", gold_summary))}, hardware=hardware())
+        reference=reference_values(target_summary, gold_summary), hardware=hardware())
     write_record(out / "submission.json", record)
     return out
