@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ..efficiency import measure
@@ -69,14 +70,21 @@ class FinetuneConfig:
 
 def data_fingerprint(source, dataset: str, config: str) -> str:
     """Content hash of a local config's parquet files, or the `datasets` fingerprint of a Hub config."""
-    from ..utils import file_sha256
-
     root = Path(source.name(dataset))
     if root.is_dir():
         folder = root / config if (root / config).is_dir() else root / "data"
         files = sorted(folder.rglob("*.parquet")) or sorted(folder.rglob("*.arrow"))
-        return stable_hash([(f.name, file_sha256(f)) for f in files])
+        return _files_hash(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
     return stable_hash([source.name(dataset), config, source.load(dataset, config)._fingerprint])
+
+
+@lru_cache(maxsize=256)
+def _files_hash(files: tuple[tuple[str, int, int], ...]) -> str:
+    """Hash of the files' contents, computed once per process for unchanged files (keyed by path, size and
+    modification time): a job fingerprints the same configs for its identity, its fine-tunes and its record."""
+    from ..utils import file_sha256
+
+    return stable_hash([(Path(f).name, file_sha256(f)) for f, _, _ in files])
 
 
 def corpus_of(source) -> list[str]:
