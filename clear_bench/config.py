@@ -73,3 +73,78 @@ def build_dataclass(cls, args: argparse.Namespace, prefix: str = "", base=None):
         elif base is not None:
             values[f.name] = current
     return cls(**values)
+
+
+# --------------------------------------------------------------------------- ranges, declared once with the field
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The values a numeric setting accepts; `describe()` is the wording every error and `--help` uses."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple | None = None
+    note: str = ""  # e.g. "0 = every item": what a boundary value means
+
+    def ok(self, v) -> bool:
+        if self.choices is not None:
+            return v in self.choices
+        return not ((self.ge is not None and v < self.ge) or (self.gt is not None and v <= self.gt)
+                    or (self.le is not None and v > self.le) or (self.lt is not None and v >= self.lt))
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(map(str, self.choices))
+        lo = f"[{self.ge:g}" if self.ge is not None else f"({self.gt:g}" if self.gt is not None else None
+        hi = f"{self.le:g}]" if self.le is not None else f"{self.lt:g})" if self.lt is not None else None
+        text = (f"in {lo}, {hi}" if lo and hi else f">= {self.ge:g}" if self.ge is not None
+                else f"> {self.gt:g}" if self.gt is not None else f"<= {self.le:g}" if self.le is not None
+                else f"< {self.lt:g}" if self.lt is not None else "finite")
+        return f"{text} ({self.note})" if self.note else text
+
+
+def setting(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING, ge=None, gt=None, le=None, lt=None,
+            choices=None, note: str = ""):
+    """A dataclass field that carries its accepted range, e.g. `beta: float = setting(0.1, gt=0)`.
+
+    The range is checked by `check_settings` (once, before any work, for every track's configs and plug-ins
+    alike) and shown by `--help` / `clear-bench ls`; the help text itself stays in the class docstring's
+    `Attributes:` section (`field_docs`). Every int / float field is also required to be finite, range or not.
+    """
+    meta = {"range": Range(ge, gt, le, lt, tuple(choices) if choices is not None else None, note)}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def field_range(f: dataclasses.Field) -> Range | None:
+    return f.metadata.get("range") if f.metadata else None
+
+
+def check_settings(cfg, name=lambda field: field, skip_none: bool = True) -> None:
+    """Refuse, in one ClearBenchError line, a setting of dataclass `cfg` that is not finite or out of its range.
+
+    `name(field)` spells the setting as the user gave it (e.g. `lambda f: f"--method-arg {f}"`); nested dataclass
+    fields are checked too. None means "unset" and is skipped unless `skip_none` is False.
+    """
+    import math
+
+    from .errors import ClearBenchError
+
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            check_settings(v, name, skip_none)
+            continue
+        if v is None and skip_none:
+            continue
+        rng = field_range(f)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if not math.isfinite(v):
+                raise ClearBenchError(f"{name(f.name)} must be a finite number (got {v})")
+        elif rng is None or rng.choices is None:
+            continue
+        if rng is not None and not rng.ok(v):
+            raise ClearBenchError(f"{name(f.name)} must be {rng.describe()} (got {v})")
