@@ -16,6 +16,8 @@ class UnknownNameError(ClearBenchError):
         import difflib
 
         valid = sorted(valid)
-        close = difflib.get_close_matches(str(name), valid, n=1)
+        # case first (`NPO` -> `npo`): difflib alone finds nothing close in 'NPO' vs 'npo'
+        lower, key = {v.lower(): v for v in valid}, str(name).lower()
+        close = [lower[key]] if key in lower else [lower[c] for c in difflib.get_close_matches(key, lower, n=1)]
         hint = f" Did you mean '{close[0]}'?" if close else ""
         super().__init__(f"unknown {kind} '{name}'; valid: {', '.join(valid)}.{hint}")

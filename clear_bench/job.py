@@ -83,38 +83,12 @@ class JobConfig:
             raise ClearBenchError(f"--l1-lambda must be a finite number >= 0 (got {self.l1_lambda})")
 
 
-def _parse_bool(raw) -> bool:
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)  # a typo must not read as False
-
-
 def build_method(name: str, args: dict):
-    """Instantiate a method with `args` overriding its Config defaults (unknown keys fail clearly)."""
-    from .baselines import get_method
-    from .baselines.base import UnlearningMethod
+    """Instantiate a method with `args` overriding its Config defaults, every setting checked
+    (`baselines.registry.build_method`)."""
+    from .baselines import build_method as build
 
-    cls = get_method(name)
-    if not cls.retrains and cls.loss is UnlearningMethod.loss:  # found now, not after fine-tuning and evaluation
-        raise ClearBenchError(f"method '{name}' ({cls.__module__}.{cls.__qualname__}) defines no "
-                              "loss(self, model, batch, ctx); an unlearning method must (or set retrains = True)")
-    cfg_cls = cls.Config
-    known = {f.name: f for f in dataclasses.fields(cfg_cls)}
-    values = {}
-    for key, raw in args.items():
-        if key not in known:
-            raise ClearBenchError(f"method '{name}' has no hyper-parameter '{key}'; it has: "
-                                  f"{', '.join(known) or 'none'}")
-        typ = type(getattr(cfg_cls(), key))
-        try:
-            values[key] = _parse_bool(raw) if typ is bool else typ(raw)
-        except ValueError:
-            raise ClearBenchError(f"method '{name}': {key}={raw!r} is not a valid {typ.__name__}"
-                                  f"{' (true/false)' if typ is bool else ''}") from None
-    return cls(cfg_cls(**values))
+    return build(name, args)
 
 
 def check_ignored(cfg: JobConfig, method) -> None:

@@ -100,9 +100,101 @@ def test_l1_penalty_shrinks_lora_weights(tiny_vlm, toy_pairs):
     assert norms[1.0] < norms[0.0]
 
 
-def test_unknown_method_names_the_valid_ones():
-    with pytest.raises(UnknownNameError, match=r"unknown method 'npoo'.*Did you mean 'npo'"):
-        get_method("npoo")
+@pytest.mark.parametrize("typed, meant", [("npoo", "npo"), ("nppo", "npo"), ("NPO", "npo"), ("Retain_FT", "retain_ft"),
+                                           ("SimNPO", "simnpo")])
+def test_unknown_method_names_the_valid_ones_and_suggests_the_meant_one(typed, meant):
+    with pytest.raises(UnknownNameError, match=rf"unknown method '{typed}'; valid: dpo, .*Did you mean '{meant}'"):
+        get_method(typed)
+
+
+@pytest.mark.parametrize("name", available())
+def test_every_numeric_method_setting_declares_its_range_and_its_default_is_inside(name):
+    import dataclasses
+
+    from clear_bench.config import check_settings, field_range
+
+    cfg = get_method(name).Config
+    for f in dataclasses.fields(cfg):
+        if f.type in ("int", "float", "str", int, float, str):
+            assert field_range(f) is not None, f"{name}.{f.name} has no range (config.setting)"
+    check_settings(cfg())
+
+
+@pytest.mark.parametrize("method, arg, message", [
+    ("npo", "beta=0", "--method-arg beta must be > 0 (got 0.0)"),  # was a ZeroDivisionError after fine-tuning
+    ("npo", "beta=nan", "--method-arg beta must be a finite number (got nan)"),  # was found only at the loss
+    ("npo", "beta=-inf", "--method-arg beta must be a finite number (got -inf)"),
+    ("gd", "retain_weight=-5", "--method-arg retain_weight must be >= 0 (got -5.0)"),  # was accepted
+    ("dpo", "beta=-0.1", "--method-arg beta must be > 0 (got -0.1)"),
+    ("scrub", "max_epochs=-1", "--method-arg max_epochs must be >= 0 (got -1)"),
+    ("scrub", "max_epochs=2.5", "method 'scrub': max_epochs='2.5' is not a valid int"),
+    ("sisa", "aggregate=median", "--method-arg aggregate must be one of logits, mean, sum (got median)"),
+    ("sisa", "shards=0", "--method-arg shards must be >= 1 (got 0)"),
+    ("rmu", "trained_layers=0", "--method-arg trained_layers must be >= 1 (got 0)"),
+    ("sku", "negation_scale=0", "--method-arg negation_scale must be > 0 (got 0.0)"),
+])
+def test_method_settings_are_refused_in_one_line(method, arg, message):
+    from clear_bench.baselines import build_method
+
+    key, value = arg.split("=")
+    with pytest.raises(ClearBenchError) as e:
+        build_method(method, {key: value})
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("track", ["multimodal", "text"])
+def test_a_bad_method_setting_stops_the_run_before_any_fine_tuning(track, demo_source, tmp_path, monkeypatch,
+                                                                   capsys):
+    from clear_bench import job
+    from clear_bench.cli import clear_eval_main
+    from clear_bench.text import finetune as text_finetune
+
+    def no_work(*a, **k):
+        raise AssertionError("fine-tuning started")
+
+    monkeypatch.setattr(job, "cached_finetune", no_work)
+    monkeypatch.setattr(text_finetune, "cached_text_finetune", no_work)
+    out = tmp_path / "run"
+    argv = ["--preset", "demo", "--track", track, "--method", "npo", "--method-arg", "beta=0", "--out", str(out)]
+    if track == "text":
+        argv += ["--modality", "text"]
+    assert clear_eval_main(argv) != 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert err == ["error: --method-arg beta must be > 0 (got 0.0)"]
+    assert not out.exists()
+
+
+def test_plugin_method_settings_are_checked_like_the_built_in_ones(tmp_path, monkeypatch):
+    (tmp_path / "myranged.py").write_text(textwrap.dedent('''
+        from dataclasses import dataclass
+
+        from clear_bench.baselines import UnlearningMethod
+        from clear_bench.config import setting
+
+        @dataclass
+        class Cfg:
+            """Attributes:
+                temperature: softmax temperature.
+                weight: a weight without a declared range.
+            """
+            temperature: float = setting(2.0, gt=0)
+            weight: float = 1.0
+
+        class Ranged(UnlearningMethod):
+            name = "ranged"
+            Config = Cfg
+
+            def loss(self, model, batch, ctx):
+                return 0.0
+        '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from clear_bench.baselines import build_method
+
+    assert build_method("myranged:Ranged", {"temperature": "4"}).config.temperature == 4.0
+    with pytest.raises(ClearBenchError, match=r"^--method-arg temperature must be > 0 \(got -1.0\)$"):
+        build_method("myranged:Ranged", {"temperature": "-1"})
+    with pytest.raises(ClearBenchError, match=r"^--method-arg weight must be a finite number \(got nan\)$"):
+        build_method("myranged:Ranged", {"weight": "nan"})
 
 
 @pytest.mark.slow

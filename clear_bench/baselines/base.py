@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import torch
 
+from ..config import setting
 from ..training.context import UnlearnContext, UnlearnInputs, model_logits
 
 __all__ = ["MethodConfig", "UnlearnContext", "UnlearnInputs", "UnlearningMethod", "model_logits"]
@@ -30,7 +31,7 @@ class MethodConfig:
         retain_weight: α, the weight of the retain loss.
     """
 
-    retain_weight: float = 1.0
+    retain_weight: float = setting(1.0, ge=0)
 
 
 class UnlearningMethod:

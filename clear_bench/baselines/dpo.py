@@ -1,6 +1,7 @@
 """DPO with the refusal as the preferred answer and the forget answer as the rejected one."""
 from dataclasses import dataclass
 
+from ..config import setting
 from .base import UnlearningMethod, model_logits
 from .losses import cross_entropy, dpo_loss, sequence_logprob
 from .registry import register
@@ -15,8 +16,8 @@ class DPOConfig:
         retain_weight: α, weight of the retain cross-entropy (the reference's default, 1).
     """
 
-    beta: float = 0.1
-    retain_weight: float = 1.0
+    beta: float = setting(0.1, gt=0)
+    retain_weight: float = setting(1.0, ge=0)
 
 
 @register

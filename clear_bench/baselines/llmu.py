@@ -1,6 +1,7 @@
 """LLMU: gradient ascent on forget + learning mismatched answers + staying close on retain."""
 from dataclasses import dataclass
 
+from ..config import setting
 from .base import UnlearningMethod, model_logits
 from .losses import cross_entropy, kl_ref_to_model
 from .registry import register
@@ -16,9 +17,9 @@ class LLMUConfig:
         eps_retain: ε3, weight of the retain KL term.
     """
 
-    eps_forget: float = 0.5
-    eps_mismatch: float = 1.0
-    eps_retain: float = 1.0
+    eps_forget: float = setting(0.5, ge=0)
+    eps_mismatch: float = setting(1.0, ge=0)
+    eps_retain: float = setting(1.0, ge=0)
 
 
 @register

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..config import setting
 from ..errors import ClearBenchError
 from .base import UnlearningMethod
 from .losses import IGNORE, masked_mse
@@ -38,12 +39,12 @@ class RMUConfig:
         seed: seed of the random unit vector u.
     """
 
-    layer: int = -1
-    steering_coeff: float = 0.0
-    norm_multiplier: float = 4.0
-    alpha: float = 100.0
-    trained_layers: int = 3
-    seed: int = 0
+    layer: int = setting(-1, ge=-1, note="-1 = a quarter of the depth")
+    steering_coeff: float = setting(0.0, ge=0, note="0 = from the measured norm")
+    norm_multiplier: float = setting(4.0, gt=0)
+    alpha: float = setting(100.0, ge=0)
+    trained_layers: int = setting(3, ge=1)
+    seed: int = setting(0, ge=0)
 
 
 def _lm_config(model):

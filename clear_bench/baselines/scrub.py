@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..config import setting
 from ..errors import ClearBenchError
 from .base import UnlearningMethod, model_logits
 from .losses import cross_entropy, kl_ref_to_model, token_logprobs
@@ -37,11 +38,11 @@ class SCRUBConfig:
         rewind_every: steps between rewind checkpoints; 0 = one per epoch.
     """
 
-    max_epochs: int = 2
-    alpha: float = 1.0
-    gamma: float = 1.0
+    max_epochs: int = setting(2, ge=0)
+    alpha: float = setting(1.0, ge=0)
+    gamma: float = setting(1.0, ge=0)
     rewind: bool = False
-    rewind_every: int = 0
+    rewind_every: int = setting(0, ge=0, note="0 = once per epoch")
 
 
 @torch.no_grad()

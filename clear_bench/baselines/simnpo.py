@@ -1,6 +1,7 @@
 """SimNPO: length-normalised NPO with a margin and no reference model."""
 from dataclasses import dataclass
 
+from ..config import setting
 from .base import UnlearningMethod, model_logits
 from .losses import answer_lengths, cross_entropy, sequence_logprob, simnpo_loss
 from .registry import register
@@ -16,9 +17,9 @@ class SimNPOConfig:
         retain_weight: α, weight of the retain cross-entropy.
     """
 
-    beta: float = 2.5
-    gamma: float = 0.0
-    retain_weight: float = 1.0
+    beta: float = setting(2.5, gt=0)
+    gamma: float = setting(0.0, ge=0)
+    retain_weight: float = setting(1.0, ge=0)
 
 
 @register

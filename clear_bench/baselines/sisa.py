@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from ..config import setting
 from ..errors import ClearBenchError
 from ..utils import seed_everything, stable_hash
 from .base import UnlearningMethod
@@ -50,12 +51,12 @@ class SISAConfig:
         seed: seed of the person-to-shard split and of shard training; -1 = the run's seed.
     """
 
-    shards: int = 4
-    lora_r: int = -1
-    lora_alpha: int = 32
-    aggregate: str = "logits"
-    epochs: float = 0.0
-    seed: int = -1
+    shards: int = setting(4, ge=1)
+    lora_r: int = setting(-1, ge=-1, note="-1 = the target's recipe, 0 = full fine-tuning")
+    lora_alpha: int = setting(32, gt=0)
+    aggregate: str = setting("logits", choices=AGGREGATES)
+    epochs: float = setting(0.0, ge=0, note="0 = the target's recipe")
+    seed: int = setting(-1, ge=-1, note="-1 = the run's seed")
 
 
 def person_key(sample) -> str:

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..config import setting
 from .base import UnlearningMethod, model_logits
 from .losses import cross_entropy, kl_ref_to_model
 from .registry import register
@@ -22,10 +23,10 @@ class SKUConfig:
         negation_scale: λ of stage 2: θ = θ0 − λ (θ1 − θ0).
     """
 
-    forget_weight: float = 2.5
-    mismatch_weight: float = 1.0
-    retain_kl_weight: float = 0.5
-    negation_scale: float = 1.0
+    forget_weight: float = setting(2.5, ge=0)
+    mismatch_weight: float = setting(1.0, ge=0)
+    retain_kl_weight: float = setting(0.5, ge=0)
+    negation_scale: float = setting(1.0, gt=0)
 
 
 @register
