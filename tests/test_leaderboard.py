@@ -128,3 +128,54 @@ def test_shipped_board_ranks_forgetting_above_remembering():
         for b in halved:
             assert a["metrics"]["forget_metric"]["value"] > b["metrics"]["forget_metric"]["value"], (a["method"],
                                                                                                     b["method"])
+
+
+def _section_rows(md: str, section: str) -> list[list[str]]:
+    """The cells of one section's ranked rows (those whose first cell is a rank)."""
+    part = md.split(f"## {section}")[1].split("\n## ")[0]
+    return [[c.strip() for c in line.split("|")[1:-1]] for line in part.splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+
+
+def test_shipped_visual_board_ranks_ulira_by_distance_to_one_half(tmp_path):
+    """Issue 22.3 on the shipped visual records (as shipped now, and after regeneration: the rule reads the record's
+    ideal, whichever direction it carries): no method ranks above another whose U-LIRA is closer to 0.5, collapsed
+    rows aside."""
+    from clear_bench.leaderboard.build import baseline_records
+
+    md = build(baseline_records(), tmp_path / "board", include_baselines=False)["markdown"].read_text()
+    head = next(line for line in md.split("## Visual-only")[1].splitlines() if line.startswith("| #"))
+    col = [c.strip() for c in head.split("|")[1:-1]].index(next(c.strip() for c in head.split("|")
+                                                                 if c.strip().startswith("U-LIRA")))
+    ranked = [r for r in _section_rows(md, "Visual-only") if "(collapsed)" not in r[1]]
+    assert len(ranked) >= 5
+    distances = [abs(float(r[col].split()[0]) - 0.5) for r in ranked]
+    assert distances == sorted(distances), list(zip((r[1] for r in ranked), distances))
+
+
+def test_a_target_value_ranks_by_distance_whatever_direction_the_record_gives(tmp_path):
+    """U-LIRA 0.40 (|0.10|) must not rank above 0.55 (|0.05|), neither when the record says ↓ with ideal 0.5 (records
+    written before issue 22.3) nor when it says →0.5."""
+    for entry in ({"direction": "↓", "higher_is_better": False, "ideal": 0.5},
+                  {"direction": "→0.5", "higher_is_better": None, "ideal": 0.5}):
+        paths = [_record(tmp_path, m, 0.5, 0.5, track="visual",
+                         extra={"ulira": {"value": v, **entry}, "retain_acc": {"value": 0.9, "direction": "↑",
+                                                                                "higher_is_better": True}})
+                 for m, v in (("low", 0.40), ("near", 0.55), ("far", 0.9))]
+        md = build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text()
+        assert _ranked(md, "Visual-only") == ["near", "low", "far"]
+
+
+def test_a_metric_has_one_goal_at_registration():
+    import pytest
+
+    from clear_bench.eval.metrics import get_metric, metric
+
+    with pytest.raises(ValueError, match="either a direction .* or a target value"):
+        metric("lira_like", higher_is_better=False, ideal=0.5, role="forget")(lambda ctx: 0.0)
+    assert get_metric("mia_loss_auc").goal("forget") == 0.5
+    assert get_metric("forget_metric").goal() == "lower" and get_metric("model_utility").goal() == "higher"
+    assert get_metric("prob").goal("holdout") is None
+    from clear_bench.visual.metrics import get_metric as visual_metric
+
+    assert visual_metric("ulira").arrow == "→0.5" and visual_metric("forget_acc").arrow == "↓"

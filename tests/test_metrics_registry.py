@@ -22,7 +22,8 @@ def test_dependencies_come_first():
     for dep, dependent in [("prob", "model_utility"), ("truth_ratio", "model_utility"), ("rouge_l", "model_utility"),
                            ("mia_min_k_pp_auc", "privleak_min_k_pp")]:
         assert order.index(dep) < order.index(dependent)
-    assert [s.name for s in resolve_order()][: 4] == ["prob", "truth_ratio", "truth_ratio_keep", "rouge_l"]
+    assert [s.name for s in resolve_order()][: 5] == ["prob", "truth_ratio", "truth_ratio_keep", "truth_ratio_ref",
+                                                    "rouge_l"]
 
 
 def test_directions():

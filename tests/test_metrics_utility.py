@@ -78,14 +78,20 @@ def test_paper_table_metrics():
     assert get_metric("forget_metric").arrow() == "↓" and get_metric("retain_metric").arrow() == "↑"
 
 
-def test_reference_table_metrics_keep_the_reference_numbers():
-    """The reference code's table script: hmean of (Prob, the role's Truth Ratio), no ROUGE."""
-    ctx = _ctx(_results(), ROLES)
+def test_reference_table_formula_on_per_item_truth_ratios():
+    """The reference code's table formula, hmean of (Prob, the role's Truth Ratio), no ROUGE, on the per-item
+    truth ratio (`*_prob_tr`); the `*_ref` versions read the global-mean `truth_ratio_ref` instead
+    (tests/test_metrics_reference.py)."""
+    res = _results()
+    ctx = _ctx(res, ROLES)
     # forget: hmean(0.1, 0.4, 0.2, 0.8) = 4 / (10 + 2.5 + 5 + 1.25)
-    assert get_metric("forget_metric_ref")(ctx) == pytest.approx(4 / 18.75)
-    assert get_metric("retain_metric_ref")(ctx) == pytest.approx(4 / (2 + 2 + 1 + 2))
-    assert get_metric("real_metric_ref")(ctx) == pytest.approx(4 / (2 + 1 + 4 + 2))
-    assert get_metric("forget_metric_ref").arrow() == "·"  # not monotonic in forgetting: no direction
+    assert get_metric("forget_metric_prob_tr")(ctx) == pytest.approx(4 / 18.75)
+    assert get_metric("retain_metric_prob_tr")(ctx) == pytest.approx(4 / (2 + 2 + 1 + 2))
+    assert get_metric("real_metric_prob_tr")(ctx) == pytest.approx(4 / (2 + 1 + 4 + 2))
+    res["truth_ratio_ref"] = {k: v / 2 for k, v in res["truth_ratio"].items()}
+    assert get_metric("retain_metric_ref")(_ctx(res, ROLES)) == pytest.approx(4 / (2 + 4 + 1 + 4))
+    # the published Table 1 reads its Forget column lower-is-better; the metric carries that direction
+    assert get_metric("forget_metric_ref").arrow() == "↓" and get_metric("forget_metric_prob_tr").arrow() == "↓"
 
 
 def _forget_logs(answer_nll: float, para_nll: float, pert_nll: float, rouge_hit: bool):
@@ -122,6 +128,7 @@ def test_forget_metric_is_higher_for_a_model_that_remembers():
     assert f_forgot == 0.0 and f_rem > 0.9
     # the reference's metric: remembering strongly gives R ~ 0, so min(R, 1/R) ~ 0 and the hmean collapses
     assert value(remembers, "forget_metric_ref") < value(half, "forget_metric_ref")
+    assert value(remembers, "forget_metric_prob_tr") < value(half, "forget_metric_prob_tr")
 
 
 def test_table_metric_names_missing_task():
@@ -131,5 +138,5 @@ def test_table_metric_names_missing_task():
     res = {m: {k: v for k, v in d.items() if k != "real_world"} for m, d in full.items()}
     with pytest.raises(ClearBenchError, match="real_metric needs 'rouge_l' on task 'real_world'"):
         get_metric("real_metric")(_ctx(res, roles))
-    with pytest.raises(ClearBenchError, match="real_metric_ref needs 'prob' on task 'real_world'"):
-        get_metric("real_metric_ref")(_ctx(res, roles))
+    with pytest.raises(ClearBenchError, match="real_metric_prob_tr needs 'prob' on task 'real_world'"):
+        get_metric("real_metric_prob_tr")(_ctx(res, roles))

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ClearBenchError
+from ..eval.metrics.registry import goal
 from ..utils import atomic_write_text, check_writable
 from .records import load_record
 
@@ -109,25 +110,36 @@ def collapsed(record: dict, board: TrackBoard) -> bool:
     return keep < (COLLAPSE_FRACTION * target if target else COLLAPSE_FLOOR)
 
 
-def _sort_key(key: str, records: list[dict]):
-    """Sort key of one metric in its own direction (descending when higher is better, ascending when lower is,
-    by distance to the ideal when there is one); missing values last."""
-    entry = _first_entry(records, key)
-    higher, ideal = entry.get("higher_is_better"), entry.get("ideal")
-    direction = entry.get("direction", "")
+def entry_goal(entry: dict) -> str | float | None:
+    """A record entry's goal: 'higher', 'lower', its target value (closest is best), or None. The target wins over
+    a direction: records written before issue 22.3 carry U-LIRA as lower-is-better with ideal 0.5."""
+    ideal, direction = entry.get("ideal"), entry.get("direction") or ""
     if ideal is None and direction.startswith("→"):
         ideal = float(direction[1:])
+    return goal(entry.get("higher_is_better"), ideal)
 
-    def score(v: float) -> float:
-        if higher is True:
-            return -v
-        if higher is False:
-            return v
-        return abs(v - ideal) if ideal is not None else v
+
+def oriented(value: float, target: str | float | None) -> float:
+    """`value` turned so that higher is better under `target` (a goal as `entry_goal` gives it)."""
+    if target == "higher":
+        return value
+    if target == "lower":
+        return -value
+    if isinstance(target, float):
+        return -abs(value - target)
+    raise ValueError("a metric without a direction cannot be ranked")
+
+
+def _sort_key(key: str, records: list[dict]):
+    """Sort key of one metric in its own direction (descending when higher is better, ascending when lower is,
+    by distance to the target value when there is one); missing values last."""
+    target = entry_goal(_first_entry(records, key))
 
     def key_of(r: dict) -> tuple[bool, float]:
         v = _value(r, key)
-        return v is None, 0.0 if v is None else score(v)
+        if v is None:
+            return True, 0.0
+        return False, 0.0 if target is None else -oriented(v, target)
 
     return key_of
 

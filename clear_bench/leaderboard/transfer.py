@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import ClearBenchError
-from .build import TRACKS
+from .build import TRACKS, entry_goal, oriented
 from .records import load_record
 
 REFERENCE = "multimodal"
@@ -55,14 +55,19 @@ def group_records(records: Sequence[tuple[str, dict]]) -> dict[str, dict[str, di
 
 
 def metric_values(records: Mapping[str, dict], key: str, track: str) -> dict[str, float]:
-    """{method: value} of `key`, oriented so that higher is better (lower-is-better metrics negated)."""
+    """{method: value} of `key`, oriented so that higher is better (lower-is-better metrics negated, a metric with
+    a target value by minus its distance to it); a metric without a direction is refused in one line."""
     out = {}
     for method, r in records.items():
         entry = r["metrics"].get(key)
         if entry is None or entry.get("value") is None:
             continue
-        sign = -1.0 if entry.get("higher_is_better") is False else 1.0
-        out[method] = sign * float(entry["value"])
+        target = entry_goal(entry)
+        if target is None:
+            raise ClearBenchError(f"the {track} track's metric '{key}' has no direction (neither higher- nor "
+                                  "lower-is-better, nor a target value): a ranking by it means nothing; pick a key "
+                                  "with an arrow in `clear-bench ls metrics`")
+        out[method] = oriented(float(entry["value"]), target)
     if not out:
         raise ClearBenchError(f"no {track}-track record has the metric '{key}'")
     return out

@@ -126,7 +126,7 @@ def attack_sets(run: RunScores) -> list[dict[str, np.ndarray]]:
     return out
 
 
-@register("ulira", False, "forget", ideal=0.5)
+@register("ulira", None, "forget", ideal=0.5)  # a target value, not ↓ (issue 22.3)
 def ulira(run: RunScores) -> float:
     """U-LIRA accuracy: per example, IN (trained then unlearned) vs OUT Gaussians from the shadow models; 0.5 =
     the unlearned models look like models that never saw the identity."""
@@ -149,13 +149,13 @@ def _umia(run: RunScores, model: str) -> float:
     return umia_accuracy(shadow, shadow_in, target, target_in, model=model)
 
 
-@register("umia", False, "forget", ideal=0.5)
+@register("umia", None, "forget", ideal=0.5)  # a target value, not ↓ (issue 22.3)
 def umia(run: RunScores) -> float:
     """U-MIA accuracy: one logistic regression on every shadow score, tested on the targets; 0.5 ideal."""
     return _umia(run, "logistic")
 
 
-@register("umia_tree", False, "forget", ideal=0.5)
+@register("umia_tree", None, "forget", ideal=0.5)  # a target value, not ↓ (issue 22.3)
 def umia_tree(run: RunScores) -> float:
     """U-MIA with the reference's decision tree (256 leaves, entropy criterion) instead."""
     return _umia(run, "tree")

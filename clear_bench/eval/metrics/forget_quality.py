@@ -18,10 +18,16 @@ gold model (fine-tuned without the forget persons). Per forget task present in b
 - log Forget Quality (`log_forget_quality`): ln of the KS p-value, the column of the paper's text-only
   Table 4 (0 is best; p is floored at the smallest positive double so that it stays finite).
 
-- JS, reference-compatible (`forget_quality_js_ref`): the reference's own number, for comparison
-  with the published tables only: 1 − `jensenshannon(R'_unlearned, R'_gold)` with R' = P_para/P_pert
-  (the reference's orientation, 1/R here), items paired by id, natural log. It depends on which
-  item is which, not only on the distributions.
+- Reference as it runs (`forget_quality_ks_ref`, `forget_quality_js_ref`): what the CLEAR reference computes
+  (somvy/multimodal_unlearning `mm/calculate_metrics.py:51-72`), to compare with the published tables: the
+  truth ratios R'_i = exp(P̄ - L_para,i) with P̄ ONE global mean of the task's perturbed losses (lines 57-65; 1/R
+  in our orientation), then `ks_2samp` of the two R' samples (line 70) and 1 − `jensenshannon(R'_unlearned,
+  R'_gold)` (line 71; `mm/build_vllm_table.py:103`): the two vectors normalised to sum 1 and compared item by
+  item as distributions over item index, natural log. Items are paired by id (the reference pairs them by
+  position in two evaluations of the same items).
+- Item-paired JS with the per-item truth ratio (`forget_quality_js_paired`): the reference's JS formula on
+  TOFU's per-item R. Neither reference number nor a distribution comparison: kept to separate the two defects
+  (global mean, item pairing) when comparing with the reference.
 
 The paper's table reads the forget *caption* task ("forget_captions/forget_quality_*").
 """
@@ -37,7 +43,7 @@ from scipy.stats import ks_2samp
 
 from ...errors import ClearBenchError
 from .registry import MetricContext, metric
-from .truth_ratio import task_truth_ratios
+from .truth_ratio import task_reference_ratios, task_truth_ratios
 
 MAX_JS_BINS = 20
 
@@ -116,21 +122,38 @@ def log_forget_quality(ctx: MetricContext) -> dict[str, float]:
 
 
 def js_forget_quality_reference(ratios_unlearned: Sequence[float], ratios_gold: Sequence[float]) -> float:
-    """The CLEAR reference's 1 − JS: the two vectors of per-item P_para/P_pert (1/R), paired item by item,
-    each normalised to sum 1 as a distribution over item index, JS distance in nats."""
+    """The reference's 1 − JS formula (`mm/calculate_metrics.py:71`): the two vectors of P_para/P_pert (1/R here),
+    paired item by item, each normalised to sum 1 as a distribution over item index, JS distance in nats."""
     a, b = _check(ratios_unlearned, ratios_gold)
     if a.size != b.size:
         raise ClearBenchError(f"the reference's JS pairs items: {a.size} vs {b.size} truth ratios")
     return float(1.0 - jensenshannon(1.0 / a, 1.0 / b))
 
 
-@metric("forget_quality_js_ref", higher_is_better=True, role="forget", needs=("gold",))
+def _paired(task, gold, ratios) -> tuple[np.ndarray, np.ndarray]:
+    """`ratios(items)` of the run and of the gold run, the gold's in the run's item order (paired by id)."""
+    gold_by_id = dict(zip((r.item_id for r in gold.items), ratios(gold.items)))
+    return ratios(task.items), np.array([gold_by_id[r.item_id] for r in task.items])
+
+
+@metric("forget_quality_js_paired", higher_is_better=True, role="forget", needs=("gold",))
+def forget_quality_js_paired(ctx: MetricContext) -> dict[str, float]:
+    """1 − JS between the per-item truth-ratio vectors of the run and the gold run paired by item id (the
+    reference's JS formula on TOFU's per-item R; not the reference's number, which is `forget_quality_js_ref`)."""
+    return {t.name: js_forget_quality_reference(*_paired(t, g, task_truth_ratios)) for t, g in _paired_forget_tasks(ctx)}
+
+
+@metric("forget_quality_js_ref", higher_is_better=True, role="forget", needs=("gold",), track="multimodal")
 def forget_quality_js_ref(ctx: MetricContext) -> dict[str, float]:
-    """The CLEAR reference's Forget Quality, 1 − JS between per-item truth-ratio vectors paired by item id
-    (its HEAD tables' number; an item-index comparison, kept to compare with published results)."""
-    out = {}
-    for t, g in _paired_forget_tasks(ctx):
-        gold_by_id = dict(zip((r.item_id for r in g.items), task_truth_ratios(g.items)))
-        mine = task_truth_ratios(t.items)
-        out[t.name] = js_forget_quality_reference(mine, [gold_by_id[r.item_id] for r in t.items])
-    return out
+    """The CLEAR reference's Forget Quality as it runs (`mm/calculate_metrics.py:51-72`, `mm/build_vllm_table.py:103`,
+    the published Tables 1, 3, 6): 1 − JS between the global-mean truth-ratio vectors paired by item id."""
+    return {t.name: js_forget_quality_reference(*_paired(t, g, task_reference_ratios))
+            for t, g in _paired_forget_tasks(ctx)}
+
+
+@metric("forget_quality_ks_ref", higher_is_better=True, role="forget", needs=("gold",), track="multimodal")
+def forget_quality_ks_ref(ctx: MetricContext) -> dict[str, float]:
+    """The CLEAR reference's KS p-value as it runs (`mm/calculate_metrics.py:70`, its paper-era Forget Quality):
+    `ks_2samp` of the global-mean truth ratios of the run and the gold run."""
+    return {t.name: ks_forget_quality(task_reference_ratios(t.items), task_reference_ratios(g.items))
+            for t, g in _paired_forget_tasks(ctx)}

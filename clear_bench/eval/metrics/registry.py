@@ -90,8 +90,9 @@ class MetricContext:
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A registered metric. `higher_is_better` is a bool, None (no direction: closer to `ideal` or
-    to the gold model is better), or a mapping role -> bool/None for per-task metrics whose
+    """A registered metric. Its goal is part of its registration (`goal()`): `higher_is_better` is a bool, or None
+    with a target value `ideal` (closest is best: an attack accuracy's 0.5), or None without one (no direction,
+    e.g. a holdout task's Prob; rankings refuse it), or a mapping role -> bool/None for per-task metrics whose
     direction depends on the split (Prob is lower-is-better on forget tasks, higher elsewhere).
     `fn` is None for a metric the job records itself rather than computes from per-item logs (the
     cost of unlearning): it is listed and has a direction, but summaries do not compute it.
@@ -120,6 +121,10 @@ class MetricSpec:
         if isinstance(self.higher_is_better, Mapping):
             return self.higher_is_better.get(role) if role else None
         return self.higher_is_better
+
+    def goal(self, role: str | None = None) -> str | float | None:
+        """'higher', 'lower', the target value, or None (for a task of `role`)."""
+        return goal(self.direction(role), self.ideal)
 
     def arrow(self, role: str | None = None) -> str:
         """'↑', '↓', '→<ideal>' or '·' (no direction), for tables."""
@@ -162,6 +167,24 @@ def _check_roles(name: str, higher_is_better, roles: tuple[str, ...]) -> None:
             raise ValueError(f"metric '{name}': direction given for unknown role(s) {unknown}")
 
 
+def _check_goal(name: str, higher_is_better, ideal: float | None) -> None:
+    """A metric has one goal: higher is better, lower is better, or a target value (`ideal`, ranked by distance);
+    a direction and a target together would rank two ways (issue 22.3: U-LIRA 'lower' with ideal 0.5)."""
+    directions = higher_is_better.values() if isinstance(higher_is_better, Mapping) else [higher_is_better]
+    if ideal is not None and any(d is not None for d in directions):
+        raise ValueError(f"metric '{name}': give either a direction (higher_is_better) or a target value (ideal), "
+                         "not both")
+
+
+def goal(higher_is_better: Direction, ideal: float | None) -> str | float | None:
+    """'higher', 'lower', the target value (a float: closest is best) or None (no direction), from a metric's
+    (or a record entry's) direction and ideal; a target value wins over a direction (records written before
+    issue 22.3 carry U-LIRA as lower-is-better with ideal 0.5)."""
+    if ideal is not None:
+        return float(ideal)
+    return {True: "higher", False: "lower"}.get(higher_is_better)
+
+
 def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], role: str | Sequence[str],
            needs: Iterable[str] = (), ideal: float | None = None, track: str | None = None) -> Callable:
     """Register `fn(ctx) -> float | dict[str, float]` as metric `name` (decorator).
@@ -172,6 +195,7 @@ def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], 
     """
     roles = (role,) if isinstance(role, str) else tuple(role)
     _check_roles(name, higher_is_better, roles)
+    _check_goal(name, higher_is_better, ideal)
 
     def register(fn: Callable[[MetricContext], MetricValue]) -> Callable:
         if name in METRICS and METRICS[name].fn is not fn:
@@ -187,6 +211,7 @@ def recorded_metric(name: str, *, higher_is_better: Direction, role: str, doc: s
     """Register a metric the job records itself (no per-item logs behind it), so that it has a
     direction for tables and is listed by `clear-bench ls metrics`."""
     _check_roles(name, higher_is_better, (role,))
+    _check_goal(name, higher_is_better, None)
     spec = MetricSpec(name=name, fn=None, higher_is_better=higher_is_better, roles=(role,), doc=doc)
     if name in METRICS and METRICS[name] != spec:
         raise ValueError(f"metric '{name}' is already registered")

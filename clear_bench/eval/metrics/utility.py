@@ -10,12 +10,17 @@
   harmonic mean of ROUGE-L, Prob and max(0, 1 - R) (`truth_ratio_keep`) over the two forget tasks / the two
   retain tasks / real faces + real world. Every part falls as a model forgets, so the Forget metric is
   lower-is-better and monotonic. This is what results, summaries and the leaderboard show.
-- Paper table, as the reference code computes it (github.com/somvy/multimodal_unlearning,
-  `mm/build_vllm_table.py`): `forget_metric_ref` / `retain_metric_ref` / `real_metric_ref` = harmonic mean
-  of (Prob, Truth Ratio) with the role's truth-ratio form, so the forget version mixes Prob (falls when
-  forgotten) with min(R, 1/R) (rises when forgotten): a model that remembers strongly has R ~ 0 and scores
-  ~ 0, like one that forgot. It is registered without a direction, to compare with the published Tables 1,
-  3 and 6, which were built with it.
+- Paper table, as the reference code runs it (github.com/somvy/multimodal_unlearning `mm/build_vllm_table.py:73-100`
+  over the values of `mm/calculate_metrics.py:88-128`): `forget_metric_ref` / `retain_metric_ref` /
+  `real_metric_ref` = harmonic mean of (Prob, `truth_ratio_ref`) over the split's two tasks, the truth ratio from
+  the reference's global mean of the perturbed losses, no ROUGE; `model_utility_ref` = its `Model Utility`
+  (`mm/calculate_metrics.py:126`: hmean of the 12 non-forget Prob / ROUGE / global-mean TR values). These are the
+  numbers the published Tables 1, 3 and 6 were built with. The forget version mixes Prob (falls when forgotten)
+  with min(R, 1/R) (rises when forgotten): a model that remembers strongly has R ~ 0 and scores ~ 0 like one that
+  forgot. It carries the direction the published Table 1 gives its Forget column (↓), so rankings by it are the
+  paper's; it is not monotonic in forgetting.
+- The same formulas with TOFU's per-item truth ratio (`forget_metric_prob_tr`, `retain_metric_prob_tr`,
+  `real_metric_prob_tr`): the reference's table formula without its global-mean defect (not the published numbers).
 
 Harmonic mean: n / sum(1/v) as `scipy.stats.hmean`, except that any zero gives exactly 0 (the
 limit; a model that fails one task entirely has no utility) and a negative value is an error.
@@ -30,7 +35,9 @@ from .registry import MetricContext, metric
 
 UTILITY_PARTS = ("prob", "truth_ratio", "rouge_l")
 TABLE_PARTS = ("rouge_l", "prob", "truth_ratio_keep")  # the paper's text (v4 §5.1)
-TABLE_PARTS_REF = ("prob", "truth_ratio")  # the reference code's table script
+TABLE_PARTS_REF = ("prob", "truth_ratio_ref")  # the reference code's table script, as it runs
+TABLE_PARTS_PROB_TR = ("prob", "truth_ratio")  # its formula on the per-item truth ratio
+UTILITY_PARTS_REF = ("prob", "truth_ratio_ref", "rouge_l")
 TABLE_TASKS = {
     "forget_metric": ("forget_captions", "forget_facerec"),
     "retain_metric": ("retain_captions", "retain_facerec"),
@@ -94,22 +101,41 @@ def _table_metric(name: str, tasks: tuple[str, ...], parts: tuple[str, ...]):
     return fn
 
 
+@metric("model_utility_ref", higher_is_better=True, role=("retain", "real"), needs=UTILITY_PARTS_REF,
+        track="multimodal")
+def model_utility_ref(ctx: MetricContext) -> float:
+    """The CLEAR reference's Model Utility as it runs (`mm/calculate_metrics.py:126`): harmonic mean of Prob, ROUGE-L
+    and the global-mean Truth Ratio (`truth_ratio_ref`) of the four retain and real tasks (12 values)."""
+    missing = [t for t in PAPER_UTILITY_TASKS if t not in ctx.tasks]
+    if missing:
+        raise ClearBenchError(f"model_utility_ref needs the paper's retain and real tasks; this run lacks "
+                              f"{', '.join(missing)}")
+    return harmonic_mean(_gather(ctx, UTILITY_PARTS_REF, PAPER_UTILITY_TASKS, "model_utility_ref"))
+
+
 def _register_table_metrics() -> None:
     roles = {"forget_metric": "forget", "retain_metric": "retain", "real_metric": "real"}
     for name, tasks in TABLE_TASKS.items():
+        title, on = name.replace("_", " "), " and ".join(tasks)
         fn = _table_metric(name, tasks, TABLE_PARTS)
         fn.__name__ = name
-        fn.__doc__ = (f"Paper table {name.replace('_', ' ').title()} (paper v4 §5.1): harmonic mean of ROUGE-L, "
-                      f"Prob and max(0, 1 - R) on {' and '.join(tasks)}; falls as the model forgets.")
+        fn.__doc__ = (f"Paper table {title.title()} (paper v4 §5.1): harmonic mean of ROUGE-L, "
+                      f"Prob and max(0, 1 - R) on {on}; falls as the model forgets.")
         metric(name, higher_is_better=(name != "forget_metric"), role=roles[name], needs=TABLE_PARTS,
                track="multimodal")(fn)
-        ref = _table_metric(f"{name}_ref", tasks, TABLE_PARTS_REF)
-        ref.__name__ = f"{name}_ref"
-        ref.__doc__ = (f"The reference code's {name.replace('_', ' ')} (`mm/build_vllm_table.py`, the published "
-                       f"Tables 1, 3, 6): harmonic mean of Prob and the role's Truth Ratio on {' and '.join(tasks)}"
-                       + ("; not monotonic in forgetting, so no direction." if name == "forget_metric" else "."))
-        metric(f"{name}_ref", higher_is_better=None if name == "forget_metric" else True, role=roles[name],
-               needs=TABLE_PARTS_REF, track="multimodal")(ref)
+        caveat = ("; ↓ as the published Table 1 reads it, though not monotonic in forgetting."
+                  if name == "forget_metric" else ".")
+        for suffix, parts, doc in (
+                ("_ref", TABLE_PARTS_REF,
+                 f"The reference code's {title} as it runs (`mm/build_vllm_table.py:73-100`, the published Tables "
+                 f"1, 3, 6): harmonic mean of Prob and the global-mean Truth Ratio (`truth_ratio_ref`) on {on}"),
+                ("_prob_tr", TABLE_PARTS_PROB_TR,
+                 f"The reference's {title} formula on the per-item truth ratio (not its published number): "
+                 f"harmonic mean of Prob and the role's Truth Ratio on {on}")):
+            ref = _table_metric(name + suffix, tasks, parts)
+            ref.__name__, ref.__doc__ = name + suffix, doc + caveat
+            metric(name + suffix, higher_is_better=name != "forget_metric", role=roles[name], needs=parts,
+                   track="multimodal")(ref)
 
 
 _register_table_metrics()
