@@ -74,7 +74,7 @@ FLAG_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
     "warmup_epochs": (">= 0", lambda v: v >= 0), "max_grad_norm": (">= 0 (0 = no clipping)", lambda v: v >= 0),
     "authors": (">= 1", lambda v: v >= 1), "images_per_author": (">= 1", lambda v: v >= 1),
     "image_size": (">= 8", lambda v: v >= 8), "holdout_authors": (">= 0", lambda v: v >= 0),
-    "seeds": (">= 1", lambda v: v >= 1),
+    "seeds": (">= 1", lambda v: v >= 1), "threads": (">= 1", lambda v: v >= 1),
 }
 
 
@@ -97,6 +97,10 @@ def check_flags(args: argparse.Namespace) -> None:
 from .commands.common import TOFU_HELP, add_data_args, resolve_source  # noqa: E402,F401  (shared flags)
 
 
+THREADS_HELP = ("CPU threads for torch (default: 1 for the tiny demo models, else the idle cores; OMP_NUM_THREADS "
+                "also sets it); the choice is printed first")
+
+
 def _commands():
     from .commands import data, evaluate, leaderboard, ls, transfer
 
@@ -106,6 +110,7 @@ def _commands():
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clear-bench", description="CLEAR multimodal unlearning benchmark toolkit.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _commands():
         add(sub)
@@ -118,6 +123,10 @@ def main(argv=None) -> int:
 
     def run() -> int:
         check_flags(args)
+        if hasattr(args, "preset") or hasattr(args, "model"):  # commands that train or score a model
+            from .threads import apply_threads, is_tiny
+
+            apply_threads(args.threads, is_tiny(getattr(args, "model", None), getattr(args, "preset", None)))
         return args.func(args)
 
     return run_safely(run, verbose=args.verbose, command=args.command)
@@ -217,14 +226,17 @@ def clear_eval_main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
                         "per metric (default: 1, a single run)")
+    p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks of errors")
     args = p.parse_args(argv)
     _setup_logging(args.verbose)
 
     def run() -> int:
         from .job import JobConfig, run_job
+        from .threads import apply_threads, is_tiny
 
         check_flags(args)
+        apply_threads(args.threads, is_tiny(args.model, args.preset))
         margs = {}
         for item in args.method_arg:
             if "=" not in item:

@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from tqdm.auto import tqdm
-
 from ..data.sample import Sample
 from ..data.schema import DEFAULT_FORGET
 from ..errors import ClearBenchError
+from ..progress import progress_bar
 from ..utils import check_writable, library_versions
 from . import logs
 from .logs import ItemRecord
@@ -214,7 +213,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     out.mkdir(parents=True, exist_ok=True)
     info.setdefault("task_seconds", {})
     logs.write_run_info(out, info)  # before scoring, so that a resumed run can be checked against it
-    for t in tqdm(pending, desc="evaluate", unit="task", disable=None if progress and pending else True):
+    for t in progress_bar(pending, desc="evaluate", unit="task", disable=not (progress and pending)):
         start = time.perf_counter()
         samples = task_samples(t, configs[t.name], forget=forget, cap=cap)
         records = evaluate_task(model, processor, t, samples, batch_size, max_new_tokens, shared_prefix)

@@ -70,7 +70,7 @@ def generate(config: GenerationConfig, out_dir: str | os.PathLike, work_dir: str
     removed at the end. `push_to` names a Hub dataset repo to upload to (token from HF_TOKEN or `hf auth login`).
     `force` names stages to recompute even when cached.
     """
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     out_dir = Path(out_dir)
     preflight(config, out_dir, Path(work_dir) if work_dir else None, push_to)
@@ -81,7 +81,7 @@ def generate(config: GenerationConfig, out_dir: str | os.PathLike, work_dir: str
     runner = Runner(work_dir, config.seed, progress, frozenset(force))
     c = config
     try:
-        with tqdm(total=len(STAGES), desc="generate", disable=not progress) as bar:
+        with progress_bar(total=len(STAGES), desc="generate", disable=not progress) as bar:
             def step(name, *args, **kw):
                 bar.set_postfix_str(name)
                 result = runner.run(name, *args, **kw)
@@ -119,7 +119,7 @@ def generate(config: GenerationConfig, out_dir: str | os.PathLike, work_dir: str
                                  "real": c.real_sets},
                     "stages": {r.name: r.fingerprint for r in runner.results}}
             publish(out_dir, splits.outputs, Path(work_dir), splits.manifest["backend"]["persons"], info,
-                    progress=lambda it, **kw: tqdm(it, disable=not progress, leave=False, **kw))
+                    progress=lambda it, **kw: progress_bar(it, disable=not progress, leave=False, **kw))
             bar.update()
     finally:
         if tmp:

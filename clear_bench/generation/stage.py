@@ -80,10 +80,10 @@ class StageContext:
         return record
 
     def bar(self, iterable, total: int | None = None, desc: str | None = None):
-        """A tqdm progress bar over `iterable` (silent when progress is off)."""
-        from tqdm.auto import tqdm
+        """A progress bar (progress.py) over `iterable` (silent when progress is off)."""
+        from ..progress import progress_bar
 
-        return tqdm(iterable, total=total, desc=desc or self.name, disable=not self.progress, leave=False)
+        return progress_bar(iterable, total=total, desc=desc or self.name, disable=not self.progress, leave=False)
 
 
 class Runner:

@@ -172,7 +172,7 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
     import time
 
     from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     accelerator = accelerator or make_accelerator(config.grad_accum)
     cuda = accelerator.device.type == "cuda"
@@ -209,9 +209,8 @@ def train(model, dataset: Sequence, collate: Callable, config: TrainConfig, acce
             if name in progress.get("extra", {}):
                 obj.load_state_dict(progress["extra"][name])
         log.info("%s: resuming from the checkpoint after epoch %d (step %d)", desc, epoch, step)
-    # disable=None: bars on a terminal only, not in logs
-    bar = tqdm(total=total, initial=step, desc=desc, disable=None if accelerator.is_local_main_process else True,
-               leave=False)
+    # a bar on a terminal, a log line per tenth of the steps elsewhere (progress.py)
+    bar = progress_bar(total=total, initial=step, desc=desc, disable=not accelerator.is_local_main_process)
     pending: list[torch.Tensor] = []  # losses of the steps not yet read back
 
     def read_losses():

@@ -147,11 +147,11 @@ def clear_faces(cfg: FaceDataConfig, source, forget: int) -> tuple[list[str], np
     for n in ds["name"]:
         counts[n] += 1
     _check_counts(names, counts, cfg.n_enrol, f"{source.clear} (config full)")
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     order = {n: i for i, n in enumerate(names)}
     rows = sorted(range(len(ds)), key=lambda r: (order[ds[r]["name"]], r))
-    images = np.stack([_to_uint8(ds[r]["image"], cfg.image_size) for r in tqdm(rows, desc="decode faces")])
+    images = np.stack([_to_uint8(ds[r]["image"], cfg.image_size) for r in progress_bar(rows, desc="decode faces")])
     labels = np.array([order[ds[r]["name"]] for r in rows])
     return names, images, labels, forget_names, holdout_names
 

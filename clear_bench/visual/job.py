@@ -95,11 +95,11 @@ def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset
                   progress: bool = True) -> tuple[RunScores, Cost]:
     """Run `method` on every split model (resuming at the first split without a result in `folder`); return the
     scores and the total unlearning cost (wall and CPU seconds; on a GPU the wall clock after a synchronise)."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     device, plan = _device(), splits.plan
     folder.mkdir(parents=True, exist_ok=True)
-    for k in tqdm(range(plan.n), desc=f"{name} on split models", disable=not progress):
+    for k in progress_bar(range(plan.n), desc=f"{name} on split models", disable=not progress):
         part = folder / f"split_{k:03d}.npz"
         if part.exists():
             continue

@@ -42,7 +42,7 @@ def celebrity_faces(cfg: PretrainConfig, image_size: int, cache) -> FaceSet:
     path = cache / "visual" / f"pretrain-{stable_hash([asdict(cfg), image_size])}.pt"
     if not path.exists():
         import datasets
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
         try:
             ds = datasets.load_dataset(cfg.dataset, split="train")
@@ -52,7 +52,7 @@ def celebrity_faces(cfg: PretrainConfig, image_size: int, cache) -> FaceSet:
         labels = np.asarray(ds["label"])
         persons = np.random.RandomState(cfg.seed).permutation(np.unique(labels))
         keep = np.flatnonzero(np.isin(labels, persons[: len(persons) - cfg.held_out_persons]))
-        images = np.stack([_to_uint8(ds[int(i)]["image"], image_size) for i in tqdm(keep, desc="decode celebrities")])
+        images = np.stack([_to_uint8(ds[int(i)]["image"], image_size) for i in progress_bar(keep, desc="decode celebrities")])
         names = [str(p) for p in np.unique(labels[keep])]
         remap = {int(p): j for j, p in enumerate(np.unique(labels[keep]))}
         blob = {"names": names, "images": torch.from_numpy(images),

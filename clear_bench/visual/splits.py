@@ -133,7 +133,7 @@ def cached_split_models(faces: FaceSet, backbone: BackboneConfig, recipe: SGDRec
                         cache: Path, progress: bool = True, pretrain=None) -> SplitModels:
     """Train (or reuse) the N split models of this setting; `pretrain` (a `PretrainConfig`) first teaches the
     backbone face identity on another face set."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     plan = make_plan(faces, n, seed)
     key = stable_hash([SPLITS_VERSION, faces.fingerprint, asdict(backbone), asdict(recipe.check()), n, seed]
@@ -154,7 +154,7 @@ def cached_split_models(faces: FaceSet, backbone: BackboneConfig, recipe: SGDRec
     costs_path = folder / "costs.json"
     costs = json.loads(costs_path.read_text()) if costs_path.exists() else {}
     todo = [k for k in range(n) if not (folder / f"model_{k:03d}.pt").exists()]
-    for k in tqdm(todo, desc="split models", disable=not progress or not todo):
+    for k in progress_bar(todo, desc="split models", disable=not progress or not todo):
         t = time.perf_counter()
         model = models.fresh(derive_seed(seed, "visual-head", k)).to(device)
         losses = train_identities(model, faces, faces.indices(plan.members(k)), recipe,
