@@ -183,15 +183,16 @@ def clear_eval_main(argv=None) -> int:
     # over 50 lines only because it declares clear-eval's flags, one statement each; the work is `job.run_job`
     from .baselines import available
     from .commands.common import DATA_HELP, add_forget_arg, add_modality_arg
+    from .tracks import TRACKS
 
     p = argparse.ArgumentParser(prog="clear-eval", description=EVAL_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--method", default="npo", help="unlearning method: one of " + ", ".join(available())
-                   + "; or module:Class; or an entry-point name (default: npo)")
+    p.add_argument("--method", default=None, help="unlearning method: one of " + ", ".join(available())
+                   + " (--track visual: `clear-bench ls methods --track visual`); or module:Class; or an entry-point "
+                   "name (default: the track's: npo; scrub_bio on the visual track)")
     p.add_argument("--track", default="multimodal",
-                   help="which CLEAR leaderboard: multimodal (default; a VLM on CLEAR + TOFU, Tables 1, 3, 6), text "
-                        "(a causal LM on TOFU, Table 4) or visual (face-ID split models judged by U-LIRA / U-MIA, "
-                        "Table 5)")
+                   help="which CLEAR leaderboard: " + "; ".join(f"{t.name} ({t.doc})" for t in TRACKS.values())
+                   + " (default: multimodal)")
     add_modality_arg(p)
     add_forget_arg(p)
     p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
@@ -232,67 +233,88 @@ def clear_eval_main(argv=None) -> int:
     _setup_logging(args.verbose)
 
     def run() -> int:
-        from .job import JobConfig, run_job
         from .threads import apply_threads, is_tiny
 
         check_flags(args)
         apply_threads(args.threads, is_tiny(args.model, args.preset))
-        margs = {}
-        for item in args.method_arg:
-            if "=" not in item:
-                raise ClearBenchError(f"--method-arg '{item}' must look like KEY=VALUE")
-            k, v = item.split("=", 1)
-            margs[k.strip()] = v.strip()
-        if args.track == "visual":
-            return _run_visual(args, margs)
-        if args.track not in ("multimodal", "text"):
-            raise ClearBenchError(f"unknown track '{args.track}'; valid: multimodal, text, visual")
-        if args.splits is not None or args.pretrain is not None:
-            raise ClearBenchError(f"{'--splits' if args.splits is not None else '--pretrain'} belongs to --track visual")
-        from .visual.methods import available as visual_methods
-
-        if args.method in visual_methods() and args.method not in available():
-            raise ClearBenchError(f"method '{args.method}' belongs to the visual track (add --track visual); the "
-                                  f"{args.track} track has: {', '.join(available())}")
-        cfg = JobConfig(method=args.method, modality=args.modality, forget=args.forget, preset=args.preset,
-                        data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r, l1_lambda=args.l1_lambda,
-                        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, out=args.out,
-                        cap=args.cap, method_args=margs, compile=args.compile,
-                        trust_remote_code=args.trust_remote_code)
-        if args.track == "text":
-            from .text.job import run_text_job as run_job
-        if args.seeds > 1:
-            from .repeat import run_seeds
-
-            out = run_seeds(cfg, args.seeds, run_job)
-            print((out / "seeds.md").read_text())
-            print(f"group folder: {out}  (seed-<s>/ per seed, seeds.json)")
-            return 0
-        out = run_job(cfg)
-        print((out / "results.md").read_text())
-        print(f"run folder: {out}  (results.png, eval/summary.json, submission.json)")
-        return 0
+        return _run_track(args, p)
 
     return run_safely(run, verbose=args.verbose, command="clear-eval")
 
 
-def _run_visual(args, margs: dict) -> int:
-    """`clear-eval --track visual`: flags of the multimodal job are refused rather than ignored."""
-    from .visual import VisualJobConfig, run_visual_job
+def refuse_foreign_flags(args: argparse.Namespace, parser: argparse.ArgumentParser, track) -> None:
+    """A flag the user gave that `track` does not honour is a one-line error naming it (never ignored)."""
+    for name, value in vars(args).items():
+        if name not in track.flags and value != parser.get_default(name):
+            flag = "--" + name.replace("_", "-")
+            honour = sorted(t.name for t in _tracks().values() if name in t.flags)
+            raise ClearBenchError(f"{flag} belongs to --track {' / '.join(honour)}, not --track {track.name}"
+                                  + ("; set a method's hyper-parameters with --method-arg KEY=VALUE"
+                                     if track.recipe != "lm" else ""))
 
-    foreign = [flag for flag, value in (("--modality", args.modality != "both"), ("--model", args.model),
-                                        ("--lora-r", args.lora_r is not None), ("--l1-lambda", args.l1_lambda),
-                                        ("--epochs", args.epochs is not None), ("--lr", args.lr is not None),
-                                        ("--batch-size", args.batch_size is not None), ("--cap", args.cap is not None),
-                                        ("--compile", args.compile is not None)) if value]
-    if foreign:
-        raise ClearBenchError(f"{foreign[0]} belongs to the multimodal track; with --track visual set a method's "
-                              "hyper-parameters with --method-arg KEY=VALUE")
-    out = run_visual_job(VisualJobConfig(method=args.method, forget=args.forget, preset=args.preset, data=args.data,
-                                         splits=args.splits, seed=args.seed, out=args.out, method_args=margs,
-                                         pretrain=args.pretrain))
+
+def check_method_track(method: str, track) -> None:
+    """A registered method of another track, or one this track refuses, is one line before any work."""
+    why = track.refusal(method)
+    if why:
+        raise ClearBenchError(f"method '{method}' does not run on the {track.name} track: {why}")
+    if ":" in method or method in track.method_names():
+        return
+    for other in _tracks().values():
+        if other.methods != track.methods and method in other.method_names():
+            raise ClearBenchError(f"method '{method}' belongs to the {other.name} track (add --track {other.name}); "
+                                  f"the {track.name} track has: {', '.join(track.method_names())}")
+
+
+def _tracks():
+    from .tracks import TRACKS
+
+    return TRACKS
+
+
+def _method_args(items: list[str]) -> dict:
+    margs = {}
+    for item in items:
+        if "=" not in item:
+            raise ClearBenchError(f"--method-arg '{item}' must look like KEY=VALUE")
+        k, v = item.split("=", 1)
+        margs[k.strip()] = v.strip()
+    return margs
+
+
+def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """`clear-eval` after parsing: the track's flags, its job (one seed or `--seeds K`), the printed result."""
+    from .repeat import run_seeds
+    from .tracks import get_track
+
+    track = get_track(args.track)
+    refuse_foreign_flags(args, parser, track)
+    args.method = args.method or track.default_method
+    check_method_track(args.method, track)
+    margs = _method_args(args.method_arg)
+    if track.recipe == "split-model":
+        from .visual import VisualJobConfig, run_visual_job as run_job
+
+        cfg = VisualJobConfig(method=args.method, forget=args.forget, preset=args.preset, data=args.data,
+                              splits=args.splits, seed=args.seed, out=args.out, method_args=margs,
+                              pretrain=args.pretrain)
+        track.check_modality(args.modality)
+    else:
+        from .job import JobConfig, run_job
+
+        cfg = JobConfig(method=args.method, track=track.name, modality=args.modality, forget=args.forget,
+                        preset=args.preset, data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r,
+                        l1_lambda=args.l1_lambda, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                        seed=args.seed, out=args.out, cap=args.cap, method_args=margs, compile=args.compile,
+                        trust_remote_code=args.trust_remote_code)
+    if args.seeds > 1:
+        out = run_seeds(cfg, args.seeds, run_job, track)
+        print((out / "seeds.md").read_text())
+        print(f"group folder: {out}  (seed-<s>/ per seed, seeds.json)")
+        return 0
+    out = run_job(cfg)
     print((out / "results.md").read_text())
-    print(f"run folder: {out}  (results.png, summary.json, scores.npz, submission.json)")
+    print(f"run folder: {out}  (results.png, {track.summary}, submission.json)")
     return 0
 
 

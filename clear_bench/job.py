@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import runs
-from .data.schema import DEFAULT_FORGET, check_forget, check_modality, forget_configs
+from .data.schema import DEFAULT_FORGET, check_forget, forget_configs
 from .errors import ClearBenchError
 from .utils import atomic_write_json, atomic_write_text, hardware, library_versions, seed_everything, stable_hash
 
@@ -36,7 +36,9 @@ class JobConfig:
 
     Attributes:
         method: unlearning method: a registered name, `module:Class`, or an entry-point name.
-        modality: forget stream: text (TOFU QA), image (CLEAR images) or both.
+        track: the track (`tracks.TRACKS`) of the LM recipe: multimodal (a VLM on CLEAR + TOFU) or text (a causal
+            LM on TOFU).
+        modality: forget stream: text (TOFU QA), image (CLEAR images) or both (None: the track's default).
         forget: forget-set size in percent of persons: 1, 5 or 10.
         preset: paper (Hub data, Qwen2-VL-2B, GPU) or demo (offline data, tiny model, CPU).
         data: CLEAR source: a Hub id, a local copy of therem/CLEAR, a folder holding clear/ and tofu/, or 'demo'.
@@ -56,7 +58,8 @@ class JobConfig:
     """
 
     method: str = "npo"
-    modality: str = "both"
+    track: str = "multimodal"
+    modality: str | None = None
     forget: int = DEFAULT_FORGET
     preset: str = "paper"
     data: str | None = None
@@ -75,7 +78,13 @@ class JobConfig:
     trust_remote_code: bool = False
 
     def __post_init__(self) -> None:
-        check_modality(self.modality)
+        from .tracks import get_track
+
+        track = get_track(self.track)
+        if track.recipe != "lm":
+            raise ClearBenchError(f"the {track.name} track does not run the LM job (use clear-eval --track "
+                                  f"{track.name})")
+        self.modality = track.check_modality(self.modality)
         check_forget(self.forget)
         if self.cap is not None and self.cap < 0:
             raise ClearBenchError(f"--cap must be a number of items per task, or 0 for all (got {self.cap})")
@@ -422,4 +431,8 @@ def run_steps(job: Job, steps: tuple[Step, ...] = STEPS) -> Job:
 
 def run_job(cfg: JobConfig) -> Path:
     """Run the whole job; returns the run folder."""
+    if cfg.track == "text":
+        from .text.job import run_text_job
+
+        return run_text_job(cfg)
     return run_steps(resolve(cfg)).out

@@ -45,23 +45,28 @@ def spread_markdown(table: dict[str, dict[str, Any]], seeds: Sequence[int]) -> s
     return "\n".join(lines) + "\n"
 
 
-def run_seeds(cfg, k: int, run_job=None) -> Path:
-    """Run `cfg` (a `job.JobConfig`) with seeds cfg.seed .. cfg.seed + k - 1 into one group folder; returns it.
-    `run_job`: the track's job function (default: the multimodal `job.run_job`)."""
+def run_seeds(cfg, k: int, run_job=None, track=None) -> Path:
+    """Run `cfg` (a track's job config: `job.JobConfig`, `visual.VisualJobConfig`) with seeds cfg.seed ..
+    cfg.seed + k - 1 into one group folder; returns it. `run_job`: the track's job function (default: the LM
+    recipe's `job.run_job`); `track`: the `tracks.Track` (default: the multimodal one), whose `summary` file each
+    seed's run folder holds."""
+    from .tracks import get_track
+
     if run_job is None:
         from .job import run_job
-
+    track = track or get_track(getattr(cfg, "track", "multimodal"))
     seeds = [cfg.seed + i for i in range(k)]
-    base = Path(cfg.out or f"runs/{cfg.method.replace(':', '.')}-{cfg.modality}-forget{cfg.forget:02d}-seeds")
+    modality = getattr(cfg, "modality", None) or track.modalities[0]
+    base = Path(cfg.out or track.default_out(cfg.method, modality, cfg.forget) + "-seeds")
     identity = {k_: v for k_, v in dataclasses.asdict(cfg).items() if k_ not in ("seed", "out")}
     group = runs.claim(base, SEED_GROUP, {**identity, "seeds": seeds})
     group.start()
     folders = [run_job(dataclasses.replace(cfg, seed=s, out=str(base / f"seed-{s}"))) for s in seeds]
-    summaries = [json.loads((f / "eval" / "summary.json").read_text()) for f in folders]
+    summaries = [json.loads((f / track.summary).read_text()) for f in folders]
     table = spread(summaries)
     atomic_write_json(base / "seeds.json", {"seeds": seeds, "runs": [str(f) for f in folders], "spread": table,
                                             "hardware": hardware()})
-    atomic_write_text(base / "seeds.md", f"# {cfg.method} · {cfg.modality} · forget {cfg.forget}% · "
+    atomic_write_text(base / "seeds.md", f"# {cfg.method} · {track.name} · {modality} · forget {cfg.forget}% · "
                                          f"{len(seeds)} seeds\n\n" + spread_markdown(table, seeds))
     group.finish()
     return base

@@ -15,6 +15,11 @@ fingerprints, preset, track). Timing, paths of caches and the like are not part 
 
 A run that fails before writing anything but the marker leaves no folder behind (`discard_unfinished`, called
 by the CLI's error boundary).
+
+Two processes cannot hold one folder: `claim` takes an exclusive `flock` on the folder's lock file before it reads
+the folder, and keeps it until the run finishes or the process ends (the kernel drops it even when the process is
+killed); a second claim of a held folder is refused in one line. The lock file lives in the cache
+(`$CLEAR_BENCH_CACHE/locks/<hash of the folder's absolute path>.lock`), so claiming writes nothing into `--out`.
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ _STARTED: set[Path] = set()  # folders this process created and has not finished
 # what a run writes before its first result (evaluate's run.json describes the run; no task log yet): a folder
 # holding nothing else has nothing to resume
 PRELUDE = frozenset({MARKER, "run.json"})
+_LOCKS: dict[Path, int] = {}  # folder -> open descriptor of its lock file, held by this process
 
 
 def identity_hash(identity: Mapping[str, Any]) -> str:
@@ -103,10 +109,48 @@ class RunFolder:
         return self
 
     def finish(self) -> None:
-        """The run is complete: remove every resume checkpoint left in the folder (this run's and stale ones)."""
+        """The run is complete: remove every resume checkpoint left in the folder (this run's and stale ones),
+        and let another process have the folder."""
         for stale in self.folder.glob(f"{CHECKPOINT_PREFIX}*"):
             shutil.rmtree(stale, ignore_errors=True)
         _STARTED.discard(self.folder.resolve())
+        release(self.folder)
+
+
+def lock_path(folder: str | os.PathLike) -> Path:
+    """The lock file of a run folder (module docstring)."""
+    from .data.demo import cache_dir
+
+    return cache_dir() / "locks" / f"{stable_hash(str(Path(folder).resolve()))}.lock"
+
+
+def _lock(folder: Path, flag: str) -> None:
+    """Hold `folder`'s lock; one line if another process holds it."""
+    import fcntl
+
+    key = folder.resolve()
+    release(key)  # this process claiming the folder again (a run retried in-process) takes a fresh lock
+    path = lock_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ClearBenchError(f"{flag} {folder} is in use by another clear-bench process (it holds {path}): wait "
+                              f"for it to finish, or choose another {flag}") from None
+    _LOCKS[key] = fd
+
+
+def release(folder: str | os.PathLike) -> None:
+    """Let go of a folder this process claimed (nothing if it holds none)."""
+    fd = _LOCKS.pop(Path(folder).resolve(), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _contents(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
 def claim(folder: str | os.PathLike, kind: str, identity: Mapping[str, Any],
@@ -119,7 +163,16 @@ def claim(folder: str | os.PathLike, kind: str, identity: Mapping[str, Any],
     folder = check_writable(folder)
     if folder.exists() and not folder.is_dir():
         raise ClearBenchError(f"{flag} {folder} is a file, not a folder")
-    if not folder.exists() or not any(folder.iterdir()):
+    _lock(folder, flag)
+    try:
+        return _claim_locked(folder, kind, identity, adopt, flag)
+    except BaseException:
+        release(folder)
+        raise
+
+
+def _claim_locked(folder: Path, kind: str, identity: Mapping[str, Any], adopt, flag: str) -> RunFolder:
+    if not _contents(folder):
         return RunFolder(folder, kind, identity, resumed=False)
     marker = read_marker(folder)
     if marker is None:
@@ -131,7 +184,7 @@ def claim(folder: str | os.PathLike, kind: str, identity: Mapping[str, Any],
         raise ClearBenchError(f"{flag} {folder} holds a clear-bench {marker.get('kind')}, not a {kind}: "
                               f"choose a fresh {flag}")
     if marker["identity_hash"] != identity_hash(identity):
-        if {p.name for p in folder.iterdir()} == {MARKER}:  # a run that stopped before writing anything: no mix
+        if _contents(folder) == {MARKER}:  # a run that stopped before writing anything: no mix
             return RunFolder(folder, kind, identity, resumed=False)
         diff = differences(marker["identity"], identity)
         shown = "; ".join(diff[:4]) + (f"; and {len(diff) - 4} more" if len(diff) > 4 else "")
@@ -149,7 +202,14 @@ def discard_unfinished() -> list[Path]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     _STARTED.clear()
+    for folder in list(_LOCKS):
+        release(folder)
     return removed
+
+
+def run_identity(track: str, **settings) -> dict:
+    """A `clear-eval` run's identity on any track: its track and every setting that changes its numbers."""
+    return {"track": track, **settings}
 
 
 def clear_eval_identity(*, method: str, method_config: Mapping, modality: str, forget: int, seed: int,

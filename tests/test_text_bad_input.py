@@ -10,7 +10,7 @@ def _errors(capsys):
 
 
 @pytest.mark.parametrize("argv, pattern", [
-    (["--modality", "image"], r"--modality image is multimodal-only; the text track unlearns TOFU"),
+    (["--modality", "image"], r"--modality image is not a forget stream of the text track \(it unlearns: text\)"),
     (["--method", "sisa"], r"method 'sisa' does not run on the text track: it retrains shard adapters"),
     (["--model", "tiny-qwen2vl"], r"--model tiny-qwen2vl is a vision-language model; the text track takes a causal"),
     (["--preset", "fast"], r"unknown text-track preset 'fast'; valid: demo, paper"),

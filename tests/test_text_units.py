@@ -111,7 +111,7 @@ def test_tofu_table_metrics_follow_their_formulas():
 
     run, rows = _run()
     gold, _ = _run(scale=3.0)
-    values, skipped = compute_metrics(run, gold)
+    values, skipped = compute_metrics(run, gold, track="text")
     got = {v.key: v.value for v in values}
     # every text metric computed; the multimodal table metrics find none of their tasks
     assert {"text_model_utility", "text_forget_metric", "text_retain_metric", "text_real_metric",

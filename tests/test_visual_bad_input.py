@@ -12,7 +12,7 @@ from clear_bench.errors import ClearBenchError
     (["--track", "visual", "--method", "ga", "--splits", "7"], "even number"),
     (["--track", "visual", "--method", "ga", "--splits", "2"], "at least 4"),
     (["--method", "npo", "--splits", "8"], "--splits belongs to --track visual"),
-    (["--track", "visual", "--method", "ga", "--lr", "0.1"], "--lr belongs to the multimodal track"),
+    (["--track", "visual", "--method", "ga", "--lr", "0.1"], "--lr belongs to --track multimodal / text, not --track visual"),
     (["--track", "visual", "--method", "ga", "--method-arg", "beta=2"], "has no hyper-parameter 'beta'"),
     (["--track", "visual", "--method", "ga", "--pretrain"], "no pretraining face set"),
     (["--track", "visual", "--method", "ga", "--forget", "3"], "forget size 3"),

@@ -27,8 +27,9 @@ def add_forget_arg(p: argparse.ArgumentParser) -> None:
 
 
 def add_modality_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--modality", default="both", metavar="|".join(MODALITIES),
-                   help="forget stream: text (TOFU QA), image (CLEAR images) or both (default: both)")
+    p.add_argument("--modality", default=None, metavar="|".join(MODALITIES),
+                   help="forget stream: text (TOFU QA), image (CLEAR images) or both (default: the track's: both on "
+                        "multimodal, text on text, image on visual)")
 
 
 def resolve_source(args, preset):

@@ -30,15 +30,12 @@ def method_params(cls) -> list[tuple[str, str, object, str]]:
 
 def list_methods(track: str = "multimodal") -> list[str]:
     from ..registry import first_line
+    from ..tracks import get_track
 
-    if track == "visual":
-        from ..visual.methods import available, get_method
-    else:  # the text track runs the multimodal track's methods (SISA refuses it)
-        from ..baselines import get_method
-        from ..baselines.registry import available
+    t = get_track(track)
     lines = []
-    for name in available():
-        cls = get_method(name)
+    for name in t.method_names():  # the track's registry, less the methods it refuses (the text track: SISA)
+        cls = t.get_method(name)
         doc = first_line(cls) or first_line(sys.modules[cls.__module__].__doc__ or "")  # a one-class module's doc
         lines.append(f"{name:10} {doc or getattr(cls, 'paper', '')}")
         if getattr(cls, "paper", "") and doc:
@@ -73,18 +70,28 @@ def list_metrics(track: str = "multimodal") -> list[str]:
     return lines
 
 
-def list_tasks() -> list[str]:
-    from ..eval.tasks import TASKS
+def list_tasks(track: str = "multimodal") -> list[str]:
+    from ..eval.tasks import get_task
+    from ..tracks import get_track
 
-    return [f"{name:17} {t.role:8} {t.dataset}:{t.config.replace('{forget:02d}', 'NN'):22} "
-            f"{'paper task' if t.paper else ''}" for name, t in TASKS.items()]
+    t = get_track(track)
+    if not t.tasks:
+        return [f"the {track} track has no evaluation tasks: each split model is scored on the forget, retain and "
+                "holdout face sets (`clear-bench ls metrics --track visual`)"]
+    return [f"{name:17} {s.role:8} {s.dataset}:{s.config.replace('{forget:02d}', 'NN'):22} "
+            f"{'paper task' if s.paper else ''}".rstrip() for name, s in ((n, get_task(n)) for n in t.tasks)]
 
 
-def list_presets() -> list[str]:
-    from ..presets import PRESETS
+def list_presets(track: str = "multimodal") -> list[str]:
+    from ..registry import first_line
+    from ..tracks import get_track
 
-    return [f"{name:6} {p.doc} (model {p.model}; data {p.data or 'therem/CLEAR + locuslab/TOFU'})"
-            for name, p in PRESETS.items()]
+    lines = []
+    for name, p in get_track(track).get_presets().items():
+        model = getattr(p, "model", None)
+        where = f" (model {model}; data {p.data or 'the Hub'})" if model else ""
+        lines.append(f"{name:6} {first_line(p.doc)}{where}")
+    return lines
 
 
 def list_stages() -> list[str]:
@@ -104,17 +111,19 @@ LISTERS = {"methods": list_methods, "metrics": list_metrics, "tasks": list_tasks
 
 
 def add_parser(sub) -> None:
+    from ..tracks import TRACKS
+
     p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets or generation stages",
                        description="List a registry: methods with their hyper-parameters (type, default), metrics "
                                    "with their direction (↑ higher is better, ↓ lower, →x closer to x) and role, "
                                    "evaluation tasks, presets, generation stages and backends.")
     p.add_argument("kind", choices=KINDS, help="what to list")
-    p.add_argument("--track", default="multimodal", choices=("multimodal", "text", "visual"),
-                   help="methods and metrics of this track (default: multimodal)")
+    p.add_argument("--track", default="multimodal", choices=list(TRACKS),
+                   help="methods, metrics, tasks and presets of this track (default: multimodal)")
     p.set_defaults(func=cmd_ls)
 
 
 def cmd_ls(args) -> int:
     lister = LISTERS[args.kind]
-    print("\n".join(lister(args.track) if args.kind in ("methods", "metrics") else lister()))
+    print("\n".join(lister() if args.kind == "stages" else lister(args.track)))
     return 0

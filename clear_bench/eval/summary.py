@@ -16,7 +16,7 @@ from ..errors import ClearBenchError
 from ..utils import atomic_write_json, atomic_write_text, library_versions
 from . import logs
 from .metrics import MetricContext, TaskLog, resolve_order
-from .tasks import TASKS, TEXT_TASKS, get_task, track_of
+from .tasks import TASKS, TEXT_TASKS, get_task
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,8 @@ def _finite(x: float) -> float | None:
 
 def compute_metrics(tasks: Mapping[str, TaskLog], gold: Mapping[str, TaskLog] | None = None,
                     names: Sequence[str] | None = None,
-                    track: str | None = None) -> tuple[list[Value], dict[str, str]]:
-    """Every metric of the run's track (or `names` and their dependencies) on `tasks`. `track`: None reads it
-    from the tasks (text-track tasks only: "text"; otherwise "multimodal").
+                    track: str = "multimodal") -> tuple[list[Value], dict[str, str]]:
+    """Every metric of the run's `track` (`tracks.TRACKS`; or `names` and their dependencies) on `tasks`.
 
     Returns the values, and {metric: reason} for those not computed (needs gold logs that were not
     given, not applicable to this run's tasks, a dependency missing, or a ClearBenchError from the
@@ -83,7 +82,6 @@ def compute_metrics(tasks: Mapping[str, TaskLog], gold: Mapping[str, TaskLog] | 
     ctx = MetricContext(tasks=tasks, gold=gold)
     values: list[Value] = []
     skipped: dict[str, str] = {}
-    track = track or (track_of(tasks) if all(n in TASKS or n in TEXT_TASKS for n in tasks) else "multimodal")
     for spec in resolve_order(names, track):
         missing = [d for d in spec.dependencies if d not in ctx.results]
         if missing:
@@ -118,8 +116,9 @@ def summarize(run_dir: str | os.PathLike, gold_dir: str | os.PathLike | None = N
     into `run_dir` (if `write`), and return the summary dict."""
     tasks = load_run(run_dir)
     gold = load_run(gold_dir) if gold_dir is not None else None
-    values, skipped = compute_metrics(tasks, gold, names)
     info = logs.read_run_info(run_dir)
+    # the track the run says it belongs to (`evaluate`'s run.json; runs from before tracks are multimodal)
+    values, skipped = compute_metrics(tasks, gold, names, track=info.get("track") or "multimodal")
     summary = {
         "run": str(run_dir), "gold": None if gold_dir is None else str(gold_dir),
         "config": info, "seed": info.get("seed"), "library_versions": library_versions(),

@@ -136,12 +136,6 @@ def get_task(name: str, default=_MISSING) -> TaskSpec:
     raise UnknownNameError("evaluation task", name, {**TASKS, **TEXT_TASKS})
 
 
-def track_of(task_names) -> str:
-    """The track a run's tasks belong to: "text" when every one is a text-track task, else "multimodal"."""
-    tracks = {get_task(n).track for n in task_names}
-    return "text" if tracks == {"text"} else "multimodal"
-
-
 def item_id(task: TaskSpec, config: str, index: int) -> str:
     """Stable id of row `index` of `config`: the same for the unlearned and the gold run, and the seed
     of the caption request (so every answer variant of an item shares one question)."""

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..errors import ClearBenchError
 from ..eval.metrics.registry import goal
+from ..tracks import TRACKS as TRACK_REGISTRY, Board
 from ..utils import atomic_write_text, check_writable
 from .records import load_record
 
@@ -30,41 +30,10 @@ COLLAPSE_FLOOR = 0.05
 EFFICIENCY = ("unlearn_cost_fraction", "Cost / retrain", "↓")
 
 
-@dataclass(frozen=True)
-class TrackBoard:
-    """What one track's section shows: its columns (metric keys and headers), which column is the forget and
-    which the retain score (the plot's axes), the keep score whose collapse marks a row, and the default sort."""
-
-    title: str
-    columns: tuple[tuple[str, str], ...]
-    forget: str
-    retain: str
-    sort: str
-    keep: str
-
-
-TRACKS = {
-    "multimodal": TrackBoard(
-        "Multimodal (paper Table 1)",
-        (("forget_metric", "Forget"), ("retain_metric", "Retain"), ("real_metric", "Real"),
-         ("forget_captions/forget_quality_js", "FQ (1−JS)"), ("forget_captions/forget_quality_ks", "FQ (KS p)"),
-         ("model_utility", "Utility"), ("forget_captions/mia_min_k_pp_auc", "MIA AUC")),
-        forget="forget_metric", retain="retain_metric", sort="forget_captions/forget_quality_js",
-        keep="model_utility"),
-    "text": TrackBoard(
-        "Text-only (paper Table 4)",
-        (("text_forget_metric", "Forget"), ("text_retain_metric", "Retain"), ("text_real_metric", "Real"),
-         ("text_log_forget_quality", "log FQ"), ("text_forget/forget_quality_js", "FQ (1−JS)"),
-         ("text_model_utility", "Utility")),
-        forget="text_forget_metric", retain="text_retain_metric", sort="text_log_forget_quality",
-        keep="text_model_utility"),
-    "visual": TrackBoard(
-        "Visual-only (paper Table 5)",
-        (("forget_acc", "Forget acc"), ("holdout_acc", "Holdout acc"), ("retain_acc", "Retain acc"),
-         ("ulira", "U-LIRA"), ("umia", "U-MIA")),
-        forget="forget_acc", retain="retain_acc", sort="ulira", keep="retain_acc"),
-}
-TRACK_ORDER = ("multimodal", "text", "visual")
+# Each track's section (columns, forget / retain / keep / sort keys) is the track's `Board` (`clear_bench/tracks.py`).
+TrackBoard = Board
+TRACKS = {name: t.board for name, t in TRACK_REGISTRY.items()}
+TRACK_ORDER = tuple(TRACK_REGISTRY)
 
 
 def baseline_records() -> list[Path]:

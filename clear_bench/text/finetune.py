@@ -6,16 +6,14 @@ fine-tuning (`training/finetune.py`); only the data (TOFU QA, no images) and the
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..efficiency import measure
 from ..errors import ClearBenchError
-from ..training.finetune import MANIFEST, already_trained, data_fingerprint, model_card
+from ..training.finetune import MANIFEST, already_trained, data_fingerprint, save_finetuned
 from ..training.loop import TrainConfig, make_accelerator, train
-from ..utils import (atomic_dir, atomic_write_json, check_replaceable, check_writable, library_versions,
-                     seed_everything, stable_hash)
+from ..utils import atomic_dir, check_replaceable, check_writable, seed_everything, stable_hash
 from .models import TINY_TEXT_MODELS
 
 log = logging.getLogger(__name__)
@@ -109,8 +107,6 @@ def text_training_samples(source, config: TextFinetuneConfig) -> list:
 def finetune_text(config: TextFinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
                   accelerator=None) -> Path:
     """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
-    import torch
-
     from ..data.collator import Collator
     from ..models.lora import apply_lora
     from .models import load_causal_lm
@@ -137,38 +133,29 @@ def finetune_text(config: TextFinetuneConfig, source, out: str | Path, cache_dir
     model = accelerator.unwrap_model(model)
     if config.lora_r > 0:
         model = model.merge_and_unload()
-    manifest = {"fingerprint": fingerprint, "config": asdict(config), "track": "text", "base_model": base,
-                "data_config": f"tofu:{config.split}", "data_source": source.name("tofu"), "data_fingerprint": data_fp,
-                "samples": len(samples), "steps": result.steps, "final_loss": result.losses[-1],
-                "train_seconds": round(result.seconds, 2), "train_cost": clock.cost.to_dict(),
-                "device": str(accelerator.device), "cpu_threads": torch.get_num_threads(),
-                "versions": library_versions()}
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        with atomic_dir(out, marker=MANIFEST) as tmp:
-            model.save_pretrained(tmp, safe_serialization=True)
-            tok.save_pretrained(tmp)
-            atomic_write_json(tmp / MANIFEST, manifest)
-            card = model_card(manifest)
-            if card:
-                (tmp / "README.md").write_text(card)
-        shutil.rmtree(ckpt, ignore_errors=True)
-    accelerator.wait_for_everyone()
+    save_finetuned(model, tok, out, accelerator, ckpt, {
+        "fingerprint": fingerprint, "config": asdict(config), "track": "text", "base_model": base,
+        "data_config": f"tofu:{config.split}", "data_source": source.name("tofu"), "data_fingerprint": data_fp,
+        "samples": len(samples), "steps": result.steps, "final_loss": result.losses[-1],
+        "train_seconds": round(result.seconds, 2), "train_cost": clock.cost.to_dict()})
     return out
 
 
-def finetune_recipe(preset, split: str, model: str | None = None) -> TextFinetuneConfig:
+def finetune_recipe(preset, split: str, model: str | None = None, trust_remote_code: bool = False
+                    ) -> TextFinetuneConfig:
     """The preset's fine-tuning recipe on `split` (full: the target model; retainNN: the gold model)."""
     return TextFinetuneConfig(model=model or preset.model, split=split, lora_r=preset.lora_r,
                               lora_alpha=preset.lora_alpha, train=preset.finetune,
-                              replay_world_knowledge=preset.replay_world_knowledge)
+                              replay_world_knowledge=preset.replay_world_knowledge,
+                              trust_remote_code=trust_remote_code)
 
 
-def cached_text_finetune(preset, source, split: str, model: str | None = None) -> Path:
+def cached_text_finetune(preset, source, split: str, model: str | None = None, trust_remote_code: bool = False
+                         ) -> Path:
     """The fine-tuned model folder of (recipe, data) in the cache; trained on first use."""
     from ..presets import cache_dir
 
-    fc = finetune_recipe(preset, split, model)
+    fc = finetune_recipe(preset, split, model, trust_remote_code)
     key = stable_hash([asdict(fc), source.tofu])
     models = cache_dir() / "models"
     return finetune_text(fc, source, models / f"text-{split}-{key}", cache_dir=models)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
 from pathlib import Path
 
+from .. import runs
 from ..errors import ClearBenchError
-from ..utils import atomic_write_json, atomic_write_text, check_writable, hardware, library_versions, seed_everything, stable_hash
+from ..utils import atomic_write_json, atomic_write_text, hardware, library_versions, seed_everything, stable_hash
 
 log = logging.getLogger(__name__)
 TRACK = "text"
@@ -32,12 +32,9 @@ TEXT_BARS = (("text_forget_metric", "Forget ↓"), ("text_retain_metric", "Retai
 
 
 def check_text_job(cfg) -> None:
-    """One-line errors for what only the multimodal track has (image streams, VLMs, image-bound methods)."""
+    """One-line errors for what only the multimodal track has (VLMs, image-bound methods)."""
     from ..baselines import get_method
 
-    if cfg.modality not in ("text", "both"):
-        raise ClearBenchError(f"--modality {cfg.modality} is multimodal-only; the text track unlearns TOFU "
-                              "question-answer pairs (use --modality text, or --track multimodal)")
     if cfg.model in VLM_MODELS:
         raise ClearBenchError(f"--model {cfg.model} is a vision-language model; the text track takes a causal "
                               "LM (Hub id or folder) or 'tiny'")
@@ -45,17 +42,6 @@ def check_text_job(cfg) -> None:
     why = REFUSED.get(cfg.method) or (None if TRACK in getattr(cls, "tracks", (TRACK,)) else "it needs images")
     if why:
         raise ClearBenchError(f"method '{cfg.method}' does not run on the text track: {why}")
-
-
-def text_source(data: str | None, preset):
-    """The data source: the preset's (Hub TOFU, or the built-in demo data) or `data` (a folder with tofu/)."""
-    from ..data.sources import DataSource
-    from ..presets import demo_data_dir
-
-    data = data or preset.data
-    if data is None:
-        return DataSource()
-    return DataSource.from_path(demo_data_dir() if data == "demo" else data)
 
 
 def _file_fingerprint(folder: Path) -> str:
@@ -97,9 +83,10 @@ def run_text_job(cfg) -> Path:
     overrides = dict(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
     train_cfg = dataclasses.replace(preset.unlearn.train, seed=cfg.seed,
                                     **{k: v for k, v in overrides.items() if v is not None})
-    source = text_source(cfg.data, preset)
+    from ..data.sources import DataSource
+
+    source = DataSource.resolve(cfg.data, cfg.tofu, preset.data)
     out = Path(cfg.out or f"runs/text-{method.name or cfg.method.replace(':', '.')}-forget{cfg.forget:02d}")
-    check_writable(out)
     forget = training_samples(source.load("tofu", names["forget"]), source.name("tofu"), names["forget"])
     retain = training_samples(source.load("tofu", names["retain"]), source.name("tofu"), names["retain"])
     for t in TEXT_TASKS.values():
@@ -108,22 +95,34 @@ def run_text_job(cfg) -> Path:
     cache = cache_dir()
     base_model = cfg.model or preset.model
     timings = {}
+    cap = preset.eval_cap if cfg.cap is None else (cfg.cap or None)  # 0 = every item
+    ev = dict(forget=cfg.forget, cap=cap, max_new_tokens=preset.max_new_tokens)
+    trc = cfg.trust_remote_code
+    u = preset.unlearn
+    ucfg = dataclasses.replace(u, modality=TRACK, forget=cfg.forget, l1_lambda=cfg.l1_lambda,
+                               lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=train_cfg)
+    identity = runs.clear_eval_identity(
+        method=cfg.method, method_config=dataclasses.asdict(method.config), modality=TRACK, forget=cfg.forget,
+        seed=cfg.seed, preset=preset.name, unlearn=dataclasses.asdict(ucfg), cap=cap,
+        finetune=[dataclasses.asdict(finetune_recipe(preset, s, base_model, trc)) for s in ("full", names["retain"])],
+        max_new_tokens=ev["max_new_tokens"], track=TRACK,
+        data={"tofu": source.tofu, **{c: data_fingerprint(source, "tofu", c) for c in
+              ("full", names["retain"], names["forget"])}})
+    run = runs.claim(out, runs.CLEAR_EVAL, identity)  # another run's folder is refused here, before any work
 
     def tuned(split: str) -> Path:
         t = time.time()
-        path = cached_text_finetune(preset, source, split, base_model)
+        path = cached_text_finetune(preset, source, split, base_model, trc)
         timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
         return path
 
     target_dir = tuned("full")
     gold_dir = tuned(names["retain"])
-    cap = preset.eval_cap if cfg.cap is None else (cfg.cap or None)  # 0 = every item
-    ev = dict(forget=cfg.forget, cap=cap, max_new_tokens=preset.max_new_tokens)
     tasks = list(TEXT_TASKS)
 
     def cached_eval(model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
         run = cache / "evals" / f"text-{name}-{stable_hash([_file_fingerprint(model_dir), ev, tasks, source.tofu])}"
-        model, tok = load_causal_lm(str(model_dir))
+        model, tok = load_causal_lm(str(model_dir), trust_remote_code=trc)
         summary = evaluate(model, tok, source, run, tasks=tasks, gold_dir=gold,
                            run_info={"model": str(model_dir), "track": TRACK, **ev}, **ev)
         return run, summary
@@ -138,16 +137,14 @@ def run_text_job(cfg) -> Path:
 
     # ---- unlearning
     seed_everything(cfg.seed)
-    u = preset.unlearn
-    ucfg = dataclasses.replace(u, modality=TRACK, forget=cfg.forget, l1_lambda=cfg.l1_lambda,
-                               lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=train_cfg)
-    model, tok = load_causal_lm(str(target_dir))
-    recipe = finetune_recipe(preset, "full", base_model)
+    model, tok = load_causal_lm(str(target_dir), trust_remote_code=trc)
+    recipe = finetune_recipe(preset, "full", base_model, trc)
     inputs = UnlearnInputs(holdout=holdout, source=source, finetune=recipe, cache_dir=cache, seed=cfg.seed,
                            base=text_base_model(recipe, source, cache / "models"))
     method.prepare(tok, inputs)
+    run.start()
     with measure() as clock:
-        ckpt = out / f".checkpoint-{stable_hash([dataclasses.asdict(ucfg), cfg.method, cfg.method_args, TRACK])}"
+        ckpt = run.checkpoint_dir()
         model, result = unlearn(model, tok, method, make_pairs(forget, retain, cfg.seed), ucfg, inputs=inputs,
                                 checkpoint_dir=ckpt)
     timings["unlearn_s"] = round(clock.cost.wall_s, 2)
@@ -168,7 +165,6 @@ def run_text_job(cfg) -> Path:
               "finetune": dataclasses.asdict(preset.finetune), "eval": ev}
     summary = evaluate(model, tok, source, out / "eval", tasks=tasks, gold_dir=gold_eval,
                        run_info={"method": cfg.method, "seed": cfg.seed, "efficiency": eff, **config}, **ev)
-    shutil.rmtree(ckpt, ignore_errors=True)  # kept until now: a run killed during evaluation skips unlearning
     labelled = {"target": {**target_summary, "run": "target (before)"},
                 "unlearned": {**summary, "run": f"{cfg.method} (after)"},
                 "gold": {**gold_summary, "run": "gold (retain only)"}}
@@ -182,4 +178,5 @@ def run_text_job(cfg) -> Path:
         versions=library_versions(), metrics=summary["metrics"], efficiency={**timings, **eff}, track=TRACK,
         reference=reference_values(target_summary, gold_summary), hardware=hardware())
     write_record(out / "submission.json", record)
+    run.finish()  # the checkpoint was kept until now: a run killed during evaluation skips unlearning
     return out

@@ -227,8 +227,6 @@ def already_trained(out: Path, fingerprint: str) -> bool:
 def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
              accelerator=None) -> Path:
     """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
-    import torch
-
     from ..data.convert import training_samples
     from ..data.prompts import CAPTION_QUESTIONS
     from ..data.collator import Collator
@@ -271,11 +269,21 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     model = accelerator.unwrap_model(model)
     if config.lora_r > 0:
         model = model.merge_and_unload()
-    manifest = {"tool": TOOL, "fingerprint": fingerprint, "config": asdict(config), "base_model": base,
-                "data_config": cfg_name,
-                "data_source": source.name("clear"), "data_fingerprint": data_fp,
-                "samples": len(samples), "steps": result.steps, "final_loss": result.losses[-1],
-                "train_seconds": round(result.seconds, 2), "train_cost": clock.cost.to_dict(),
+    save_finetuned(model, processor, out, accelerator, ckpt, {
+        "fingerprint": fingerprint, "config": asdict(config), "base_model": base, "data_config": cfg_name,
+        "data_source": source.name("clear"), "data_fingerprint": data_fp, "samples": len(samples),
+        "steps": result.steps, "final_loss": result.losses[-1], "train_seconds": round(result.seconds, 2),
+        "train_cost": clock.cost.to_dict()})
+    return out
+
+
+def save_finetuned(model, processor, out: Path, accelerator, checkpoint: Path, facts: dict) -> None:
+    """Save a fine-tuned model (every track's) with its manifest: `facts` (fingerprint, config, data, training
+    log) and what every manifest carries (tool, device and threads, hardware, library versions, the weights'
+    SHA-256); then drop the resume checkpoint. Under `accelerate launch` the main process writes."""
+    import torch
+
+    manifest = {"tool": TOOL, **facts,
                 # CPU float sums depend on the thread count: tiny-model numbers move with it (not part of the key)
                 "device": str(accelerator.device), "cpu_threads": torch.get_num_threads(), "hardware": hardware(),
                 "versions": library_versions()}
@@ -289,6 +297,5 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
             card = model_card(manifest)
             if card:
                 (tmp / "README.md").write_text(card)
-        shutil.rmtree(ckpt, ignore_errors=True)
+        shutil.rmtree(checkpoint, ignore_errors=True)
     accelerator.wait_for_everyone()
-    return out

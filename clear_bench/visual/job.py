@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import runs
 from ..efficiency import Cost
 from ..errors import ClearBenchError
-from ..utils import atomic_write_json, atomic_write_text, check_writable, derive_seed, hardware, library_versions, stable_hash
+from ..utils import atomic_write_json, atomic_write_text, derive_seed, hardware, library_versions, stable_hash
 from .data import FaceSet, load_faces
 from .metrics import RunScores, compute, embed, face_id
 from .methods import UnlearnTask, build_method
@@ -176,9 +176,15 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     preset, method, n, pretrain = resolve(cfg)
     name = method.name or cfg.method.replace(":", ".")
     out = Path(cfg.out or f"runs/visual-{name}-forget{cfg.forget:02d}")
-    check_writable(out)
     source = _source(cfg.data if cfg.data is not None else preset.data)
     faces = load_faces(preset.faces, source, cfg.forget)  # fails on too few images per identity, before training
+    config = {"track": TRACK, "method": cfg.method, "method_config": dataclasses.asdict(method.config),
+              "preset": preset.name, "splits": n, "forget": cfg.forget, "faces": dataclasses.asdict(preset.faces),
+              "backbone": dataclasses.asdict(preset.backbone), "train": dataclasses.asdict(preset.train),
+              "pretrain": None if pretrain is None else dataclasses.asdict(pretrain)}
+    # the same marker as every track's run (`runs.claim`): another run's folder is refused here, before any work
+    run_folder = runs.claim(out, runs.CLEAR_EVAL, runs.run_identity(
+        **config, seed=cfg.seed, data={"clear": source.clear, "faces": faces.fingerprint}))
     cache = cache_dir()
     device = _device()
     if device.type == "cuda":  # uint8 images live on the GPU (0.6 GB for CLEAR at 224 px): no copy per batch
@@ -196,11 +202,8 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
 
     original, _ = cached("original")
     gold, gold_cost = cached("gold")
-    config = {"track": TRACK, "method": cfg.method, "method_config": dataclasses.asdict(method.config),
-              "preset": preset.name, "splits": n, "forget": cfg.forget, "faces": dataclasses.asdict(preset.faces),
-              "backbone": dataclasses.asdict(preset.backbone), "train": dataclasses.asdict(preset.train),
-              "pretrain": None if pretrain is None else dataclasses.asdict(pretrain)}
-    work = out / f".work-{stable_hash([setting, config])}"
+    run_folder.start()
+    work = run_folder.checkpoint_dir()
     t = time.perf_counter()
     if cfg.method in ("original", "gold") and not cfg.method_args:  # already computed (and cached) above
         run, unlearn_cost = (original, Cost(0.0, 0.0)) if cfg.method == "original" else (gold, gold_cost)
@@ -229,5 +232,5 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
                          versions=library_versions(), metrics=metrics, efficiency={**timings, **eff}, track=TRACK,
                          hardware=hardware())
     write_record(out / "submission.json", record)
-    shutil.rmtree(work, ignore_errors=True)  # its per-split results are in scores.npz now
+    run_folder.finish()  # removes `work`: its per-split results are in scores.npz now
     return out
