@@ -9,22 +9,36 @@ import typing
 
 
 def field_docs(cls) -> dict[str, str]:
-    """Parse 'name: text' entries (with continuation lines) from a dataclass docstring's Attributes section."""
-    doc = inspect.getdoc(cls) or ""
+    """Parse 'name: text' entries (with continuation lines) from a dataclass docstring's Attributes section; a
+    subclass's entries add to (or override) those of the dataclasses it extends."""
+    docs = {}
+    for klass in reversed(cls.__mro__[:-1]):
+        if dataclasses.is_dataclass(klass) and "__doc__" in klass.__dict__:
+            docs.update(_own_field_docs(inspect.cleandoc(klass.__doc__ or "")))
+    return docs
+
+
+def _own_field_docs(doc: str) -> dict[str, str]:
+    """'name: text' entries of the Attributes section: lines at the section's first entry's indentation start an
+    entry, deeper ones continue it (a docstring that opens with "Attributes:" has its entries at indentation 0
+    once cleaned)."""
+    lines = doc.splitlines()
+    if "Attributes:" not in (line.strip() for line in lines):
+        return {}
+    section = lines[[line.strip() for line in lines].index("Attributes:") + 1:]
+    body = [line for line in section if line.strip()]
+    indent = len(body[0]) - len(body[0].lstrip()) if body else 0
     docs, current = {}, None
-    in_attrs = False
-    for line in doc.splitlines():
-        if line.strip() == "Attributes:":
-            in_attrs = True
-            continue
-        if not in_attrs:
-            continue
-        m = re.match(r"^\s{4}(\w+): (.*)$", line)
-        if m:
+    for line in section:
+        depth = len(line) - len(line.lstrip())
+        m = re.match(r"^(\w+): (.*)$", line.strip())
+        if depth == indent and m:
             current = m.group(1)
             docs[current] = m.group(2)
-        elif current and line.startswith(" " * 8):
+        elif current and line.strip() and depth > indent:
             docs[current] += " " + line.strip()
+        elif line.strip():
+            current = None
     return docs
 
 
@@ -148,3 +162,41 @@ def check_settings(cfg, name=lambda field: field, skip_none: bool = True) -> Non
             continue
         if rng is not None and not rng.ok(v):
             raise ClearBenchError(f"{name(f.name)} must be {rng.describe()} (got {v})")
+
+
+# --------------------------------------------------------------------------- KEY=VALUE strings to a config
+
+def parse_bool(raw) -> bool:
+    """'1/true/yes/on' or '0/false/no/off' (any case); anything else is a ValueError (a typo must not read as
+    False)."""
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def build_config(cfg_cls, args: dict, owner: str, defaults: dict | None = None):
+    """`cfg_cls` with `defaults` (typed values, for the fields it has; e.g. a preset's) then `args` (KEY=VALUE
+    strings of `--method-arg`; an unknown key fails) over its defaults, its ranges checked (`check_settings`).
+    `owner` names it in the one-line errors, e.g. "method 'ga'"."""
+    from .errors import ClearBenchError
+
+    if not dataclasses.is_dataclass(cfg_cls):
+        raise ClearBenchError(f"{owner}: its Config ({cfg_cls!r}) must be a dataclass")
+    known = [f.name for f in dataclasses.fields(cfg_cls)]
+    values = {k: v for k, v in (defaults or {}).items() if k in known}
+    blank = cfg_cls()
+    for key, raw in args.items():
+        if key not in known:
+            raise ClearBenchError(f"{owner} has no hyper-parameter '{key}'; it has: {', '.join(known) or 'none'}")
+        typ = type(getattr(blank, key))
+        try:
+            values[key] = parse_bool(raw) if typ is bool else typ(raw)
+        except (TypeError, ValueError):
+            raise ClearBenchError(f"{owner}: {key}={raw!r} is not a valid {typ.__name__}"
+                                  f"{' (true/false)' if typ is bool else ''}") from None
+    cfg = cfg_cls(**values)
+    check_settings(cfg, name=lambda f: f"--method-arg {f}")
+    return cfg

@@ -6,13 +6,18 @@ an unknown name with `get` raises `UnknownNameError`, whose one line names the v
 """
 from __future__ import annotations
 
+import importlib
 import inspect
+import os
+import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
-from .errors import UnknownNameError
+from .errors import ClearBenchError, UnknownNameError
 
 T = TypeVar("T")
+ABBREVIATIONS = (" al.", "e.g.", "i.e.", " cf.", " vs.", " Fig.", " Eq.", " Sec.", " App.", " No.")
 _MISSING = object()
 
 
@@ -26,8 +31,27 @@ def first_line(obj) -> str:
     else:
         doc = inspect.getdoc(obj) or ""
     paragraph = " ".join(line.strip() for line in doc.strip().split("\n\n")[0].splitlines())
-    head, dot, rest = paragraph.partition(". ")
-    return head + "." if dot else paragraph
+    for m in re.finditer(r"\. ", paragraph):  # the first full stop that is not an abbreviation's ("Yao et al. 2023")
+        if not paragraph[: m.start() + 1].endswith(ABBREVIATIONS):
+            return paragraph[: m.start() + 1]
+    return paragraph
+
+
+def import_class(spec: str, base: type, what: str, base_name: str) -> type:
+    """The class a `module:Class` plug-in name points at, a subclass of `base`; one-line `ClearBenchError`s
+    otherwise ("cannot import {what} '{spec}'", "... is not a subclass of {base_name}")."""
+    module, _, attr = spec.partition(":")
+    # `python -m` puts the working folder on sys.path, console scripts (clear-eval) do not: a mymethods.py next to
+    # the user must import either way
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ClearBenchError(f"cannot import {what} '{spec}': {e}") from e
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ClearBenchError(f"'{spec}' is not a subclass of {base_name}")
+    return cls
 
 
 class Registry(Mapping, Generic[T]):

@@ -39,6 +39,11 @@ def test_first_line_does_not_inherit_a_base_class_docstring():
     assert first_line(Base) == "Base docs." and first_line(Child) == ""
 
 
+def test_first_line_does_not_stop_at_an_abbreviation():
+    doc = "LLMU (Yao et al. 2023): ascent, e.g. on faces. More."
+    assert first_line(doc) == "LLMU (Yao et al. 2023): ascent, e.g. on faces."
+
+
 def test_every_kind_of_registry_is_the_one_type():
     from clear_bench.baselines.registry import METHODS
     from clear_bench.eval.metrics import METRICS

@@ -15,6 +15,8 @@ from clear_bench.errors import ClearBenchError
     (["--track", "visual", "--method", "ga", "--lr", "0.1"], "--lr belongs to --track multimodal / text, not --track visual"),
     (["--track", "visual", "--method", "ga", "--method-arg", "beta=2"], "has no hyper-parameter 'beta'"),
     (["--track", "visual", "--method", "ga", "--pretrain"], "no pretraining face set"),
+    (["--track", "visual", "--method", "ga", "--method-arg", "epochs=-1"], "epochs must be >= 1"),  # issue 28
+    (["--track", "visual", "--method", "twins", "--method-arg", "lr=1e308"], "--method-arg lr must be in (0, 10]"),
     (["--track", "visual", "--method", "ga", "--forget", "3"], "forget size 3"),
 ])
 def test_one_line_errors(argv, needle, capsys, tmp_path):

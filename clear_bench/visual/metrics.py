@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import UnknownNameError
+from ..registry import Registry
 from .attacks import logit_score, ulira_accuracy, umia_accuracy
 from .data import FaceSet
 from .splits import SplitPlan
@@ -76,21 +76,15 @@ class VisualMetric:
         return {True: "↑", False: "↓"}.get(self.higher_is_better, f"→{self.ideal}")
 
 
-METRICS: dict[str, VisualMetric] = {}
+METRICS: Registry[VisualMetric] = Registry("visual metric", unique=True)
 
 
 def register(name: str, higher_is_better: bool | None, role: str, ideal: float | None = None):
     def deco(fn):
-        METRICS[name] = VisualMetric(name, fn, higher_is_better, ideal, role, (fn.__doc__ or "").strip())
+        METRICS.add(name, VisualMetric(name, fn, higher_is_better, ideal, role, (fn.__doc__ or "").strip()))
         return fn
 
     return deco
-
-
-def get_metric(name: str) -> VisualMetric:
-    if name not in METRICS:
-        raise UnknownNameError("visual metric", name, METRICS)
-    return METRICS[name]
 
 
 def _mean_accuracy(run: RunScores, group: Callable[[int], tuple]) -> float:
@@ -165,7 +159,7 @@ def compute(run: RunScores, names=None) -> dict[str, dict]:
     """Summary entries (the shape the multimodal summaries use) of every registered metric, or of `names`."""
     out = {}
     for name in names or METRICS:
-        spec = get_metric(name)
+        spec = METRICS.get(name)
         value = spec.fn(run)
         out[name] = {"value": None if value != value else round(float(value), 6), "metric": name, "task": None,
                      "role": spec.role, "higher_is_better": spec.higher_is_better, "ideal": spec.ideal,

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from ...errors import ClearBenchError, UnknownNameError
+from ...config import build_config, setting
+from ...errors import ClearBenchError
+from ...registry import Registry, import_class
 from ..data import FaceSet
 from ..model import FaceNet, am_softmax_logits, am_softmax_loss
 from ..train import SGDRecipe, batches, sgd_loop
@@ -74,6 +75,37 @@ class NoConfig:
     """This method has no hyper-parameters."""
 
 
+@dataclass
+class SGDConfig:
+    """The SGD settings every training visual method has (each script of the reference's `cv/unlearning/`
+    builds `torch.optim.SGD(lr, momentum=0.9, weight_decay=5e-5)`); a method's Config extends it and gives its own
+    defaults with `sgd_default` (the range stays the one declared here).
+
+    Attributes:
+        epochs: passes over the method's training images.
+        lr: SGD learning rate.
+        batch_size: images per step (each stream, for methods that zip two).
+        weight_decay: L2 weight decay (the reference's 5e-5).
+        momentum: SGD momentum (the reference's 0.9).
+        schedule: learning-rate schedule: constant, or cosine (per epoch, to 0 at the end, as the reference's
+            CosineAnnealingLR(T_max=epochs)).
+        train_mode: batch-norm in training mode (net.train()); False: the reference's net.eval() scripts.
+    """
+
+    epochs: int = setting(5, ge=1)
+    lr: float = setting(0.01, gt=0, le=10, note="above 10 SGD diverges on every face-ID model")
+    batch_size: int = setting(256, ge=1)
+    weight_decay: float = setting(5e-5, ge=0, le=1)
+    momentum: float = setting(0.9, ge=0, lt=1)
+    schedule: str = setting("constant", choices=("constant", "cosine"))
+    train_mode: bool = True
+
+
+def sgd_default(name: str, value):
+    """`SGDConfig`'s field `name` (its range) with a method's own default."""
+    return dataclasses.field(default=value, metadata=SGDConfig.__dataclass_fields__[name].metadata)
+
+
 class VisualMethod:
     """Base class: override `unlearn`. `Config` documents every hyper-parameter (defaults: the reference's)."""
 
@@ -89,14 +121,13 @@ class VisualMethod:
         raise NotImplementedError
 
 
-METHODS: dict[str, type[VisualMethod]] = {}
+METHODS: Registry[type[VisualMethod]] = Registry("visual method")
 
 
 def register(name: str):
     def deco(cls):
         cls.name = name
-        METHODS[name] = cls
-        return cls
+        return METHODS.add(name, cls)
 
     return deco
 
@@ -111,51 +142,21 @@ def get_method(name: str) -> type[VisualMethod]:
     """A registered visual method, or `module:Class` (a plug-in subclassing VisualMethod)."""
     available()
     if ":" in name:
-        mod, _, attr = name.partition(":")
-        try:
-            cls = getattr(importlib.import_module(mod), attr)
-        except (ImportError, AttributeError) as e:
-            raise ClearBenchError(f"cannot import visual method '{name}': {e}") from None
-        if not (isinstance(cls, type) and issubclass(cls, VisualMethod)):
-            raise ClearBenchError(f"'{name}' is not a VisualMethod subclass (clear_bench.visual.methods.base)")
-        return cls
+        return import_class(name, VisualMethod, "visual method", "clear_bench.visual.methods.VisualMethod")
     if name not in METHODS:
         from ...baselines import available as multimodal_methods
 
         if name in multimodal_methods():
             raise ClearBenchError(f"method '{name}' belongs to the multimodal track, not --track visual; the visual "
-                                  f"track has: {', '.join(sorted(METHODS))}")
-        raise UnknownNameError("visual method", name, METHODS)
-    return METHODS[name]
-
-
-def _parse(raw, typ):
-    if typ is bool:
-        text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(raw)
-    return typ(raw)
+                                  f"track has: {', '.join(available())}")
+    return METHODS.get(name)
 
 
 def build_method(name: str, args: dict, defaults: dict | None = None) -> VisualMethod:
     """Instantiate a method: `defaults` (a preset's, for fields the method has) then `args` (--method-arg; unknown
-    keys fail) override its Config."""
+    keys and out-of-range values fail, before any work) override its Config."""
     cls = get_method(name)
-    known = {f.name for f in dataclasses.fields(cls.Config)}
-    values = {k: v for k, v in (defaults or {}).items() if k in known}
-    for key, raw in args.items():
-        if key not in known:
-            raise ClearBenchError(f"visual method '{name}' has no hyper-parameter '{key}'; it has: "
-                                  f"{', '.join(sorted(known)) or 'none'}")
-        typ = type(getattr(cls.Config(), key))
-        try:
-            values[key] = _parse(raw, typ)
-        except ValueError:
-            raise ClearBenchError(f"visual method '{name}': {key}={raw!r} is not a valid {typ.__name__}") from None
-    return cls(cls.Config(**values))
+    return cls(build_config(cls.Config, args, f"visual method '{name}'", defaults))
 
 
 # ---------------------------------------------------------------------------------------------- shared pieces
@@ -181,9 +182,8 @@ def zipped(a: torch.Tensor, b: torch.Tensor, batch_size: int, gen: torch.Generat
     return list(zip(batches(a, batch_size, gen), batches(b, batch_size, gen, repeat_b)))
 
 
-def run_sgd(task: UnlearnTask, params, cfg, steps, loss_fn) -> dict:
-    """`sgd_loop` with the usual Config fields (epochs, lr, momentum, weight_decay, schedule, train_mode)."""
-    task.model.train(getattr(cfg, "train_mode", True))
-    losses = sgd_loop(params, cfg.epochs, cfg.lr, steps, loss_fn, getattr(cfg, "momentum", 0.9),
-                      getattr(cfg, "weight_decay", 5e-5), getattr(cfg, "schedule", "constant"))
-    return {"losses": losses}
+def run_sgd(task: UnlearnTask, params, cfg: SGDConfig, steps, loss_fn) -> dict:
+    """`sgd_loop` with the method's SGD settings."""
+    task.model.train(cfg.train_mode)
+    return {"losses": sgd_loop(params, cfg.epochs, cfg.lr, steps, loss_fn, cfg.momentum, cfg.weight_decay,
+                               cfg.schedule)}

@@ -6,33 +6,29 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .base import VisualMethod, id_log_probs, register, run_sgd, zipped
+from ...config import setting
+from .base import SGDConfig, VisualMethod, id_log_probs, register, run_sgd, sgd_default, zipped
 
 
 @dataclass
-class DPOConfig:
+class DPOConfig(SGDConfig):
     """Attributes:
+        beta: β (`cv/unlearning/dpo.py` --betta 1).
         scale: identity distribution softmax(scale·cos) over the AM head's classes (ours: 3; the head's own
             s = 30 saturates p(true identity) to 1 in float32 on a memorised image, where this loss has no
             gradient; the reference reads a plain linear layer instead).
-        beta: β (reference: 1).
-        balance: times each forget image is repeated per epoch (10).
-        epochs: passes (4).
-        lr: SGD learning rate (0.01).
-        batch_size: images per step, each stream (256).
-        weight_decay: (5e-5).
-        schedule: "cosine" (the reference's).
-        train_mode: batch-norm in training mode (the reference runs in net.eval()).
+        balance: times each forget image is repeated per epoch (dpo.py --balance 10).
+        epochs: passes (dpo.py --n_epochs 4).
+        lr: SGD learning rate (dpo.py --lr 0.01).
+        schedule: learning-rate schedule (dpo.py: CosineAnnealingLR(T_max=n_epochs)).
+        train_mode: batch-norm in training mode (False: dpo.py runs in net.eval()).
     """
 
-    beta: float = 1.0
-    scale: float = 3.0
-    balance: int = 10
-    epochs: int = 4
-    lr: float = 0.01
-    batch_size: int = 256
-    weight_decay: float = 5e-5
-    schedule: str = "cosine"
+    beta: float = setting(1.0, gt=0)
+    scale: float = setting(3.0, gt=0)
+    balance: int = setting(10, ge=1)
+    epochs: int = sgd_default("epochs", 4)
+    schedule: str = sgd_default("schedule", "cosine")
     train_mode: bool = False
 
 

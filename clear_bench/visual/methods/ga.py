@@ -3,23 +3,20 @@
 from dataclasses import dataclass
 
 from ..train import batches
-from .base import VisualMethod, am_loss, register, run_sgd
+from .base import SGDConfig, VisualMethod, am_loss, register, run_sgd, sgd_default
 
 
 @dataclass
-class GAConfig:
+class GAConfig(SGDConfig):
     """Attributes:
-        epochs: ascent passes over the forget images (reference neggrad: 2).
-        lr: SGD learning rate (0.1).
-        batch_size: images per step (256).
-        weight_decay: (5e-5).
-        train_mode: batch-norm in training mode (the reference runs neggrad in net.eval()).
+        epochs: ascent passes over the forget images (`cv/unlearning/neggrad.py` --n_epochs 2).
+        lr: SGD learning rate (neggrad --lr 0.1).
+        batch_size: images per step (neggrad --forget_bs 256).
+        train_mode: batch-norm in training mode (False: neggrad runs in net.eval()).
     """
 
-    epochs: int = 2
-    lr: float = 0.1
-    batch_size: int = 256
-    weight_decay: float = 5e-5
+    epochs: int = sgd_default("epochs", 2)
+    lr: float = sgd_default("lr", 0.1)
     train_mode: bool = False
 
 

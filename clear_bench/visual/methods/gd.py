@@ -4,23 +4,20 @@ from dataclasses import dataclass
 
 
 from ..train import batches
-from .base import VisualMethod, am_loss, register, run_sgd
+from .base import SGDConfig, VisualMethod, am_loss, register, run_sgd, sgd_default
 
 
 @dataclass
-class GDConfig:
+class GDConfig(SGDConfig):
     """Attributes:
-        epochs: forget-then-retain rounds (reference: 2).
-        lr: SGD learning rate (0.1).
-        batch_size: images per step, both passes (256).
-        weight_decay: (5e-5).
-        train_mode: batch-norm in training mode (the reference runs in net.eval()).
+        epochs: forget-then-retain rounds (`cv/unlearning/neggrad.py` --n_epochs 2).
+        lr: SGD learning rate (neggrad --lr 0.1).
+        batch_size: images per step, both passes (neggrad --forget_bs / --retain_bs 256).
+        train_mode: batch-norm in training mode (False: neggrad runs in net.eval()).
     """
 
-    epochs: int = 2
-    lr: float = 0.1
-    batch_size: int = 256
-    weight_decay: float = 5e-5
+    epochs: int = sgd_default("epochs", 2)
+    lr: float = sgd_default("lr", 0.1)
     train_mode: bool = False
 
 

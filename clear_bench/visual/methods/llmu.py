@@ -4,35 +4,30 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import VisualMethod, am_loss, id_log_probs, kl_to, register, run_sgd, zipped
+from ...config import setting
+from .base import SGDConfig, VisualMethod, am_loss, id_log_probs, kl_to, register, run_sgd, sgd_default, zipped
 
 
 @dataclass
-class LLMUConfig:
+class LLMUConfig(SGDConfig):
     """Attributes:
+        forget_weight: weight of the forget ascent term (`cv/unlearning/llmu.py`: 0.02).
         scale: identity distribution softmax(scale·cos) over the AM head's classes (ours: 3; the head's own
             s = 30 saturates p(true identity) to 1 in float32 on a memorised image, where this loss has no
             gradient; the reference reads a plain linear layer instead).
-        forget_weight: weight of the forget ascent term (reference: 0.02).
-        random_weight: weight of the random-identity term (0.01).
-        balance: times each forget image is repeated per epoch (10).
-        epochs: passes (5).
-        lr: SGD learning rate (0.01).
-        batch_size: images per step, each stream (256).
-        weight_decay: (5e-5).
-        schedule: "cosine" (the reference's).
-        train_mode: batch-norm in training mode (the reference runs in net.eval()).
+        random_weight: weight of the random-identity term (llmu.py: 0.01).
+        balance: times each forget image is repeated per epoch (llmu.py --balance 10).
+        epochs: passes (llmu.py --n_epochs 5).
+        lr: SGD learning rate (llmu.py --lr 0.01).
+        schedule: learning-rate schedule (llmu.py: CosineAnnealingLR(T_max=n_epochs)).
+        train_mode: batch-norm in training mode (False: llmu.py runs in net.eval()).
     """
 
-    forget_weight: float = 0.02
-    scale: float = 3.0
-    random_weight: float = 0.01
-    balance: int = 10
-    epochs: int = 5
-    lr: float = 0.01
-    batch_size: int = 256
-    weight_decay: float = 5e-5
-    schedule: str = "cosine"
+    forget_weight: float = setting(0.02, ge=0)
+    scale: float = setting(3.0, gt=0)
+    random_weight: float = setting(0.01, ge=0)
+    balance: int = setting(10, ge=1)
+    schedule: str = sgd_default("schedule", "cosine")
     train_mode: bool = False
 
 

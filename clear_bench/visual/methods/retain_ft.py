@@ -2,24 +2,15 @@
 from dataclasses import dataclass
 
 from ..train import batches
-from .base import VisualMethod, am_loss, register, run_sgd
+from .base import SGDConfig, VisualMethod, am_loss, register, run_sgd
 
 
 @dataclass
-class RetainFTConfig:
+class RetainFTConfig(SGDConfig):
     """Attributes:
-        epochs: passes over the retain images (reference: 5).
-        lr: SGD learning rate (0.01).
-        batch_size: images per step (256).
-        weight_decay: (5e-5).
-        train_mode: batch-norm in training mode (the reference's net.train()).
+        epochs: passes over the retain images (`cv/unlearning/finetune.py` --n_epochs 5).
+        lr: SGD learning rate (finetune.py --lr 0.01).
     """
-
-    epochs: int = 5
-    lr: float = 0.01
-    batch_size: int = 256
-    weight_decay: float = 5e-5
-    train_mode: bool = True
 
 
 @register("retain_ft")

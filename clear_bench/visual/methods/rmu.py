@@ -5,29 +5,24 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ...config import setting
 from ..train import batches
-from .base import VisualMethod, register, run_sgd
+from .base import SGDConfig, VisualMethod, register, run_sgd, sgd_default
 
 
 @dataclass
-class RMUConfig:
+class RMUConfig(SGDConfig):
     """Attributes:
-        c: scale of the random target vectors (reference: 2).
-        balance: times each forget image is repeated per epoch, mixed with the retain images (10).
-        epochs: passes (3).
-        lr: SGD learning rate (0.2).
-        batch_size: images per step (256).
-        weight_decay: (5e-5).
-        train_mode: batch-norm in training mode (net.train()).
+        c: scale of the random target vectors (`cv/unlearning/rmu.py`: 2).
+        balance: times each forget image is repeated per epoch, mixed with the retain images (rmu.py: 10).
+        epochs: passes (rmu.py --n_epochs 3).
+        lr: SGD learning rate (rmu.py --lr 0.2).
     """
 
-    c: float = 2.0
-    balance: int = 10
-    epochs: int = 3
-    lr: float = 0.2
-    batch_size: int = 256
-    weight_decay: float = 5e-5
-    train_mode: bool = True
+    c: float = setting(2.0, gt=0)
+    balance: int = setting(10, ge=1)
+    epochs: int = sgd_default("epochs", 3)
+    lr: float = sgd_default("lr", 0.2)
 
 
 @register("rmu")

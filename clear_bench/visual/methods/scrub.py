@@ -5,31 +5,26 @@ The distributions are over identities (softmax of the AM head's scaled cosines);
 softmax over the 512 embedding dimensions instead, which is no distribution over anything."""
 from dataclasses import dataclass
 
-from .base import VisualMethod, am_loss, id_log_probs, kl_to, register, run_sgd, zipped
+from ...config import setting
+from .base import SGDConfig, VisualMethod, am_loss, id_log_probs, kl_to, register, run_sgd, sgd_default, zipped
 
 
 @dataclass
-class ScrubConfig:
+class ScrubConfig(SGDConfig):
     """Attributes:
+        balance: times each forget image is repeated per epoch (`cv/unlearning/scrub_orig.py` --balance 10).
         scale: identity distribution softmax(scale·cos) over the AM head's classes (ours: 3; the head's own
             s = 30 saturates p(true identity) to 1 in float32 on a memorised image, where this loss has no
             gradient; the reference reads a plain linear layer instead).
-        balance: times each forget image is repeated per epoch (reference: 10).
-        epochs: passes (5).
-        lr: SGD learning rate (0.01).
-        batch_size: images per step, each stream (256).
-        weight_decay: (5e-5).
-        schedule: per-epoch cosine decay ("cosine", as the reference).
-        train_mode: batch-norm in training mode (the reference runs in net.eval()).
+        epochs: passes (scrub_orig.py --n_epochs 5).
+        lr: SGD learning rate (scrub_orig.py --lr 0.01).
+        schedule: learning-rate schedule (scrub_orig.py: CosineAnnealingLR(T_max=n_epochs)).
+        train_mode: batch-norm in training mode (False: scrub_orig.py runs in net.eval()).
     """
 
-    balance: int = 10
-    scale: float = 3.0
-    epochs: int = 5
-    lr: float = 0.01
-    batch_size: int = 256
-    weight_decay: float = 5e-5
-    schedule: str = "cosine"
+    balance: int = setting(10, ge=1)
+    scale: float = setting(3.0, gt=0)
+    schedule: str = sgd_default("schedule", "cosine")
     train_mode: bool = False
 
 

@@ -6,27 +6,23 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ...config import setting
 from ..train import batches
-from .base import VisualMethod, register, run_sgd
+from .base import SGDConfig, VisualMethod, register, run_sgd, sgd_default
 
 
 @dataclass
-class ScrubBioConfig:
+class ScrubBioConfig(SGDConfig):
     """Attributes:
-        balance: times each forget image is repeated per epoch, mixed with the retain images (reference: 5).
-        epochs: passes (4).
-        lr: SGD learning rate (0.2).
-        batch_size: images per step (256).
-        weight_decay: (5e-5).
-        train_mode: batch-norm in training mode (net.train()).
+        balance: times each forget image is repeated per epoch, mixed with the retain images
+            (`cv/unlearning/scrub.py`: 5).
+        epochs: passes (scrub.py --n_epochs 4).
+        lr: SGD learning rate (scrub.py --lr 0.2).
     """
 
-    balance: int = 5
-    epochs: int = 4
-    lr: float = 0.2
-    batch_size: int = 256
-    weight_decay: float = 5e-5
-    train_mode: bool = True
+    balance: int = setting(5, ge=1)
+    epochs: int = sgd_default("epochs", 4)
+    lr: float = sgd_default("lr", 0.2)
 
 
 @register("scrub_bio")

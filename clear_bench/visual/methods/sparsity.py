@@ -3,27 +3,23 @@ from dataclasses import dataclass
 
 import torch
 
+from ...config import setting
 from ..train import batches
-from .base import VisualMethod, am_loss, register, run_sgd
+from .base import SGDConfig, VisualMethod, am_loss, register, run_sgd, sgd_default
 
 
 @dataclass
-class SparsityConfig:
+class SparsityConfig(SGDConfig):
     """Attributes:
-        alpha: weight of the L1 norm of every backbone parameter (reference: 1e-4).
-        epochs: passes over the retain images (4).
-        lr: SGD learning rate (0.01).
-        batch_size: images per step (32).
-        weight_decay: (5e-5).
-        train_mode: batch-norm in training mode (net.train()).
+        alpha: weight of the L1 norm of every backbone parameter (`cv/unlearning/sparsity.py`: 1e-4).
+        epochs: passes over the retain images (sparsity.py --n_epochs 4).
+        lr: SGD learning rate (sparsity.py --lr 0.01).
+        batch_size: images per step (sparsity.py --bs 32).
     """
 
-    alpha: float = 1e-4
-    epochs: int = 4
-    lr: float = 0.01
-    batch_size: int = 32
-    weight_decay: float = 5e-5
-    train_mode: bool = True
+    alpha: float = setting(1e-4, ge=0)
+    epochs: int = sgd_default("epochs", 4)
+    batch_size: int = sgd_default("batch_size", 32)
 
 
 def l1_norm(module) -> torch.Tensor:

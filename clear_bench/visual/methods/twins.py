@@ -5,27 +5,23 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ...config import setting
 from ..train import batches
-from .base import VisualMethod, register, run_sgd
+from .base import SGDConfig, VisualMethod, register, run_sgd, sgd_default
 
 
 @dataclass
-class TwinsConfig:
+class TwinsConfig(SGDConfig):
     """Attributes:
-        balance: times each forget image is repeated per epoch (reference: 10).
-        epochs: passes (5).
-        lr: SGD learning rate (0.4).
-        batch_size: images per step (128).
-        weight_decay: (5e-5).
-        train_mode: batch-norm in training mode (net.train()).
+        balance: times each forget image is repeated per epoch (`cv/unlearning/twins.py`: 10).
+        epochs: passes (twins.py --n_epochs 5).
+        lr: SGD learning rate (twins.py --lr 0.4).
+        batch_size: images per step (twins.py --bs 128).
     """
 
-    balance: int = 10
-    epochs: int = 5
-    lr: float = 0.4
-    batch_size: int = 128
-    weight_decay: float = 5e-5
-    train_mode: bool = True
+    balance: int = setting(10, ge=1)
+    lr: float = sgd_default("lr", 0.4)
+    batch_size: int = sgd_default("batch_size", 128)
 
 
 @register("twins")
