@@ -87,6 +87,10 @@ def register(name: str, higher_is_better: bool | None, role: str, ideal: float |
     return deco
 
 
+def get_metric(name: str) -> VisualMetric:
+    return METRICS.get(name)
+
+
 def _mean_accuracy(run: RunScores, group: Callable[[int], tuple]) -> float:
     labels, scored = run.faces.labels.numpy(), ~run.faces.enrol_mask.numpy()
     return float(np.mean([accuracy(run.preds[k], labels, scored & run.group_mask(group(k)))
@@ -159,7 +163,7 @@ def compute(run: RunScores, names=None) -> dict[str, dict]:
     """Summary entries (the shape the multimodal summaries use) of every registered metric, or of `names`."""
     out = {}
     for name in names or METRICS:
-        spec = METRICS.get(name)
+        spec = get_metric(name)
         value = spec.fn(run)
         out[name] = {"value": None if value != value else round(float(value), 6), "metric": name, "task": None,
                      "role": spec.role, "higher_is_better": spec.higher_is_better, "ideal": spec.ideal,
