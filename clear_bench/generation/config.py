@@ -6,10 +6,13 @@ new backend needs no new config field. Everything here goes into the stage finge
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ClearBenchError, UnknownNameError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -77,12 +80,25 @@ def _demo(**kw) -> GenerationConfig:
     return GenerationConfig(preset="demo", **kw)
 
 
+def clear_estimator() -> str:
+    """The clear preset's attribute estimator: the real age and gender models when the `faces` extra is
+    installed, else `params`, said in one line."""
+    from .facemodels import EXTRA, available
+
+    if available():
+        return "age_gender"
+    log.warning("clear preset: the face models are not installed (%s), so faces are not checked by a detector and "
+                "attributes fall back to 'params' (the gender and age each face was prompted for)", EXTRA)
+    return "params"
+
+
 def _clear(**kw) -> GenerationConfig:
     """The paper-scale dataset: TOFU authors, diffusers faces and identity-consistent scenes (GPU)."""
     base = dict(preset="clear", authors=None, holdout_authors=0, images_per_author=20, image_size=1024,
                 faces_per_author=10, author_source="tofu", face_source="diffusers",
                 face_options={"model": "stabilityai/stable-diffusion-xl-base-1.0", "steps": 30},
-                attribute_estimator="params", scene_renderer="ip_adapter_faceid",
+                attribute_estimator=kw.pop("attribute_estimator", None) or clear_estimator(),
+                scene_renderer="ip_adapter_faceid",
                 scene_options={"model": "stabilityai/stable-diffusion-xl-base-1.0",
                                "ip_adapter": "h94/IP-Adapter-FaceID",
                                "ip_adapter_weight": "ip-adapter-faceid_sdxl.bin", "embedder": "insightface",

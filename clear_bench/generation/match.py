@@ -83,8 +83,15 @@ def _solve(authors, faces, weights, seed) -> tuple[list[Match], np.ndarray]:
 
 def run_match(ctx: StageContext, authors: list[Author], attributes: list[FaceAttributes],
               weights: dict[str, float]) -> dict[str, list]:
-    """Stage function: assign faces and record the cost matrix's hash for the manifest."""
-    matches, c = _solve(authors, attributes, weights, ctx.seed)
+    """Stage function: assign usable faces (the estimator rejected none of them) and record the cost matrix's hash."""
+    usable = [a for a in attributes if not a.rejected]
+    if len(usable) < len(authors):
+        reasons = sorted({a.rejected for a in attributes if a.rejected})
+        raise ClearBenchError(f"the estimator rejected {len(attributes) - len(usable)} of {len(attributes)} candidate "
+                              f"faces ({'; '.join(reasons)}), leaving {len(usable)} for {len(authors)} persons: raise "
+                              "faces_per_author or use a face source whose faces the detector finds")
+    matches, c = _solve(authors, usable, weights, ctx.seed)
+    ctx.info["rejected_faces"] = len(attributes) - len(usable)
     ctx.info.update({"solver": "scipy.optimize.linear_sum_assignment",
                      "cost_sha256": hashlib.sha256(c.tobytes()).hexdigest(),
                      "total_cost": round(sum(m.cost for m in matches), 6)})

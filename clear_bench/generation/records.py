@@ -66,13 +66,14 @@ class FaceCandidate:
 
 @dataclass
 class FaceAttributes:
-    """What an attribute estimator says about a face."""
+    """What an attribute estimator says about a face; `rejected` says why it may not be matched ("" = usable)."""
 
     face_id: str
     p_female: float
     age: float
     ethnicity: dict[str, float]
     quality: float = 1.0
+    rejected: str = ""
 
 
 @dataclass
