@@ -179,3 +179,24 @@ def test_a_metric_has_one_goal_at_registration():
     from clear_bench.visual.metrics import get_metric as visual_metric
 
     assert visual_metric("ulira").arrow == "→0.5" and visual_metric("forget_acc").arrow == "↓"
+
+
+def test_a_record_made_in_a_tmp_folder_names_no_absolute_path(tmp_path, monkeypatch):
+    """Issue 22.7: the shipped records carried the maker's scratch paths (`data.clear`, `data.tofu`)."""
+    from clear_bench.leaderboard.records import load_record, make_record, write_record
+
+    cache, work = tmp_path / "cache", tmp_path / "work"
+    monkeypatch.setenv("CLEAR_BENCH_CACHE", str(cache))
+    (work / "data").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    record = make_record(method="npo", modality="both", forget=10, seed=0,
+                         config={"preset": "demo", "eval": {"data": str(work / "data" / "clear")}},
+                         data={"clear": str(cache / "demo-data-v2-seed0" / "clear"), "tofu": "locuslab/TOFU",
+                               "extra": [str(tmp_path.parent / "elsewhere" / "faces")]},
+                         model={"base": "tiny"}, versions={}, metrics={})
+    path = write_record(work / "submission.json", record)
+    text = path.read_text()
+    assert str(tmp_path) not in text and '"/' not in text
+    data = load_record(path)["data"]
+    assert data == {"clear": "<cache>/demo-data-v2-seed0/clear", "tofu": "locuslab/TOFU", "extra": ["<local>/faces"]}
+    assert load_record(path)["config"]["eval"]["data"] == "data/clear"

@@ -5,6 +5,10 @@ fingerprints of the data and of the models (with a checksum of their weights), l
 machine (CPU / GPU model, thread count), and every metric with its direction (finite, or null).
 `record_hash` is the SHA-256 of the canonical JSON of everything else: editing a
 number without recomputing it makes the record invalid, and `load_record` says so.
+
+A record names no path of the machine that made it (`portable`): a local data folder is written relative to the
+clear-bench cache (`<cache>/...`) or to the working folder, else by its last component (`<local>/NAME`); the data
+fingerprints beside it identify the content.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,27 @@ def record_hash(record: dict) -> str:
     return hashlib.sha256(_canonical(record)).hexdigest()
 
 
+def portable(value: Any, cwd: Path | None = None) -> Any:
+    """`value` with every absolute filesystem path in it (strings, at any depth) made machine-independent:
+    `<cache>/REL` under the clear-bench cache, REL under the working folder, else `<local>/NAME`."""
+    if isinstance(value, dict):
+        return {k: portable(v, cwd) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, cwd) for v in value]
+    if not isinstance(value, str) or not os.path.isabs(value) or "\n" in value:
+        return value
+    from ..data.demo import cache_dir
+
+    path = Path(os.path.normpath(value))
+    for root, prefix in ((cache_dir(), "<cache>"), (cwd or Path.cwd(), None)):
+        try:
+            rel = path.relative_to(Path(os.path.normpath(os.path.abspath(root))))
+        except ValueError:
+            continue
+        return (f"{prefix}/{rel.as_posix()}" if prefix else rel.as_posix() or ".")
+    return f"<local>/{path.name}"
+
+
 def make_record(*, method: str, modality: str, forget: int, seed: int, config: dict, data: dict, model: dict,
                 versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None,
                 track: str = "multimodal", reference: dict | None = None, hardware: dict | None = None) -> dict:
@@ -44,6 +70,8 @@ def make_record(*, method: str, modality: str, forget: int, seed: int, config: d
     machine's: recorded, since CPU float sums move with it."""
     from ..utils import stable_hash
 
+    config, data, model, efficiency, hardware = (portable(x) for x in (config, data, model, efficiency or {},
+                                                                       hardware or {}))
     record = {
         "schema": SCHEMA, "track": track, "label": label or method, "method": method, "modality": modality,
         "forget": forget,
@@ -51,8 +79,8 @@ def make_record(*, method: str, modality: str, forget: int, seed: int, config: d
         "versions": versions,
         "metrics": {k: {f: v.get(f) for f in ("value", "direction", "higher_is_better", "role", "ideal")}
                     for k, v in metrics.items()},
-        "efficiency": efficiency or {},
-        "reference": reference or {}, "hardware": hardware or {},
+        "efficiency": efficiency,
+        "reference": reference or {}, "hardware": hardware,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     record["record_hash"] = record_hash(record)
