@@ -135,3 +135,70 @@ def test_pipeline_with_the_real_estimator_records_the_models_and_refuses_faces_i
     assert manifest["backend"]["rejected"] == 6 and models["gender"]["file"] == "gender-v1.onnx"
     assert models["embedding"]["sha256"] == facemodels.describe(
         facemodels.model_file("dlib_face_recognition_resnet_model_v1.dat"))["sha256"]
+
+
+# --------------------------------------------------------------------------- identity audit
+
+
+def test_audit_identity_without_the_extra_is_one_line_naming_it(no_faces_extra, tmp_path, capsys):
+    from clear_bench.cli import main
+
+    assert main(["audit-identity", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "clear-bench[faces]" in err and "\n" not in err
+    assert main(["validate", "--data", "demo", "--min-identity-rate", "0.9"]) == 2
+    assert "clear-bench[faces]" in capsys.readouterr().err
+    assert main(["validate", "--data", "demo", "--min-identity-rate", "1.5"]) == 2
+    assert "must be in [0, 1]" in capsys.readouterr().err
+
+
+def _person(name, face, *scenes):
+    from PIL import Image
+
+    return audit_mod().PersonImages(name, lambda: Image.fromarray(face),
+                                    [(label, lambda a=a: Image.fromarray(a)) for label, a in scenes])
+
+
+def audit_mod():
+    from clear_bench.generation import audit
+
+    return audit
+
+
+@real
+def test_audit_of_real_photographs_mirror_is_the_same_person_another_person_is_not(tmp_path):
+    from PIL import Image
+
+    small = np.asarray(Image.fromarray(astronaut()).resize((384, 384)))
+    blank = np.full((256, 256, 3), 90, np.uint8)
+    persons = [_person("Eileen Collins", astronaut(), ("mirror.png", mirror(astronaut())), ("small.png", small)),
+               _person("Grace Hopper", hopper(), ("mirror.png", mirror(hopper())), ("blank.png", blank))]
+    report = audit_mod().audit(persons)
+    rows = {r["name"]: r for r in report["persons"]}
+    collins, hopper_row = rows["Eileen Collins"], rows["Grace Hopper"]
+    assert collins["same_identity_rate"] == 1.0 and collins["detection_rate"] == 1.0 and not collins["failures"]
+    assert max(collins["own"]) < 0.6 < min(collins["nearest_other"])  # her mirror is her, and not Grace Hopper
+    assert hopper_row["detection_rate"] == 0.5 and hopper_row["same_identity_rate"] == 0.5
+    assert hopper_row["failures"] == [{"image": "blank.png", "reason": "no face detected"}]
+    assert hopper_row["nearest_other"][0] > 0.6
+    assert report["persons"][0]["name"] == "Grace Hopper"  # worst first
+    assert report["overall"]["images"] == 4 and report["overall"]["same_identity_rate"] == 0.75
+    paths = audit_mod().write_report(report, persons, tmp_path / "audit")
+    assert Image.open(paths["sheet"]).size == (9 * 96, 2 * 110) and Image.open(paths["plot"]).size[0] > 300
+    assert "| Grace Hopper | yes | 2 | 50% | 50% |" in paths["table"].read_text()
+
+
+@real
+def test_audit_identity_on_the_demo_reports_that_drawn_faces_are_not_detected(tmp_path, capsys):
+    """The demo's faces are drawings: dlib's detector finds none, and the audit says so (the rate is 0, which
+    `validate --min-identity-rate` turns into a failure)."""
+    from clear_bench.cli import main
+    from clear_bench.generation import build_demo
+
+    data = build_demo(tmp_path / "demo", authors=6, holdout_authors=0, images_per_author=2)
+    assert main(["audit-identity", "--data", str(data), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| NO | 2 | 0% | 0% |") == 6 and "0 matched faces detected" in out and "detection 0.0%" in out
+    assert (tmp_path / "a" / "distances.png").is_file() and (tmp_path / "a" / "contact_sheet.png").is_file()
+    assert main(["validate", "--data", str(data), "--min-identity-rate", "0.5"]) == 1
+    assert "identity audit: 0.0% of 12 scene images" in capsys.readouterr().out

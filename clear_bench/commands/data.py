@@ -48,6 +48,9 @@ def add_validate_parser(sub) -> None:
                        description="Load every CLEAR and TOFU config from a Hub id or local copy, check the "
                                    "schema, and print a one-screen report.")
     add_data_args(p, preset=False, required=True)
+    p.add_argument("--min-identity-rate", type=float, default=None, metavar="RATE",
+                   help="also run the identity audit (faces extra; a folder written by clear-generate) and fail "
+                        "unless at least RATE (0-1) of the scene images show their person's matched face")
     p.set_defaults(func=cmd_validate)
 
 
@@ -56,8 +59,27 @@ def cmd_validate(args) -> int:
     from ..presets import get_preset
 
     source = resolve_source(args, get_preset("demo" if args.data == "demo" else "paper"))
+    rate = args.min_identity_rate
+    if rate is not None and not 0 <= rate <= 1:
+        from ..errors import ClearBenchError
+
+        raise ClearBenchError(f"--min-identity-rate must be in [0, 1] (got {rate})")
+    if rate is not None:
+        from ..generation.facemodels import require
+
+        require("--min-identity-rate (the identity audit)")
     report = validate_source(source)
     print(report.render())
+    if rate is not None:
+        from .audit import run_identity_audit
+
+        overall = run_identity_audit(args.data, progress=False)[0]["overall"]
+        ok = overall["same_identity_rate"] >= rate
+        print(f"identity audit: {overall['same_identity_rate']:.1%} of {overall['images']} scene images show their "
+              f"person's face (detection {overall['detection_rate']:.1%}); required {rate:.1%}: "
+              f"{'ok' if ok else 'FAILED'}")
+        if not ok:
+            return 1
     return 1 if report.problems else 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEMO_DATA_VERSION = 2  # bump when the demo preset's content changes, so caches are rebuilt
+DEMO_DATA_VERSION = 3  # bump when the demo preset's content changes, so caches are rebuilt (3: faces/)
 
 
 def cache_dir() -> Path:

@@ -118,8 +118,11 @@ def generate(config: GenerationConfig, out_dir: str | os.PathLike, work_dir: str
                                  "attributes": c.attribute_estimator, "scenes": c.scene_renderer,
                                  "real": c.real_sets},
                     "stages": {r.name: r.fingerprint for r in runner.results}}
+            face_of = {f.face_id: f.image for f in faces["faces"]}
+            matched = {m.author_id: face_of[m.face_id] for m in match["matches"]}
             publish(out_dir, splits.outputs, Path(work_dir), splits.manifest["backend"]["persons"], info,
-                    progress=lambda it, **kw: progress_bar(it, disable=not progress, leave=False, **kw))
+                    progress=lambda it, **kw: progress_bar(it, disable=not progress, leave=False, **kw),
+                    faces={a.name: matched[a.author_id] for a in authors["authors"] if a.author_id in matched})
             bar.update()
     finally:
         if tmp:

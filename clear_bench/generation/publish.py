@@ -1,7 +1,8 @@
 """Stage 9, publish: the Hub-layout folder (parquet per config, dataset cards, manifest), and push.
 
 Layout: `clear/<config>/train-00000-of-00001.parquet` (`default` in `clear/data/`), `clear/README.md`,
-`tofu/<config>/...`, `tofu/README.md`, `manifest.json`. Written in a temporary sibling folder and
+`tofu/<config>/...`, `tofu/README.md`, `faces/` (each person's matched face and `faces/persons.json`, name ->
+file: what the identity audit compares the scene images with), `manifest.json`. Written in a temporary sibling folder and
 renamed, so a crash never leaves a half-written dataset.
 """
 from __future__ import annotations
@@ -82,11 +83,13 @@ def _persons_text(persons: dict[str, list[str]]) -> str:
 
 
 def publish(out_dir: str | os.PathLike, tables: dict[str, list[TableRow]], work_dir: Path,
-            persons: dict[str, list[str]], info: dict[str, Any], progress=None) -> Path:
+            persons: dict[str, list[str]], info: dict[str, Any], progress=None,
+            faces: dict[str, str] | None = None) -> Path:
     """Write the Hub-layout dataset to `out_dir` atomically; return `out_dir`.
 
     `tables` maps "clear"/"tofu" to rows; `persons` maps split names to person names (for the
-    card); `info` (preset, seed, config, stage fingerprints) goes into the manifest and the cards.
+    card); `info` (preset, seed, config, stage fingerprints) goes into the manifest and the cards; `faces` maps
+    each person's name to their matched face (a work-relative path).
     """
     from ..data.sources import quiet_datasets
 
@@ -94,13 +97,30 @@ def publish(out_dir: str | os.PathLike, tables: dict[str, list[TableRow]], work_
     bar = progress or (lambda it, **kw: it)
     counts: dict[str, dict[str, int]] = {}
     with quiet_datasets():  # one bar per config would drown ours
-        _write_all(out_dir, tables, work_dir, persons, info, bar, counts)
+        _write_all(out_dir, tables, work_dir, persons, info, bar, counts, faces or {})
     log.info("published %s", out_dir)
     return out_dir
 
 
-def _write_all(out_dir, tables, work_dir, persons, info, bar, counts) -> None:
+def _write_faces(tmp: Path, work_dir: Path, faces: dict[str, str]) -> None:
+    """faces/<file>.png (copied from the faces stage) and faces/persons.json: {name: "faces/<file>.png"}."""
+    if not faces:
+        return
+    (tmp / "faces").mkdir()
+    index = {}
+    for name, rel in sorted(faces.items()):
+        dest = f"faces/{Path(rel).name}"
+        (tmp / dest).write_bytes((work_dir / rel).read_bytes())
+        index[name] = dest
+    atomic_write_json(tmp / FACES_INDEX, index)
+
+
+FACES_INDEX = "faces/persons.json"
+
+
+def _write_all(out_dir, tables, work_dir, persons, info, bar, counts, faces) -> None:
     with atomic_dir(out_dir, marker="manifest.json") as tmp:
+        _write_faces(tmp, work_dir, faces)
         for dataset, schemas in (("clear", CLEAR_SCHEMAS), ("tofu", TOFU_SCHEMAS)):
             by_config: dict[str, list[dict]] = {}
             for row in tables[dataset]:
@@ -123,7 +143,8 @@ def _write_all(out_dir, tables, work_dir, persons, info, bar, counts) -> None:
                              "layout of `locuslab/TOFU`.", counts[dataset], columns, _persons_text(persons), gen,
                              ["unlearning", "synthetic"])
             (tmp / dataset / "README.md").write_text(text)
-        files = {p.relative_to(tmp).as_posix(): file_sha256(p) for p in sorted(tmp.rglob("*.parquet"))}
+        files = {p.relative_to(tmp).as_posix(): file_sha256(p)
+                 for p in sorted([*tmp.rglob("*.parquet"), *tmp.glob("faces/*.png")])}
         atomic_write_json(tmp / "manifest.json", {**info, "libraries": library_versions(), "counts": counts,
                                                   "persons": persons, "sha256": files})
 
