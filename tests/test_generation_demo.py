@@ -34,7 +34,7 @@ def test_every_config_loads_with_its_schema(demo):
             validate_rows(str(demo), config, ds, dataset=dataset)
     img = load(demo, "clear", "full")[0]["image"]
     assert img.size == (16, 16)
-    assert sorted(p.name for p in demo.iterdir()) == ["clear", "manifest.json", "tofu"]
+    assert sorted(p.name for p in demo.iterdir()) == ["clear", "faces", "manifest.json", "tofu"]  # faces/: the identity audit's matched faces
 
 
 def test_card_maps_every_config_to_its_folder(demo):
