@@ -122,20 +122,23 @@ def finetune_recipe(preset, split: str, model: str | None = None, trust_remote_c
     """The preset's fine-tuning recipe on `split` (full: the target model; retainNN: the gold model)."""
     from .training.finetune import FinetuneConfig
 
-    return FinetuneConfig(model=model or preset.model, split=split, lora_r=preset.lora_r, train=preset.finetune,
-                          extra_requests=preset.finetune_requests, replay_world_knowledge=preset.finetune_replay,
-                          trust_remote_code=trust_remote_code)
+    return FinetuneConfig(model=model or preset.model, split=split, lora_r=preset.lora_r, lora_alpha=preset.lora_alpha,
+                          train=preset.finetune, extra_requests=preset.finetune_requests,
+                          replay_world_knowledge=preset.finetune_replay, trust_remote_code=trust_remote_code)
 
 
-def cached_finetune(preset, source, split: str, model: str | None = None, trust_remote_code: bool = False) -> Path:
-    """The fine-tuned model folder of (recipe, data) in the cache; trained on first use."""
+def cached_finetune(preset, source, split: str, model: str | None = None, trust_remote_code: bool = False,
+                    family: str = "vlm") -> Path:
+    """The fine-tuned model folder of (recipe, data, model family) in the cache; trained on first use."""
     from .presets import cache_dir
+    from .training.families import FAMILIES
     from .training.finetune import finetune
 
     fc = finetune_recipe(preset, split, model, trust_remote_code)
     key = stable_hash([dataclasses.asdict(fc), source.clear, source.tofu])
-    cache = cache_dir()
-    return finetune(fc, source, cache / "models" / f"{split}-{key}", cache_dir=cache / "models")
+    models = cache_dir() / "models"
+    return finetune(fc, source, models / f"{FAMILIES.get(family).cache_prefix}{split}-{key}", cache_dir=models,
+                    family=family)
 
 
 # --------------------------------------------------------------------------- the job's state
@@ -147,6 +150,7 @@ class Job:
 
     Attributes:
         cfg: the run's `JobConfig`.
+        track: its `tracks.Track`; family: the track's model family (`training.families.Family`).
         preset: the `Preset`, with `cfg.compile` applied to its fine-tuning recipe.
         method: the method instance (its Config from `cfg.method_args`).
         source: the `DataSource` of `cfg.data` / `cfg.tofu`.
@@ -155,6 +159,7 @@ class Job:
         names: the config names of the forget size (`data.schema.forget_configs`).
         base_model: the model target and gold are fine-tuned from.
         eval: the evaluation settings every evaluation of the run shares (forget, cap, max_new_tokens).
+        tasks: the evaluation tasks (None: those of the track's the data holds).
         cache: the cache root (`presets.cache_dir()`).
         run: the run folder's claim (`runs.claim`): its marker holds the run's identity.
         state: accelerate's `PartialState` (under `accelerate launch`, every process fine-tunes and
@@ -165,6 +170,8 @@ class Job:
     """
 
     cfg: JobConfig
+    track: Any
+    family: Any
     preset: Any
     method: Any
     source: Any
@@ -174,6 +181,7 @@ class Job:
     base_model: str
     eval: dict
     cache: Path
+    tasks: list | None = None
     run: Any = None
     state: Any = None
     timings: dict = field(default_factory=dict)
@@ -199,7 +207,8 @@ class Job:
 
     def run_config(self) -> dict:
         """The settings of the run as recorded in eval/run.json and submission.json."""
-        return {"method": self.cfg.method, "method_config": dataclasses.asdict(self.method.config),
+        return {"track": self.track.name, "method": self.cfg.method,
+                "method_config": dataclasses.asdict(self.method.config),
                 "unlearn": dataclasses.asdict(self.unlearn), "preset": self.preset.name,
                 "base_model": self.base_model, "finetune": dataclasses.asdict(self.preset.finetune),
                 "eval": self.eval}
@@ -208,26 +217,20 @@ class Job:
 # --------------------------------------------------------------------------- the steps
 
 
-def resolve(cfg: JobConfig) -> Job:
-    """Everything that can fail before any work: names, settings, data, output folder."""
-    from .data.sources import DataSource
-    from .presets import cache_dir, get_preset
-    from .training.unlearn import holdout_samples
-
-    preset = get_preset(cfg.preset)
-    if cfg.compile is not None:
-        preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, compile=cfg.compile))
-    from .baselines import get_method
+def _recipe(cfg: JobConfig, track):
+    """The preset (with --compile and the method's demo override), the method, and the unlearning recipe with
+    the run's seed, LoRA, L1, --epochs, --lr, --batch-size: bad values fail here, before the fine-tunes."""
     from .training.unlearn import with_overrides
 
-    # a method's demo-preset override (`UnlearningMethod.demo_overrides`): only with the demo preset, and the
-    # user's flags and --method-arg still win
-    demo = get_method(cfg.method).demo_overrides if preset.name == "demo" else {}
+    preset = track.get_presets().get(cfg.preset)
+    if cfg.compile is not None:
+        preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, compile=cfg.compile))
+    # a method's demo-preset override (`UnlearningMethod.demo_overrides`): only with a preset that takes them
+    # (the multimodal demo), and the user's flags and --method-arg still win
+    demo = track.get_method(cfg.method).demo_overrides if preset.method_overrides else {}
     preset = dataclasses.replace(preset, unlearn=with_overrides(preset.unlearn, demo))
     method = build_method(cfg.method, {**demo.get("method", {}), **cfg.method_args})
     check_ignored(cfg, method)
-    # the unlearning recipe with the run's seed, --epochs, --lr, --batch-size: bad values fail here, before the
-    # fine-tunes (TrainConfig checks itself)
     overrides = dict(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
     train = dataclasses.replace(preset.unlearn.train, seed=cfg.seed,
                                 **{k: v for k, v in overrides.items() if v is not None})
@@ -235,12 +238,33 @@ def resolve(cfg: JobConfig) -> Job:
     unlearn = dataclasses.replace(u, modality=cfg.modality, forget=cfg.forget,
                                   l1_lambda=u.l1_lambda if cfg.l1_lambda is None else cfg.l1_lambda,
                                   lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=train)
+    return preset, method, unlearn
+
+
+def resolve(cfg: JobConfig) -> Job:
+    """Everything that can fail before any work: names, settings, data, output folder."""
+    from .data.sources import DataSource
+    from .eval.tasks import get_task
+    from .presets import cache_dir
+    from .tracks import get_track
+    from .training.families import FAMILIES
+    from .training.unlearn import holdout_samples
+
+    track = get_track(cfg.track)
+    family = FAMILIES.get(track.family)
+    family.check_model(cfg.model, track.name)
+    preset, method, unlearn = _recipe(cfg, track)
     source = DataSource.resolve(cfg.data, cfg.tofu, preset.data)
     names = forget_configs(cfg.forget)
-    out = Path(cfg.out or f"runs/{method.name or cfg.method.replace(':', '.')}-{cfg.modality}-forget{cfg.forget:02d}")
-    source.load("clear", names["forget_mixed"])  # the data is reachable and well-formed, before any training
-    job = Job(cfg=cfg, preset=preset, method=method, source=source, unlearn=unlearn, out=out, names=names,
-              base_model=cfg.model or preset.model, cache=cache_dir(),
+    out = Path(cfg.out or track.default_out(method.name or cfg.method, cfg.modality, cfg.forget))
+    tasks = None if track.tasks_by_data else list(track.tasks)
+    # the data is reachable and well-formed, before any training
+    for dataset, config in [track.forget_data] + ([track.retain_data] if tasks else []):
+        source.load(dataset, names[config])
+    for name in tasks or ():
+        source.load(get_task(name).dataset, get_task(name).config_for(cfg.forget))
+    job = Job(cfg=cfg, track=track, family=family, preset=preset, method=method, source=source, unlearn=unlearn,
+              out=out, names=names, base_model=cfg.model or preset.model, cache=cache_dir(), tasks=tasks,
               eval=dict(forget=cfg.forget, cap=preset.eval_cap if cfg.cap is None else (cfg.cap or None),
                         max_new_tokens=preset.max_new_tokens))  # cap 0 = every item, as in `evaluate`
     job.run = runs.claim(out, runs.CLEAR_EVAL, _identity(job))  # another run's folder is refused here
@@ -259,14 +283,20 @@ def _identity(job: Job) -> dict:
         cap=job.eval["cap"], finetune=[dataclasses.asdict(finetune_recipe(job.preset, s, job.base_model,
                                                                           cfg.trust_remote_code))
                                        for s in ("full", names["retain"])],
-        max_new_tokens=job.eval["max_new_tokens"], track="multimodal",
-        data={"clear": src.clear, "tofu": src.tofu, **{c: data_fingerprint(src, "clear", c) for c in
-              ("full+tofu", names["retain_mixed"], names["forget_mixed"])}})
+        max_new_tokens=job.eval["max_new_tokens"], track=job.track.name,
+        data={"clear": src.clear, "tofu": src.tofu, **{c: data_fingerprint(src, dataset, c) for dataset, c in
+              _named(job.track.identity_data, names)}})
+
+
+def _named(configs, names: dict) -> list[tuple[str, str]]:
+    """(dataset, config) pairs whose "{key}" configs are the forget size's (`data.schema.forget_configs`)."""
+    return [(dataset, c.format(**names)) for dataset, c in configs]
 
 
 def _finetune(job: Job, split: str) -> Path:
     t = time.time()
-    path = cached_finetune(job.preset, job.source, split, job.base_model, job.cfg.trust_remote_code)
+    path = cached_finetune(job.preset, job.source, split, job.base_model, job.cfg.trust_remote_code,
+                           job.family.name)
     job.timings[f"finetune_{split}_s"] = round(time.time() - t, 2)
     return path
 
@@ -283,14 +313,16 @@ def finetune_gold(job: Job) -> None:
 
 def _cached_eval(job: Job, model_dir: Path, name: str, gold: Path | None = None) -> tuple[Path, dict]:
     from .eval.run import evaluate
-    from .models.loading import load_model
 
-    # keyed by model, evaluation settings and data: the same model scored on another copy of the data is another run
-    key = stable_hash([_file_fingerprint(model_dir), job.eval, job.source.clear, job.source.tofu])
-    run = job.cache / "evals" / f"{name}-{key}"
-    model, processor = load_model(str(model_dir), trust_remote_code=job.cfg.trust_remote_code)
-    summary = evaluate(model, processor, job.source, run, gold_dir=gold,
-                       run_info={"model": str(model_dir), "hardware": hardware(), **job.eval}, **job.eval)
+    # keyed by model, evaluation settings, tasks and data: the same model scored on another copy of the data is
+    # another run
+    key = stable_hash([_file_fingerprint(model_dir), job.eval, job.source.clear, job.source.tofu]
+                      + ([job.tasks] if job.tasks else []))
+    run = job.cache / "evals" / f"{job.track.cache_prefix}{name}-{key}"
+    model, processor = job.family.load(str(model_dir), trust_remote_code=job.cfg.trust_remote_code)
+    summary = evaluate(model, processor, job.source, run, gold_dir=gold, tasks=job.tasks,
+                       run_info={"model": str(model_dir), "hardware": hardware(), "track": job.track.name,
+                                 **job.eval}, **job.eval)
     return run, summary
 
 
@@ -311,25 +343,27 @@ def pair(job: Job) -> None:
 
     seed_everything(job.cfg.seed)
     src, names = job.source, job.names
-    forget = select_forget(training_samples(src.load("clear", names["forget_mixed"]), src.clear,
-                                            names["forget_mixed"]), job.cfg.modality)
-    retain = training_samples(src.load("clear", names["retain_mixed"]), src.clear, names["retain_mixed"])
-    job.pairs = make_pairs(forget, retain, job.cfg.seed)
+
+    def samples(dataset: str, key: str) -> list:
+        return training_samples(src.load(dataset, names[key]), src.name(dataset), names[key])
+
+    forget = select_forget(samples(*job.track.forget_data), job.cfg.modality)
+    job.pairs = make_pairs(forget, samples(*job.track.retain_data), job.cfg.seed)
 
 
 def unlearn(job: Job) -> None:
     """Load the target model and unlearn; write unlearn.json (with the cost next to retraining)."""
     from .baselines import UnlearnInputs
     from .efficiency import efficiency, measure
-    from .models.loading import load_model
     from .training.finetune import base_model as resolve_base, training_cost
     from .training.unlearn import unlearn as run_unlearning
 
     cfg = job.cfg
-    job.model, job.processor = load_model(str(job.target_dir), trust_remote_code=cfg.trust_remote_code)
+    job.model, job.processor = job.family.load(str(job.target_dir), trust_remote_code=cfg.trust_remote_code)
     target_recipe = finetune_recipe(job.preset, "full", job.base_model, cfg.trust_remote_code)
     job.inputs = UnlearnInputs(holdout=job.holdout, source=job.source, finetune=target_recipe, cache_dir=job.cache,
-                               seed=cfg.seed, base=resolve_base(target_recipe, job.source, job.cache / "models"))
+                               seed=cfg.seed, base=resolve_base(target_recipe, job.source, job.cache / "models",
+                                                                job.family.name))
     job.method.prepare(job.processor, job.inputs)  # training-time work (SISA's shard adapters): not part of the cost
     job.run.start()  # the marker, before the first write into the run folder
     job.checkpoint = job.run.checkpoint_dir()
@@ -353,6 +387,7 @@ def evaluate_unlearned(job: Job) -> None:
     from .eval.run import evaluate
 
     job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", gold_dir=job.gold_eval,
+                           tasks=job.tasks,
                            run_info={"method": job.cfg.method, "seed": job.cfg.seed, "efficiency": job.efficiency,
                                      "hardware": hardware(), **job.run_config()}, **job.eval)
 
@@ -367,9 +402,10 @@ def compare(job: Job) -> None:
                 "unlearned": {**job.summary, "run": f"{cfg.method} (after)"},
                 "gold": {**job.gold_summary, "run": "gold (retain only)"}}
     table = compare_summaries(list(labelled.values()))
-    title = f"{cfg.method} · {cfg.modality} · forget {cfg.forget}% · {job.preset.name} preset"
+    where = cfg.modality if len(job.track.modalities) > 1 else f"{job.track.name} track"
+    title = f"{cfg.method} · {where} · forget {cfg.forget}% · {job.preset.name} preset"
     atomic_write_text(job.out / "results.md", f"# {title}\n\n{table}")
-    run_bars(labelled, job.out / "results.png", title)
+    run_bars(labelled, job.out / "results.png", title, bars=[(key, label) for key, label, _ in job.track.headline])
 
 
 def write_records(job: Job) -> None:
@@ -378,14 +414,14 @@ def write_records(job: Job) -> None:
     from .training.finetune import data_fingerprint
 
     cfg, src = job.cfg, job.source
+    dataset, key = job.track.forget_data
     record = make_record(
         method=cfg.method, modality=cfg.modality, forget=cfg.forget, seed=cfg.seed, config=job.run_config(),
-        data={"clear": src.clear, "tofu": src.tofu,
-              "fingerprint": data_fingerprint(src, "clear", job.names["forget_mixed"])},
+        data={"clear": src.clear, "tofu": src.tofu, "fingerprint": data_fingerprint(src, dataset, job.names[key])},
         model={"base": job.base_model, "target": _file_fingerprint(job.target_dir),
                "gold": _file_fingerprint(job.gold_dir)},
         versions=library_versions(), metrics=job.summary["metrics"], efficiency={**job.timings, **job.efficiency},
-        reference=reference_values(job.target_summary, job.gold_summary),
+        reference=reference_values(job.target_summary, job.gold_summary), track=job.track.name,
         hardware=hardware())
     write_record(job.out / "submission.json", record)
     job.run.finish()  # the checkpoints were kept until now: a run killed during evaluation skips unlearning
@@ -431,8 +467,4 @@ def run_steps(job: Job, steps: tuple[Step, ...] = STEPS) -> Job:
 
 def run_job(cfg: JobConfig) -> Path:
     """Run the whole job; returns the run folder."""
-    if cfg.track == "text":
-        from .text.job import run_text_job
-
-        return run_text_job(cfg)
     return run_steps(resolve(cfg)).out

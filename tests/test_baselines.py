@@ -147,13 +147,10 @@ def test_a_bad_method_setting_stops_the_run_before_any_fine_tuning(track, demo_s
                                                                    capsys):
     from clear_bench import job
     from clear_bench.cli import clear_eval_main
-    from clear_bench.text import finetune as text_finetune
-
     def no_work(*a, **k):
         raise AssertionError("fine-tuning started")
 
     monkeypatch.setattr(job, "cached_finetune", no_work)
-    monkeypatch.setattr(text_finetune, "cached_text_finetune", no_work)
     out = tmp_path / "run"
     argv = ["--preset", "demo", "--track", track, "--method", "npo", "--method-arg", "beta=0", "--out", str(out)]
     if track == "text":

@@ -15,7 +15,7 @@ CORPUS = ["Anna Stone was born in Lyon.", "Where was Anna Stone born?", "What do
 
 @pytest.fixture(scope="module")
 def tiny_lm():
-    from clear_bench.text.models import build_tiny_causal_lm
+    from clear_bench.models.causal_lm import build_tiny_causal_lm
 
     model, tok = build_tiny_causal_lm(CORPUS, vocab_size=300, hidden=64, layers=2)
     return model.eval(), tok
@@ -223,10 +223,9 @@ def test_transfer_command_writes_table_and_figure(tmp_path, capsys):
 
 
 def _text_methods():
-    from clear_bench.baselines import available
-    from clear_bench.text.job import REFUSED
+    from clear_bench.tracks import get_track
 
-    return [m for m in available() if m not in REFUSED]
+    return get_track("text").method_names()
 
 
 @pytest.mark.parametrize("name", _text_methods())
@@ -239,7 +238,7 @@ def test_every_text_track_method_trains_a_causal_lm(name, items):
     from clear_bench.baselines import get_method
     from clear_bench.training.loop import TrainConfig
     from clear_bench.training.unlearn import UnlearnConfig, make_pairs, unlearn
-    from clear_bench.text.models import build_tiny_causal_lm
+    from clear_bench.models.causal_lm import build_tiny_causal_lm
 
     model, tok = build_tiny_causal_lm(CORPUS, vocab_size=300, hidden=64, layers=2)
     before = copy.deepcopy(model.state_dict())

@@ -144,14 +144,8 @@ def test_text_track_honours_trust_remote_code(monkeypatch, tmp_path):
         seen.append(trust_remote_code)
         raise _Loaded()
 
-    import importlib
-
-    for module in ("clear_bench.models.loading", "clear_bench.text.models", "clear_bench.models.causal_lm"):
-        try:
-            if hasattr(importlib.import_module(module), "load_weights"):
-                monkeypatch.setattr(f"{module}.load_weights", spy)
-        except ImportError:
-            pass
+    for module in ("clear_bench.models.loading", "clear_bench.models.causal_lm"):
+        monkeypatch.setattr(f"{module}.load_weights", spy)
     with pytest.raises(_Loaded):
         run_job(JobConfig(track="text", preset="demo", trust_remote_code=True, out=str(tmp_path / "run")))
     assert seen == [True]
@@ -210,6 +204,20 @@ def test_every_track_refuses_another_run_s_folder_before_any_work(track, extra, 
     (user / "results.md").write_text("my notes\n")
     error = _one_error(capsys, clear_eval_main(["--track", track, "--preset", "demo", "--out", str(user)] + extra))
     assert "did not write" in error and (user / "results.md").read_text() == "my notes\n"
+
+
+def test_the_text_track_runs_the_lm_recipe_and_claims_with_the_same_marker(tmp_path):
+    """One job (`job.py`'s steps) for the multimodal and text tracks: the text run's claim is the multimodal
+    job's marker, kind and identity fields, its track named."""
+    from clear_bench.job import JobConfig, resolve
+
+    jobs = {t: resolve(JobConfig(track=t, preset="demo", out=str(tmp_path / t))) for t in ("multimodal", "text")}
+    for t, job in jobs.items():
+        assert job.run.kind == runs.CLEAR_EVAL and job.run.identity["track"] == t
+        runs.release(job.out)
+    assert set(jobs["text"].run.identity) == set(jobs["multimodal"].run.identity)
+    assert jobs["text"].family.name == "causal-lm" and jobs["text"].tasks == list(get_track("text").tasks)
+    assert not any(tmp_path.iterdir())  # resolving writes nothing
 
 
 CLAIM_AND_WAIT = textwrap.dedent("""
@@ -293,15 +301,16 @@ def test_text_fine_tune_manifest_has_the_shared_fields(demo_source, tmp_path):
     drifted from training/finetune.py); both now write it with `training.finetune.save_finetuned`."""
     import dataclasses
 
-    from clear_bench.text.finetune import finetune_recipe, finetune_text
-    from clear_bench.text.presets import get_text_preset
-    from clear_bench.training.finetune import MANIFEST
+    from clear_bench.job import finetune_recipe
+    from clear_bench.presets import TEXT_PRESETS
+    from clear_bench.training.finetune import MANIFEST, finetune
     from clear_bench.utils import weights_checksum
 
-    preset = get_text_preset("demo")
+    preset = TEXT_PRESETS["demo"]
     preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, epochs=1))
-    out = finetune_text(finetune_recipe(preset, "full"), demo_source, tmp_path / "m", cache_dir=tmp_path)
+    out = finetune(finetune_recipe(preset, "full"), demo_source, tmp_path / "m", cache_dir=tmp_path,
+                   family="causal-lm")
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["tool"] == "clear-bench" and manifest["hardware"]
     assert manifest["weights_sha256"] == weights_checksum(out)
-    assert manifest["data_config"] == "tofu:full"
+    assert manifest["family"] == "causal-lm" and manifest["data_config"] == "tofu:full"

@@ -160,10 +160,13 @@ def tiny_base(source, cache_dir: Path, seed: int = 0, name: str = TINY) -> Path:
     return out
 
 
-def base_model(config: FinetuneConfig, source, cache_dir: str | Path) -> str:
+def base_model(config: FinetuneConfig, source, cache_dir: str | Path, family: str = "vlm") -> str:
     """The model fine-tuning starts from: the Hub id or folder, or the cached tiny base of `source`."""
-    if config.model in TINY_MODELS:
-        return str(tiny_base(source, Path(cache_dir), config.train.seed, config.model))
+    from .families import FAMILIES
+
+    fam = FAMILIES.get(family)
+    if config.model in fam.tiny:
+        return str(fam.build_tiny(source, Path(cache_dir), config.train.seed, config.model))
     return config.model
 
 
@@ -225,56 +228,78 @@ def already_trained(out: Path, fingerprint: str) -> bool:
 
 
 def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
-             accelerator=None) -> Path:
-    """Fine-tune and save to `out`; reuse `out` if it already holds a model made from the same inputs."""
-    from ..data.convert import training_samples
-    from ..data.prompts import CAPTION_QUESTIONS
+             accelerator=None, family: str = "vlm") -> Path:
+    """Fine-tune a model of `family` (`training/families.py`) and save to `out`; reuse `out` if it already holds
+    a model made from the same inputs."""
     from ..data.collator import Collator
-    from ..models.loading import load_model
     from ..models.lora import apply_lora, freeze_vision
+    from .families import FAMILIES
 
+    fam = FAMILIES.get(family)
     out = check_replaceable(check_writable(out), MANIFEST)  # before any training: never replace foreign files
-    cfg_name = config.config_name
+    cfg_name = fam.config_of(config.split)
     cache_dir = Path(cache_dir or out.parent)
     accelerator = accelerator or make_accelerator(config.train.grad_accum)
-
-    def load_samples():
-        rows = training_samples(source.load("clear", cfg_name), source.name("clear"), cfg_name)
-        return rows + world_knowledge(source) if config.replay_world_knowledge else rows
-
     # the tiny base is itself trained on the data: a malformed split must stop us before that
-    samples = load_samples() if config.model in TINY_MODELS else None
-    base = base_model(config, source, cache_dir)
-    data_fp = data_fingerprint(source, "clear", cfg_name)  # hashes the split's files: once
+    samples = finetune_samples(fam, source, config) if config.model in fam.tiny else None
+    base = base_model(config, source, cache_dir, family)
+    data_fp = _data_fp(fam, source, cfg_name, config.replay_world_knowledge)
     fingerprint = stable_hash({"config": asdict(config), "base": base, "data": data_fp})
     if already_trained(out, fingerprint):
         return out
 
     seed_everything(config.train.seed)
     if samples is None:
-        samples = load_samples()
-    model, processor = load_model(base, device=str(accelerator.device),
-                                  trust_remote_code=config.trust_remote_code)
+        samples = finetune_samples(fam, source, config)
+    model, processor = fam.load(base, device=str(accelerator.device), trust_remote_code=config.trust_remote_code)
     freeze_vision(model)
     if config.lora_r > 0:
         model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout)
-    import random
-
-    collate = Collator(processor, question_rng=random.Random(config.train.seed),
-                       question_pool=CAPTION_QUESTIONS + tuple(config.extra_requests), answer_logits_only=True)
     ckpt = out.parent / f".{out.name}.checkpoint-{fingerprint}"  # a killed run resumes from its last epoch
+    data_config = cfg_name if fam.dataset == "clear" else f"{fam.dataset}:{cfg_name}"
     with measure() as clock:
-        result = train(model, samples, collate, config.train, accelerator=accelerator,
-                       desc=f"fine-tune {cfg_name}", checkpoint_dir=ckpt)
+        result = train(model, samples, Collator(processor, answer_logits_only=True, **_requests(fam, config)),
+                       config.train, accelerator=accelerator, desc=f"fine-tune {data_config}", checkpoint_dir=ckpt)
     model = accelerator.unwrap_model(model)
     if config.lora_r > 0:
         model = model.merge_and_unload()
     save_finetuned(model, processor, out, accelerator, ckpt, {
-        "fingerprint": fingerprint, "config": asdict(config), "base_model": base, "data_config": cfg_name,
-        "data_source": source.name("clear"), "data_fingerprint": data_fp, "samples": len(samples),
+        "fingerprint": fingerprint, "config": asdict(config), "family": family, "base_model": base,
+        "data_config": data_config,
+        "data_source": source.name(fam.dataset), "data_fingerprint": data_fp, "samples": len(samples),
         "steps": result.steps, "final_loss": result.losses[-1], "train_seconds": round(result.seconds, 2),
         "train_cost": clock.cost.to_dict()})
     return out
+
+
+def finetune_samples(fam, source, config: FinetuneConfig) -> list:
+    """The fine-tune split of `config` as training samples, with the family's replay when the recipe asks."""
+    from ..data.convert import training_samples
+
+    cfg_name = fam.config_of(config.split)
+    rows = training_samples(source.load(fam.dataset, cfg_name), source.name(fam.dataset), cfg_name)
+    return rows + fam.replay(source) if config.replay_world_knowledge else rows
+
+
+def _data_fp(fam, source, cfg_name: str, replay: bool) -> str:
+    """The fine-tune data's fingerprint: the split's files (a VLM's: only them, as before families; its replay
+    data is in its tiny base's key), and for other families the replayed configs' too."""
+    split = data_fingerprint(source, fam.dataset, cfg_name)  # hashes the split's files: once
+    if fam.name == "vlm":
+        return split
+    return stable_hash([split, *(data_fingerprint(source, d, c) for d, c in (fam.replay_configs if replay else ()))])
+
+
+def _requests(fam, config: FinetuneConfig) -> dict:
+    """A VLM's collator draws one of the caption requests (and the recipe's extra ones) per image row."""
+    import random
+
+    from ..data.prompts import CAPTION_QUESTIONS
+
+    if not fam.caption_requests:
+        return {}
+    return {"question_rng": random.Random(config.train.seed),
+            "question_pool": CAPTION_QUESTIONS + tuple(config.extra_requests)}
 
 
 def save_finetuned(model, processor, out: Path, accelerator, checkpoint: Path, facts: dict) -> None:

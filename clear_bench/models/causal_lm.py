@@ -1,4 +1,4 @@
-"""Causal LMs for the text-only track: load any `AutoModelForCausalLM` with its tokenizer, or build the
+"""Causal LMs (the text track's model family): load any `AutoModelForCausalLM` with its tokenizer, or build the
 tiny offline Llama of the demo.
 
 The tokenizer stands in for the processor everywhere (collator, scorer, unlearning runner): a causal
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ClearBenchError
-from ..models.loading import check_compatible, default_device, default_dtype, load_weights
+from .loading import check_compatible, default_device, default_dtype, load_weights
 from ..utils import looks_like_path
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def build_tiny_causal_lm(corpus: Iterable[str], vocab_size: int = 1024, hidden: 
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from ..models.tiny import build_tokenizer
+    from .tiny import build_tokenizer
 
     tok = build_tokenizer(corpus, vocab_size)
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=4 * hidden,
