@@ -144,6 +144,8 @@ def test_text_track_honours_trust_remote_code(monkeypatch, tmp_path):
         seen.append(trust_remote_code)
         raise _Loaded()
 
+    import clear_bench.models.causal_lm  # noqa: F401  (imported first: it binds load_weights at import)
+
     for module in ("clear_bench.models.loading", "clear_bench.models.causal_lm"):
         monkeypatch.setattr(f"{module}.load_weights", spy)
     with pytest.raises(_Loaded):
