@@ -243,9 +243,8 @@ def _recipe(cfg: JobConfig, track):
 
 def resolve(cfg: JobConfig) -> Job:
     """Everything that can fail before any work: names, settings, data, output folder."""
-    from .data.sources import DataSource
     from .eval.tasks import get_task
-    from .presets import cache_dir
+    from .presets import cache_dir, data_source
     from .tracks import get_track
     from .training.families import FAMILIES
     from .training.unlearn import holdout_samples
@@ -254,7 +253,7 @@ def resolve(cfg: JobConfig) -> Job:
     family = FAMILIES.get(track.family)
     family.check_model(cfg.model, track.name)
     preset, method, unlearn = _recipe(cfg, track)
-    source = DataSource.resolve(cfg.data, cfg.tofu, preset.data)
+    source = data_source(cfg.data, cfg.tofu, preset.data)
     names = forget_configs(cfg.forget)
     out = Path(cfg.out or track.default_out(method.name or cfg.method, cfg.modality, cfg.forget))
     tasks = None if track.tasks_by_data else list(track.tasks)

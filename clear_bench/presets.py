@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .data.demo import DEMO_DATA_VERSION, cache_dir, demo_data_dir  # noqa: F401  (re-exported: the old home)
+from .data.demo import DEMO_DATA_VERSION, cache_dir  # noqa: F401  (re-exported: the old home)
 from .data.prompts import NAME_PROMPT
 from .registry import Registry
 from .training.loop import TrainConfig
@@ -90,6 +90,21 @@ TEXT_PRESETS: Registry[Preset] = Registry("text-track preset", {
                    eval_cap=300, max_new_tokens=24,
                    doc="built-in procedural TOFU data and a tiny Llama trained from scratch, offline on a CPU"),
 })
+
+
+def demo_data_dir(seed: int = 0):
+    """The built-in demo dataset's folder, generated on first use (`generation.demo.demo_data_dir`)."""
+    from .generation import demo
+
+    return demo.demo_data_dir(seed)
+
+
+def data_source(data: str | None = None, tofu: str | None = None, preset_data: str | None = None):
+    """`DataSource.resolve` of --data / --tofu under a preset's data, "demo" being the built-in demo data."""
+    from .data.sources import DataSource
+
+    data = data or preset_data
+    return DataSource.resolve(str(demo_data_dir()) if data == "demo" else data, tofu)
 
 
 def get_preset(name: str) -> Preset:

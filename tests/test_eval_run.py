@@ -154,7 +154,7 @@ def model_dir(tiny, tmp_path_factory):
 
 def test_evaluate_cli(model_dir, demo, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CLEAR_BENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("clear_bench.data.demo.demo_data_dir", lambda seed=0: demo[0])
+    monkeypatch.setattr("clear_bench.generation.demo.demo_data_dir", lambda seed=0: demo[0])
     out = tmp_path / "cli"
     assert evaluate_main(["--model", str(model_dir), "--out", str(out), "--preset", "demo", "--tasks", "real_world",
                           "--cap", "2", "--max-new-tokens", "4"]) == 0

@@ -68,3 +68,32 @@ def test_data_and_models_import_nothing_above_them():
         offenders = {m: sorted(i for i in imports if _in(i, above))
                      for m, imports in MODULES.items() if _in(m, layer)}
         assert not {m: i for m, i in offenders.items() if i}, layer
+
+
+def _package(module: str) -> str:
+    """clear_bench.data.sources -> clear_bench.data; top-level modules (clear_bench.job) are their own."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_package_level_import_cycles():
+    """No two packages (or top-level modules) import each other, at any depth: data -> generation -> data was the
+    last such cycle (data/demo.py built the demo data; now generation/demo.py does)."""
+    edges: dict[str, set[str]] = {}
+    for module, imports in MODULES.items():
+        a = _package(module)
+        edges.setdefault(a, set()).update(_package(i) for i in imports
+                                          if i.startswith("clear_bench.") and _package(i) != a)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt == goal:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    cycles = sorted((a, b) for a, bs in edges.items() for b in bs if reaches(b, a))
+    assert not cycles, cycles

@@ -12,6 +12,7 @@ import pytest
 
 from clear_bench.cli import clear_eval_main, main
 from clear_bench.data.sources import DataSource, card_configs, repo_of
+from clear_bench.presets import data_source
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_snapshots_are_told_apart_by_their_configs(snapshots):
     source = DataSource.resolve(str(clear), str(tofu))
     assert source == DataSource(str(clear), str(tofu))
     assert source.has_config("tofu", "holdout_perturbed") and not source.has_config("tofu", "nonesuch")
-    assert len(source.load("tofu", "forget10_perturbed")) == len(DataSource.resolve("demo").load(
+    assert len(source.load("tofu", "forget10_perturbed")) == len(data_source("demo").load(
         "tofu", "forget10_perturbed"))
 
 

@@ -33,7 +33,7 @@ def add_modality_arg(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_source(args, preset):
-    """The `DataSource` of a command's --data / --tofu under `preset` (see `DataSource.resolve`)."""
-    from ..data.sources import DataSource
+    """The `DataSource` of a command's --data / --tofu under `preset` (see `presets.data_source`)."""
+    from ..presets import data_source
 
-    return DataSource.resolve(getattr(args, "data", None), getattr(args, "tofu", None), preset.data)
+    return data_source(getattr(args, "data", None), getattr(args, "tofu", None), preset.data)

@@ -214,17 +214,16 @@ class DataSource:
         """The source of a command's `--data` and `--tofu` (None: not given) under a preset whose data is
         `preset_data` (None: the Hub ids; "demo": the built-in demo data).
 
-        `data`: a Hub id of CLEAR, a snapshot of therem/CLEAR, a folder holding clear/ and tofu/, or "demo".
+        `data`: a Hub id of CLEAR, a snapshot of therem/CLEAR, or a folder holding clear/ and tofu/ (the demo data:
+        `presets.data_source`).
         `tofu`: a Hub id or snapshot of locuslab/TOFU; it replaces the TOFU half whatever `data` is.
         A snapshot of one repo given for the other is a one-line `ClearBenchError` saying which is which.
         """
         data = data or preset_data
         if data is None:
             source = cls()
-        elif data == "demo":
-            from .demo import demo_data_dir
-
-            source = cls.from_path(demo_data_dir())
+        elif data == "demo":  # built by the generation pipeline, which the data layer does not import
+            raise ClearBenchError("'demo' names the built-in demo data: resolve it with presets.data_source")
         else:
             source = cls.from_path(data)
         if tofu:
