@@ -6,7 +6,7 @@ from pathlib import Path
 
 def data_folder(data: str) -> Path:
     """A published folder, or 'demo' (the built-in demo dataset, built on first use)."""
-    from ..data.demo import demo_data_dir
+    from ..presets import demo_data_dir
     from ..errors import ClearBenchError
 
     if data == "demo":
