@@ -141,10 +141,10 @@ def clear_generate_main(argv=None) -> int:
     argv = list(_sys.argv[1:] if argv is None else argv)
     verbose = bool({"-v", "--verbose"} & set(argv))
     argv = [a for a in argv if a not in ("-v", "--verbose")]
-    _setup_logging(verbose)
 
     def run() -> int:
         args = generate_parser().parse_args(argv)
+        _setup_logging(verbose)  # after parsing: it imports transformers, which `--help` does not need
         check_flags(args)
         return cmd_generate(args)
 

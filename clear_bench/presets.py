@@ -6,8 +6,7 @@ from dataclasses import dataclass, field, replace
 from .data.demo import DEMO_DATA_VERSION, cache_dir  # noqa: F401  (re-exported: the old home)
 from .data.prompts import NAME_PROMPT
 from .registry import Registry
-from .training.loop import TrainConfig
-from .training.unlearn import UnlearnConfig
+from .training.settings import TrainConfig, UnlearnConfig
 
 
 @dataclass(frozen=True)

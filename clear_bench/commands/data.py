@@ -7,7 +7,7 @@ from .common import add_data_args, resolve_source
 def add_finetune_parser(sub) -> None:
     from ..config import add_dataclass_args
     from ..presets import PRESETS
-    from ..training.loop import TrainConfig
+    from ..training.settings import TrainConfig
 
     p = sub.add_parser("finetune", help="fine-tune the target (full+tofu) or gold (retainNN+tofu) model",
                        description="Fine-tune a VLM on CLEAR+TOFU with the paper's recipe (or the demo's).")
@@ -27,7 +27,7 @@ def cmd_finetune(args) -> int:
     from ..config import build_dataclass
     from ..presets import get_preset
     from ..training.finetune import FinetuneConfig, finetune
-    from ..training.loop import TrainConfig
+    from ..training.settings import TrainConfig
     from ..utils import check_writable
 
     preset = get_preset(args.preset)

@@ -20,36 +20,9 @@ from ..data.schema import MODALITIES  # noqa: F401  (re-exported: its old home)
 from ..errors import ClearBenchError
 from ..utils import derive_seed
 from .loop import TrainConfig, make_accelerator, train
+from .settings import UnlearnConfig, with_overrides  # noqa: F401  (re-exported: their old home)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class UnlearnConfig:
-    """How to unlearn (defaults: the paper's App. H: 5 epochs over the forget set, lr 1e-5, LoRA r 8 / alpha 32).
-
-    Attributes:
-        modality: which forget stream is used: text, image or both.
-        forget: forget-set size in percent of the persons: 1, 5 or 10.
-        lora_r: rank of fresh LoRA adapters to unlearn through; 0 trains every weight.
-        lora_alpha: LoRA scaling numerator.
-        l1_lambda: λ of the L1 penalty λ·Σ|w| on the trainable LoRA weights (λ·Σ|θ−θ0| without LoRA).
-        train: optimisation settings.
-    """
-
-    modality: str = "both"
-    forget: int = 10
-    lora_r: int = 8
-    lora_alpha: int = 32
-    l1_lambda: float = 0.0
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=5, lr=1e-5, batch_size=4))
-
-
-def with_overrides(config: UnlearnConfig, overrides: dict) -> UnlearnConfig:
-    """`config` with the "unlearn" and "train" parts of a method's `demo_overrides` applied."""
-    from dataclasses import replace
-
-    return replace(config, **overrides.get("unlearn", {}), train=replace(config.train, **overrides.get("train", {})))
 
 
 @dataclass
