@@ -20,6 +20,12 @@ limited() {  # limited SECONDS FILE COMMAND...: run, tee to FILE, note a timeout
   [ "$rc" = 124 ] && echo "(stopped after $secs s: time limit)" | tee -a "$out/$file"
   return 0
 }
+if ! python3 -c "import rouge_score" 2>/dev/null; then
+  # ROUGE-L is scored by rouge-score (eval/metrics/rouge.py): carry its wheel and absl-py, nltk as the device
+  # README explains for pytest
+  echo "rouge-score is missing on this machine: carry its wheel (and absl-py, nltk) before the session" >&2
+  exit 2
+fi
 case "${1:-1}" in
   1)
     limited 560 finetune.md python3 benchmarks/bench_finetune.py --model qwen2-vl-2b

@@ -1,74 +1,36 @@
 """ROUGE-L recall of the greedy generation against the true answer (TOFU §3.2; CLEAR paper section 5.1).
 
-ROUGE-L recall = LCS(reference tokens, generated tokens) / |reference tokens|, tokenised as
-`rouge_score` does with ``use_stemmer=True``: lower-case, every run of non-[a-z0-9] characters is a
-separator, Porter-stem tokens longer than 3 characters. `rouge_score` is used when installed;
-otherwise a pure-Python fallback (same tokeniser, our own NLTK-compatible Porter stemmer, LCS by
-dynamic programming) gives the same numbers, so scores made on machines without it (the GPU image)
-are comparable.
+ROUGE-L recall = LCS(reference tokens, generated tokens) / |reference tokens|, computed by `rouge_score` (a hard
+dependency, as in locuslab/tofu `utils.py: eval_rouge_recall`) with ``use_stemmer=True``: lower-case, every run of
+non-[a-z0-9] characters is a separator, Porter-stem tokens longer than 3 characters.
 """
 from __future__ import annotations
 
 import functools
 import logging
-import re
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ...errors import ClearBenchError
 from ..logs import ItemRecord
-from . import _porter
 from .registry import MetricContext, metric
 
 log = logging.getLogger(__name__)
 
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def tokenize(text: str, stem: bool = True) -> list[str]:
-    """rouge_score's default tokenisation (lower-case, split on non-alphanumerics, stem if > 3 letters)."""
-    tokens = _NON_ALNUM.sub(" ", text.lower()).split()
-    if stem:
-        tokens = [_porter.stem(t) if len(t) > 3 else t for t in tokens]
-    return tokens
-
-
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    """Length of the longest common subsequence (O(|a|·|b|) time, O(|b|) memory)."""
-    if not a or not b:
-        return 0
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
-
-
-def rouge_l_recall_fallback(reference: str, generation: str) -> float:
-    """ROUGE-L recall without rouge_score (0 when either side has no tokens, as rouge_score does)."""
-    ref, gen = tokenize(reference), tokenize(generation)
-    if not ref or not gen:
-        return 0.0
-    return lcs_length(ref, gen) / len(ref)
-
 
 @functools.lru_cache(maxsize=1)
-def _backend() -> Callable[[str, str], float]:
+def _scorer():
     try:
         from rouge_score import rouge_scorer
-    except ImportError:
-        log.info("rouge_score is not installed; using the built-in ROUGE-L (same tokeniser and stemmer)")
-        return rouge_l_recall_fallback
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    return lambda reference, generation: float(scorer.score(reference, generation)["rougeL"].recall)
+    except ImportError as e:
+        raise ClearBenchError("ROUGE-L needs the rouge-score package (a clear-bench dependency): "
+                              "pip install rouge-score") from e
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
 
 
 def rouge_l_recall(reference: str, generation: str) -> float:
-    """ROUGE-L recall of `generation` against `reference` (rouge_score, stemmer on; fallback if absent)."""
-    return _backend()(reference, generation)
+    """ROUGE-L recall of `generation` against `reference` (rouge_score, stemmer on; 0 when either is empty)."""
+    return float(_scorer().score(reference, generation)["rougeL"].recall)
 
 
 def item_rouge(record: ItemRecord) -> float | None:
