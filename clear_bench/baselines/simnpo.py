@@ -14,11 +14,15 @@ class SimNPOConfig:
     Attributes:
         beta: β, inverse temperature (Fan et al. use 2.5 on TOFU).
         gamma: γ, reward margin (0 on TOFU in the paper).
-        retain_weight: α, weight of the retain cross-entropy.
+        forget_weight: weight of the SimNPO forget term (`npo_coeff` 0.1375 in the authors' TOFU forget05 config,
+            OPTML-Group/Unlearn-Simple TOFU/config/forget.yaml; `loss = npo_coeff * forget + grad_diff_coeff *
+            retain` in TOFU/dataloader.py).
+        retain_weight: α, weight of the retain cross-entropy (`grad_diff_coeff` 1.0 there).
     """
 
     beta: float = setting(2.5, gt=0)
     gamma: float = setting(0.0, ge=0)
+    forget_weight: float = setting(0.1375, ge=0)
     retain_weight: float = setting(1.0, ge=0)
 
 
@@ -32,5 +36,6 @@ class SimNPO(UnlearningMethod):
     def loss(self, model, batch, ctx):
         f, r = batch["forget"], batch["retain"]
         s = sequence_logprob(model_logits(model, f), f["labels"])
-        return (simnpo_loss(s, answer_lengths(f["labels"]), self.config.beta, self.config.gamma)
+        return (self.config.forget_weight
+                * simnpo_loss(s, answer_lengths(f["labels"]), self.config.beta, self.config.gamma)
                 + self.config.retain_weight * cross_entropy(model_logits(model, r), r["labels"]))
