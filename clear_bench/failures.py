@@ -17,8 +17,6 @@ from .errors import ClearBenchError
 
 PACKAGE = Path(__file__).resolve().parent
 _ERRNO_HINTS = {
-    errno.ENOSPC: "the disk is full: free some space and run the same command again (finished units are kept)",
-    errno.EDQUOT: "the disk quota is exceeded: free some space and run the same command again",
     errno.EACCES: "no permission: choose a folder you can write to",
     errno.EPERM: "not permitted: choose a folder you can write to",
     errno.EROFS: "the file system is read-only: choose a writable folder",
@@ -81,6 +79,73 @@ def _method_code(exc: BaseException) -> str | None:
     return None
 
 
+def _chain(exc: BaseException):
+    """`exc` and the exceptions it was raised from or during (a library may wrap an OSError in its own)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _written_path(exc: BaseException) -> str | None:
+    """The file or folder being written when `exc` was raised: the OSError's own, else a path held by the
+    failing calls (innermost first) whose folder exists."""
+    def shown(path) -> str:  # a hidden temporary file (utils.atomic_file, atomic_dir) is named by its folder
+        path = Path(path)
+        return str(path.parent if path.name.startswith(".") and ".tmp" in path.name else path)
+
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.filename:
+            return shown(e.filename)
+    for frame, _ in reversed(list(_frames(exc))):
+        for value in frame.f_locals.values():
+            if isinstance(value, (str, os.PathLike)) and os.sep in str(value) and Path(value).parent.is_dir():
+                return shown(value)
+    return None
+
+
+def _free_mb(path: str | None) -> float | None:
+    """Megabytes free on the file system holding `path` (its nearest existing folder)."""
+    if not path:
+        return None
+    import shutil
+
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free / 2**20
+    except OSError:
+        return None
+
+
+# what a serialiser that keeps no errno says (safetensors: "I/O error: No space left on device (os error 28)")
+_FULL_TEXT = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122")
+# what torch.save says when a write stops short: a full disk only if the disk is
+_SHORT_WRITE = ("unexpected pos", "iostream error", "PytorchStreamWriter failed", "failed to write", "short write")
+
+
+def _disk_full(exc: BaseException) -> str | None:
+    """One line for a write that failed because the disk is full (ENOSPC / EDQUOT anywhere in the chain, or a
+    serialiser's errno-less short write with under 1 MB left where it wrote); None otherwise."""
+    chain = list(_chain(exc))
+    quota = any(isinstance(e, OSError) and e.errno == errno.EDQUOT for e in chain)
+    quota = quota or any(m in str(e) for e in chain for m in _FULL_TEXT[2:])
+    full = quota or any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain) or any(
+        m in str(e) for e in chain for m in _FULL_TEXT[:2])
+    path = _written_path(exc)
+    free = _free_mb(path)
+    if not full:
+        short = any(m in str(e) for e in chain for m in _SHORT_WRITE)
+        if not (short and free is not None and free < 1):
+            return None
+    what = "disk quota exceeded" if quota else "disk full"
+    room = f" ({free:.0f} MB free there)" if free is not None else ""
+    return (f"{what} at {path or 'the output folder'}{room}: free some space and run the same command again "
+            "(finished units are kept); nothing half-written was kept")
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
@@ -100,6 +165,9 @@ def explain(exc: BaseException) -> str | None:
     if method is not None:
         return (f"the unlearning method's own code raised at {method}: {type(exc).__name__}: {first_line(exc)}; "
                 "fix the method")
+    full = _disk_full(exc)  # before "corrupt": a write that stopped short on a full disk is not a bad file
+    if full is not None:
+        return full
     if type(exc).__name__ == "SafetensorError" or "safetensors" in type(exc).__module__:
         where = _local_path(exc, ".safetensors") or "a model's *.safetensors file"
         return (f"{where} cannot be read ({first_line(exc)}): the file is corrupt or truncated; re-create it "

@@ -166,6 +166,22 @@ def atomic_dir(final: str | os.PathLike, marker: str | None = None) -> Iterator[
         os.replace(tmp, final)
 
 
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a hidden temporary sibling of `path` (same suffix, so writers that infer the format from it work);
+    it becomes `path` only if the block succeeds, and is removed on any failure (a full disk included)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write a file via a temporary sibling and rename, so readers never see a partial file. The file gets the
     permissions a plain open() would (mkstemp's are private)."""

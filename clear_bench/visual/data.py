@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import ClearBenchError
-from ..utils import derive_seed, stable_hash
+from ..utils import atomic_file, derive_seed, stable_hash
 
 log = logging.getLogger(__name__)
 
@@ -219,10 +219,8 @@ def load_faces(cfg: FaceDataConfig, source, forget: int = 10, cache=None) -> Fac
         names, images, labels, forget_names, holdout_names = LOADERS[cfg.kind](cfg, source, forget)
         blob = {"names": names, "images": torch.from_numpy(images), "labels": torch.from_numpy(labels).long(),
                 "forget": [names.index(n) for n in forget_names], "holdout": [names.index(n) for n in holdout_names]}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save(blob, tmp)
-        tmp.replace(path)
+        with atomic_file(path) as tmp:
+            torch.save(blob, tmp)
         log.info("face set: %d identities, %d images at %dpx -> %s", len(names), len(labels), cfg.image_size, path)
     return FaceSet(list(blob["names"]), blob["images"], blob["labels"], tuple(blob["forget"]), tuple(blob["holdout"]),
                    cfg.n_enrol, key)

@@ -24,7 +24,8 @@ import torch
 from .. import runs
 from ..efficiency import Cost
 from ..errors import ClearBenchError
-from ..utils import atomic_write_json, atomic_write_text, derive_seed, hardware, library_versions, stable_hash
+from ..utils import (atomic_file, atomic_write_json, atomic_write_text, derive_seed, hardware, library_versions,
+                     stable_hash)
 from .data import FaceSet, load_faces
 from .metrics import RunScores, compute, embed, face_id
 from .methods import UnlearnTask, build_method
@@ -117,9 +118,8 @@ def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset
             raise ClearBenchError(f"{name} on split model {k}: the loss or the embeddings are not finite (try a lower "
                                   "--method-arg lr=...)")
         score, pred = face_id(emb, faces.labels, faces.enrol_mask, len(faces.names))
-        tmp = folder / f".split_{k:03d}.tmp.npz"
-        np.savez(tmp, score=score, pred=pred, seconds=seconds, cpu_seconds=cpu_seconds, losses=losses)
-        tmp.replace(part)
+        with atomic_file(part) as tmp:
+            np.savez(tmp, score=score, pred=pred, seconds=seconds, cpu_seconds=cpu_seconds, losses=losses)
     parts = [np.load(folder / f"split_{k:03d}.npz") for k in range(plan.n)]
     run = RunScores(np.stack([p["score"] for p in parts]), np.stack([p["pred"] for p in parts]), faces, plan)
     wall = sum(float(p["seconds"]) for p in parts)
@@ -151,10 +151,11 @@ def _histograms(runs: dict[str, RunScores], path: Path, title: str) -> None:
     axes[0][0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def _table(summaries: dict[str, dict]) -> str:
@@ -215,9 +216,8 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
                  "gold (retain only)": compute(gold)}
     metrics = {**summaries[f"{cfg.method} (after)"], **summary_entries(eff)}
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".scores.tmp.npz"
-    np.savez(tmp, score=run.scores, pred=run.preds, labels=faces.labels.numpy(), enrol=faces.enrol_mask.numpy())
-    tmp.replace(out / "scores.npz")
+    with atomic_file(out / "scores.npz") as tmp:
+        np.savez(tmp, score=run.scores, pred=run.preds, labels=faces.labels.numpy(), enrol=faces.enrol_mask.numpy())
     atomic_write_json(out / "summary.json", {"run": str(out), "track": TRACK, "config": config, "seed": cfg.seed,
                                             "metrics": metrics, "efficiency": {**timings, **eff},
                                             "library_versions": library_versions(),
