@@ -6,16 +6,18 @@ from clear_bench.leaderboard.records import make_record, write_record
 
 
 def _record(tmp_path, method, fq, utility, forget=0.2, retain=0.6, target_retain=None, track="multimodal",
-            extra=None):
+            extra=None, seed=0, model="tiny", config=None, reference=None):
     metrics = {"forget_captions/forget_quality_js": {"value": fq, "direction": "↑", "higher_is_better": True},
                "model_utility": {"value": utility, "direction": "↑", "higher_is_better": True},
                "forget_metric": {"value": forget, "direction": "↓", "higher_is_better": False},
                "retain_metric": {"value": retain, "direction": "↑", "higher_is_better": True}, **(extra or {})}
-    reference = {"target": {"model_utility": target_retain}} if target_retain is not None else None
-    r = make_record(method=method, modality="both", forget=10, seed=0, config={"preset": "demo"}, data={}, model={},
-                    versions={}, metrics=metrics, efficiency={"unlearn_cost_fraction": 0.05}, track=track,
-                    reference=reference)
-    return write_record(tmp_path / f"{method}-{track}.json", r)
+    if reference is None and target_retain is not None:
+        reference = {"target": {"model_utility": target_retain}}
+    config = {"preset": "demo", "unlearn": {"train": {"seed": seed, "lr": 1e-3}}, **(config or {})}
+    r = make_record(method=method, modality="both", forget=10, seed=seed, config=config, data={},
+                    model={"base": model}, versions={}, metrics=metrics, efficiency={"unlearn_cost_fraction": 0.05},
+                    track=track, reference=reference)
+    return write_record(tmp_path / f"{method}-{track}-{model}-s{seed}-{r['record_hash'][:6]}.json", r)
 
 
 def _ranked(md, section="Multimodal"):
@@ -32,7 +34,7 @@ def test_leaderboard_ranks_and_renders(tmp_path):
     assert _ranked(md) == ["npo", "gd"]
     assert "Forget ↓" in md and "0.050" in md
     html = files["html"].read_text()
-    assert "<table>" in html and "tradeoff-multimodal.png" in html
+    assert "<table class='board'" in html and "tradeoff-multimodal.png" in html
     assert files["plot-multimodal"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -68,7 +70,9 @@ def test_one_row_per_record_and_shipped_told_apart(tmp_path):
     md = build([mine, mine, *shipped[:2]], tmp_path / "board")["markdown"].read_text()
     labels = _ranked(md, section=None)
     assert labels.count("half_ascent") == 1  # given twice, one row
-    assert len(labels) == 1 + len(shipped)  # shipped records passed explicitly are not listed twice
+    # shipped records passed explicitly are not listed twice; the visual track's original and gold are references
+    runs = [p for p in shipped if p.stem not in ("original", "gold")]
+    assert len(labels) == 1 + len(runs) and len(runs) == len(shipped) - 2
     rows = [line for line in md.splitlines() if "| half_ascent |" in line]
     assert "| yours |" in rows[0]
     assert all("| shipped |" in line for line in md.splitlines() if line.split("|")[2:3] and
@@ -200,3 +204,110 @@ def test_a_record_made_in_a_tmp_folder_names_no_absolute_path(tmp_path, monkeypa
     data = load_record(path)["data"]
     assert data == {"clear": "<cache>/demo-data-v2-seed0/clear", "tofu": "locuslab/TOFU", "extra": ["<local>/faces"]}
     assert load_record(path)["config"]["eval"]["data"] == "data/clear"
+
+
+# --------------------------------------------------------------------------- issue 27.3: boards a reader can use
+
+REFERENCE = {"target": {"forget_metric": 0.9, "retain_metric": 0.8, "model_utility": 0.8,
+                        "forget_captions/forget_quality_js": 0.3},
+             "gold": {"forget_metric": 0.1, "retain_metric": 0.7, "model_utility": 0.75}}
+
+
+def _rows(md, section="Multimodal"):
+    """Every row of a section (reference rows included) as {header: cell}."""
+    part = md.split(f"## {section}")[1].split("\n## ")[0]
+    lines = [line for line in part.splitlines() if line.startswith("| ")]
+    head = [c.strip() for c in lines[0].split("|")[1:-1]]
+    return [dict(zip(head, (c.strip() for c in line.split("|")[1:-1]))) for line in lines[1:]]
+
+
+def test_target_and_gold_are_reference_rows_not_ranked(tmp_path):
+    paths = [_record(tmp_path, "npo", 0.7, 0.6, forget=0.3, retain=0.65, reference=REFERENCE),
+             _record(tmp_path, "gd", 0.5, 0.6, forget=0.2, retain=0.5, reference=REFERENCE)]
+    files = build(paths, tmp_path / "board", include_baselines=False)
+    table = _rows(files["markdown"].read_text())
+    assert [(r["#"], r["method"]) for r in table] == [("ref", "target (before)"), ("ref", "gold (retain only)"),
+                                                     ("1", "npo"), ("2", "gd")]
+    target, gold = table[0], table[1]
+    assert target["Forget ↓"] == "0.900" and target["Retain ↑"] == "0.800" and target["from"] == "reference"
+    assert gold["Forget ↓"] == "0.100" and gold["FQ (1−JS) ↑"] == "n/a"
+    # distance to gold: |0.3 - 0.1| on forgetting, 0.7 - 0.65 short on retain; gd is further off on both
+    npo = table[2]
+    assert npo["Forget: off gold ↓"] == "0.200" and npo["Retain: short of gold ↓"] == "0.050"
+    assert table[3]["Forget: off gold ↓"] == "0.100" and table[3]["Retain: short of gold ↓"] == "0.200"
+    assert npo["front"] == "◆" and table[3]["front"] == "◆"  # neither is better on both: both on the front
+    html = files["html"].read_text()
+    assert html.count("data-ref='1'") == 2 and "target (before)" in html and "gold (retain only)" in html
+
+
+def test_a_dominated_run_is_off_the_pareto_front(tmp_path):
+    paths = [_record(tmp_path, "npo", 0.7, 0.6, forget=0.15, retain=0.7, reference=REFERENCE),
+             _record(tmp_path, "gd", 0.5, 0.6, forget=0.3, retain=0.6, reference=REFERENCE)]
+    table = _rows(build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text())
+    assert {r["method"]: r["front"] for r in table if r["#"] != "ref"} == {"npo": "◆", "gd": ""}
+
+
+def test_two_models_are_two_rows_ranked_within_their_model(tmp_path):
+    paths = [_record(tmp_path, "npo", 0.7, 0.6, model="tiny"), _record(tmp_path, "npo", 0.4, 0.6, model="tiny-qwen2vl"),
+             _record(tmp_path, "gd", 0.5, 0.6, model="tiny-qwen2vl")]
+    md = build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text()
+    table = _rows(md)
+    assert [(r["#"], r["method"], r["model"]) for r in table] == [
+        ("1", "npo", "tiny"), ("1", "gd", "tiny-qwen2vl"), ("2", "npo", "tiny-qwen2vl")]
+    assert "Ranked within each model by **FQ (1−JS) ↑**; ties broken by Utility ↑, then method name" in md
+
+
+def test_ties_are_broken_by_the_keep_score_then_the_name(tmp_path):
+    paths = [_record(tmp_path, "b", 0.5, 0.6), _record(tmp_path, "c", 0.5, 0.7), _record(tmp_path, "a", 0.5, 0.6)]
+    assert _ranked(build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text()) == ["c", "a", "b"]
+    md = build(paths, tmp_path / "by-forget", include_baselines=False, sort="forget_metric")["markdown"].read_text()
+    assert "Ranked within each model by **Forget ↓**" in md
+
+
+def test_seeds_of_one_configuration_are_one_row_with_a_t_interval(tmp_path):
+    from scipy import stats
+
+    paths = [_record(tmp_path, "npo", 0.6, 0.5, seed=42), _record(tmp_path, "npo", 0.8, 0.7, seed=43),
+             _record(tmp_path, "npo", 0.1, 0.5, seed=42, config={"unlearn": {"train": {"seed": 42, "lr": 1e-4}}}),
+             _record(tmp_path, "gd", 0.65, 0.5, seed=1)]
+    files = build(paths, tmp_path / "board", include_baselines=False)
+    table = _rows(files["markdown"].read_text())
+    assert [(r["method"], r["n"]) for r in table] == [("npo", "2"), ("gd", "1"), ("npo", "1")]  # mean 0.7 > 0.65
+    half = stats.t.ppf(0.975, 1) * stats.tstd([0.6, 0.8]) / 2 ** 0.5
+    assert table[0]["FQ (1−JS) ↑"] == f"0.700 ± {half:.3f}" and table[0]["Utility ↑"] == f"0.600 ± {half:.3f}"
+    assert table[1]["FQ (1−JS) ↑"] == "0.650"  # one seed: no interval
+    html = files["html"].read_text()
+    assert ">s42</a>" in html and ">s43</a>" in html  # the merged row links both records
+    linked = sorted(p.name for p in (tmp_path / "board" / "records").iterdir())
+    assert len(linked) == 4 and all(json.loads((tmp_path / "board" / "records" / n).read_text())["record_hash"]
+                                    for n in linked)
+
+
+def test_rows_keep_merged_means_for_callers():
+    from clear_bench.leaderboard.build import TRACKS
+    from clear_bench.leaderboard.records import make_record
+    from clear_bench.leaderboard.table import rows
+
+    def rec(seed, v):
+        return make_record(method="npo", modality="both", forget=10, seed=seed, config={"seed": seed}, data={},
+                           model={"base": "tiny"}, versions={},
+                           metrics={"forget_captions/forget_quality_js": {"value": v, "direction": "↑",
+                                                                          "higher_is_better": True}})
+
+    table = rows([(rec(0, 0.2), False), (rec(1, 0.4), False), (rec(2, 0.9), True)], TRACKS["multimodal"])
+    assert len(table) == 1 and table[0]["n"] == 3 and table[0]["seeds"] == [0, 1, 2]
+    assert abs(table[0]["forget_captions/forget_quality_js"] - 0.5) < 1e-12 and table[0]["from"] == "shipped + yours"
+
+
+def test_shipped_visual_board_has_original_and_gold_as_references(tmp_path):
+    from clear_bench.leaderboard.build import baseline_records
+
+    md = build(baseline_records(), tmp_path / "board", include_baselines=False)["markdown"].read_text()
+    table = _rows(md, "Visual-only")
+    refs = [r for r in table if r["#"] == "ref"]
+    assert [r["method"] for r in refs] == ["target (before)", "gold (retain only)"]
+    assert not any(r["method"] in ("original", "gold") for r in table)
+    assert "U-LIRA (closest to 0.5)" in md
+    for section in ("Multimodal", "Text-only"):
+        assert [r["method"] for r in _rows(md, section) if r["#"] == "ref"] == ["target (before)",
+                                                                                 "gold (retain only)"]

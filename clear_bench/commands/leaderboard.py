@@ -13,8 +13,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-baselines", action="store_true", help="leave out the shipped demo baselines")
     p.add_argument("--sort", default=None, metavar="KEY",
                    help="metric key to rank by, in its own direction (default per track: multimodal "
-                        "forget_captions/forget_quality_js, text text_log_forget_quality, visual ulira); "
-                        "collapsed rows always rank last")
+                        "forget_captions/forget_quality_js, text text_log_forget_quality, visual ulira, closest to "
+                        "0.5), within each base model, ties broken by the keep score then the name; collapsed rows "
+                        "rank last; target and gold are reference rows, never ranked")
     p.set_defaults(func=cmd_leaderboard)
 
 
