@@ -10,6 +10,7 @@ evaluations by their per-item log files. A run folder ends up with:
   eval/                      per-item logs + summary.json / summary.md of the unlearned model
   submission.json            the leaderboard record
   unlearn.json               training log of the unlearning (losses, steps, time, cost, what the method reports)
+  model/                     the unlearned model: LoRA adapters (or full weights) + clear_model.json (checksums)
 """
 from __future__ import annotations
 
@@ -110,12 +111,9 @@ def check_ignored(cfg: JobConfig, method) -> None:
 
 def _file_fingerprint(folder: Path) -> str:
     """A fine-tuned model's identity: its inputs' fingerprint and, where recorded, the checksum of its weights."""
-    from .eval.run import read_model_manifest
+    from .training.saved import model_fingerprint
 
-    m = read_model_manifest(folder)
-    if not m.get("fingerprint"):
-        return stable_hash(str(folder))
-    return f"{m['fingerprint']}-{m['weights_sha256'][:16]}" if m.get("weights_sha256") else m["fingerprint"]
+    return model_fingerprint(folder)
 
 
 def finetune_recipe(preset, split: str, model: str | None = None, trust_remote_code: bool = False):
@@ -381,6 +379,20 @@ def unlearn(job: Job) -> None:
                               "(try a lower --lr); see unlearn.json")
 
 
+def save_model(job: Job) -> None:
+    """OUT/model: the unlearned model the run scores (its LoRA adapters, or its full weights), with a manifest
+    of checksums (`training.saved`), so that `clear-bench attack` and every command taking a run can load it."""
+    from .training.saved import MODEL_DIR, save_run_model
+
+    src = job.source
+    save_run_model(job.out / MODEL_DIR, job.model, job.processor, job.result.adapters, method=job.cfg.method,
+                   track=job.track.name, family=job.family.name, base_model=job.base_model, target_dir=job.target_dir,
+                   gold_dir=job.gold_dir, trust_remote_code=job.cfg.trust_remote_code,
+                   run={"data": {"clear": src.clear, "tofu": src.tofu}, "eval": job.eval, "tasks": job.tasks,
+                        "target_eval": str(job.target_eval), "gold_eval": str(job.gold_eval),
+                        "unlearn_steps": job.result.steps})
+
+
 def evaluate_unlearned(job: Job) -> None:
     """The unlearned model on every task into OUT/eval, with forget quality against gold."""
     from .eval.run import evaluate
@@ -444,6 +456,7 @@ STEPS: tuple[Step, ...] = (
     Step("evaluate target", evaluate_target, main_only=True, barrier=True),
     Step("pair", pair),
     Step("unlearn", unlearn),
+    Step("save model", save_model, main_only=True),
     Step("evaluate unlearned", evaluate_unlearned, main_only=True),
     Step("compare", compare, main_only=True),
     Step("write records", write_records, main_only=True),

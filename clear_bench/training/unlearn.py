@@ -32,6 +32,9 @@ class UnlearnResult:
     seconds: float = 0.0
     stopped_at: int | None = None  # step whose loss was not finite (training stopped before it)
     info: dict = field(default_factory=dict)  # what the method reports (rewind checkpoints, SISA shards)
+    # the trained LoRA adapters before merging, {"config": peft LoraConfig, "state": {name: tensor}} (None when the
+    # method trains full weights or retrains): what `training.saved.save_run_model` keeps in the run folder
+    adapters: dict | None = field(default=None, repr=False)
 
 
 class NonFiniteLoss(ClearBenchError):
@@ -159,6 +162,19 @@ def holdout_samples(source, modality: str) -> list[Sample]:
     return out
 
 
+def adapter_state(peft_model) -> dict:
+    """An unmerged copy of a peft model's trained adapters: its LoRA config and a detached CPU copy of its
+    adapter weights, as peft's own `save_pretrained` would write them (`get_peft_model_state_dict`)."""
+    import copy
+
+    from peft import get_peft_model_state_dict
+
+    name = getattr(peft_model, "active_adapter", "default")
+    state = get_peft_model_state_dict(peft_model, adapter_name=name)
+    return {"config": copy.deepcopy(peft_model.peft_config[name]),
+            "state": {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}}
+
+
 def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, accelerator=None, inputs=None,
             checkpoint_dir=None, clock=None):
     """Unlearn in place; returns (model with adapters merged, UnlearnResult).
@@ -213,6 +229,7 @@ def unlearn(model, processor, method, pairs: list[dict], config: UnlearnConfig, 
     model = accelerator.unwrap_model(model)
     model = method.finish(model, ctx)
     if config.lora_r > 0:
+        result.adapters = adapter_state(model)
         model = model.merge_and_unload()
     result.info = dict(getattr(method, "info", {}))
     return model, result
