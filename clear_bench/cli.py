@@ -102,10 +102,10 @@ THREADS_HELP = ("CPU threads for torch (default: 1 for the tiny demo models, els
 
 
 def _commands():
-    from .commands import audit, data, env, evaluate, leaderboard, ls, transfer
+    from .commands import attack, audit, data, env, evaluate, leaderboard, ls, transfer
 
     return [data.add_parser, evaluate.add_parser, leaderboard.add_parser, transfer.add_parser, ls.add_parser,
-            audit.add_parser, env.add_parser]
+            audit.add_parser, env.add_parser, attack.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,6 +228,9 @@ def clear_eval_main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
                         "per metric (default: 1, a single run)")
+    p.add_argument("--attacks", default=None, metavar="NAME,...",
+                   help="after the run, attack its saved model and re-score (as `clear-bench attack OUT --attacks "
+                        "...`; `clear-bench ls attacks`), e.g. quanto-int8,quanto-int4; LM tracks, one seed")
     p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks of errors")
     args = p.parse_args(argv)
@@ -292,6 +295,13 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     refuse_foreign_flags(args, parser, track)
     args.method = args.method or track.default_method
     check_method_track(args.method, track)
+    if args.attacks is not None:  # an unknown or inapplicable attack is refused before any training
+        from .attacks import check_attacks
+
+        check_attacks(args.attacks, track.name)
+        if args.seeds > 1:
+            raise ClearBenchError("--attacks runs on one run folder; with --seeds, attack each seed-<s>/ folder with "
+                                  "`clear-bench attack`")
     margs = _method_args(args.method_arg)
     if track.recipe == "split-model":
         from .visual import VisualJobConfig, run_visual_job as run_job
@@ -315,6 +325,11 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return 0
     out = run_job(cfg)
     print((out / "results.md").read_text())
+    if args.attacks is not None:
+        from .attacks.run import run_attacks
+        from .commands.attack import results_table
+
+        print(results_table(run_attacks(out, args.attacks)))
     print(f"run folder: {out}  (results.png, {track.summary}, submission.json)")
     return 0
 

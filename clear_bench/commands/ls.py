@@ -1,4 +1,4 @@
-"""`clear-bench ls methods|metrics|tasks|presets|stages`: what each registry holds, one entry a line
+"""`clear-bench ls methods|metrics|tasks|presets|stages|attacks`: what each registry holds, one entry a line
 (or a few), with its one-line doc; a user never reads source to learn a name or a hyper-parameter."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 import sys
 import typing
 
-KINDS = ("methods", "metrics", "tasks", "presets", "stages")
+KINDS = ("methods", "metrics", "tasks", "presets", "stages", "attacks")
 
 
 def _type_name(t) -> str:
@@ -106,17 +106,30 @@ def list_stages() -> list[str]:
     return lines
 
 
+def list_attacks() -> list[str]:
+    """Every attack with the tracks it applies to (all tracks: an attack of another track is refused by name)."""
+    from ..attacks import ATTACKS, available
+    from ..registry import first_line
+
+    lines = []
+    for name in available():
+        a = ATTACKS[name]
+        lines.append(f"{name:15} tracks: {', '.join(a.tracks):18} {first_line(getattr(a, 'doc', '') or a)}")
+    return lines
+
+
 LISTERS = {"methods": list_methods, "metrics": list_metrics, "tasks": list_tasks, "presets": list_presets,
-           "stages": list_stages}
+           "stages": list_stages, "attacks": list_attacks}
 
 
 def add_parser(sub) -> None:
     from ..tracks import TRACKS
 
-    p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets or generation stages",
+    p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets, generation stages or attacks",
                        description="List a registry: methods with their hyper-parameters (type, default), metrics "
                                    "with their direction (↑ higher is better, ↓ lower, →x closer to x) and role, "
-                                   "evaluation tasks, presets, generation stages and backends.")
+                                   "evaluation tasks, presets, generation stages and backends, attacks with the "
+                                   "tracks they apply to.")
     p.add_argument("kind", choices=KINDS, help="what to list")
     p.add_argument("--track", default="multimodal", choices=list(TRACKS),
                    help="methods, metrics, tasks and presets of this track (default: multimodal)")
@@ -125,5 +138,5 @@ def add_parser(sub) -> None:
 
 def cmd_ls(args) -> int:
     lister = LISTERS[args.kind]
-    print("\n".join(lister() if args.kind == "stages" else lister(args.track)))
+    print("\n".join(lister() if args.kind in ("stages", "attacks") else lister(args.track)))
     return 0

@@ -1,0 +1,113 @@
+"""The attack type and its registry."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import ClearBenchError, UnknownNameError
+from ..registry import Registry
+
+# The built-in attack modules (`attacks/<module>.py`), imported on first look-up: listing names imports no torch.
+BUILTIN_MODULES = ("quantization", "relearn")
+
+
+class Attack:
+    """One attack: `apply` turns the unlearned (merged) model into the attacked one.
+
+    Attributes:
+        name: `--attacks NAME`.
+        tracks: the tracks (`tracks.TRACKS`) whose models it applies to.
+        paper: where the attack comes from.
+    """
+
+    name: ClassVar[str] = ""
+    tracks: ClassVar[tuple[str, ...]] = ()
+    paper: ClassVar[str] = ""
+
+    def settings(self) -> dict:
+        """Everything that changes the attack's result (its cache key, and what attacks.json records)."""
+        return {}
+
+    def apply(self, model, processor, ctx: "AttackContext"):
+        """The attacked model (may modify `model` in place and return it)."""
+        raise NotImplementedError
+
+    def scored_persons(self, ctx: "AttackContext") -> set[str] | None:
+        """The forget persons whose items the forget tasks score after the attack (None: every item). A
+        relearning attack trains on some forget persons and scores the others."""
+        return None
+
+    def info(self) -> dict:
+        """What the last `apply` measured or decided (steps taken, layers quantized), for attacks.json."""
+        return dict(getattr(self, "_info", {}))
+
+
+@dataclass
+class AttackContext:
+    """What an attack may read about the run it attacks.
+
+    Attributes:
+        track: the run's `tracks.Track`. family: its model family name ("vlm", "causal-lm").
+        source: the run's `DataSource`. manifest: the saved model's manifest (`training.saved`).
+        identity: the run's identity (its marker: method, modality, forget size, seed, unlearning recipe).
+        which: "unlearned" or "gold" (the reference row: the gold model under the same attack).
+        device: where the model lives.
+    """
+
+    track: Any
+    family: str
+    source: Any
+    manifest: dict
+    identity: dict
+    which: str = "unlearned"
+    device: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+ATTACKS: Registry[Attack] = Registry("attack")
+
+
+def register(attack: Attack) -> Attack:
+    """Make an `Attack` instance available under its name."""
+    if not isinstance(attack, Attack) or not attack.name or not attack.tracks:
+        raise TypeError(f"{attack!r} must be an Attack with a name and the tracks it applies to")
+    return ATTACKS.add(attack.name, attack)
+
+
+def _builtin() -> None:
+    from importlib import import_module
+
+    for module in BUILTIN_MODULES:
+        import_module(f"{__package__}.{module}")
+
+
+def available() -> list[str]:
+    """Every attack name, in registration order."""
+    _builtin()
+    return ATTACKS.names()
+
+
+def get_attack(name: str) -> Attack:
+    """The attack called `name`; an unknown name is one line naming the valid ones."""
+    _builtin()
+    if name not in ATTACKS:
+        raise UnknownNameError("attack", name, ATTACKS)
+    return ATTACKS[name]
+
+
+def check_attacks(names, track: str) -> list[Attack]:
+    """The attacks called `names` (a list, or a comma-separated string), each applicable to `track`; one line
+    naming the first unknown or inapplicable one, before any work."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    names = list(dict.fromkeys(names))
+    if not names:
+        raise ClearBenchError("--attacks is empty; valid attacks: " + ", ".join(available()))
+    out = []
+    for name in names:
+        attack = get_attack(name)
+        if track not in attack.tracks:
+            raise ClearBenchError(f"attack '{name}' does not apply to the {track} track (it applies to: "
+                                  f"{', '.join(attack.tracks)}); `clear-bench ls attacks` lists each attack's tracks")
+        out.append(attack)
+    return out

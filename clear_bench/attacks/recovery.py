@@ -1,0 +1,24 @@
+"""Recovery: how much of the forgetting an attack undid, as one number (issue 23).
+
+    recovery = (forget metric after the attack - after unlearning) / (target's - gold's)
+
+0: nothing came back; 1: the forget metric is back at the target's (everything the unlearning removed, measured
+in units of what retraining without the forget set removes). The denominator is the target-gold gap of the same
+metric; below `MIN_GAP` (the demo's metrics have 3 decimals of resolution at a few hundred items) it measures
+nothing, and recovery is None rather than a ratio of two noise terms.
+"""
+from __future__ import annotations
+
+MIN_GAP = 1e-3
+
+
+def recovery(after_attack: float | None, after_unlearning: float | None, target: float | None,
+             gold: float | None, min_gap: float = MIN_GAP) -> float | None:
+    """(after_attack - after_unlearning) / (target - gold); None when a value is missing or |target - gold| <
+    `min_gap`."""
+    if None in (after_attack, after_unlearning, target, gold):
+        return None
+    gap = target - gold
+    if abs(gap) < min_gap:
+        return None
+    return (after_attack - after_unlearning) / gap

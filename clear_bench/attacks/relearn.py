@@ -1,0 +1,1 @@
+"""Relearning attacks (registered in a later increment)."""

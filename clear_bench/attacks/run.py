@@ -1,0 +1,258 @@
+"""Run attacks on a finished run folder: `clear-bench attack RUN --attacks a,b` and `clear-eval --attacks a,b`.
+
+For each attack, on the run's saved model (`training.saved.load_run_model`, checksums verified):
+  1. apply the attack to the unlearned model and re-score the forget and retain tasks (`eval.run.evaluate`) into
+     `RUN/attacks/NAME/eval/` (per-item logs, summary.json: resumable per task, as every evaluation);
+  2. the same attack on the gold model, the reference row, scored into the cache (`<cache>/evals/attack-...`, shared
+     by every run of the same gold model, data and evaluation settings);
+  3. `RUN/attacks/NAME/result.json`: the forget and retain metric after the attack, the same before it, recovery
+     (`recovery.recovery`) for the run and for gold, the attack's settings, what it measured, its cost in seconds.
+Then `RUN/attacks.json` (every attack's result) and an `attacks` block in `RUN/submission.json` (re-hashed).
+An attack whose result.json holds the same key (attack settings, saved model, gold model, evaluation) is not run
+again. An attack that scores only some forget persons (relearning) has every metric before and after, of the run,
+target and gold, computed on the same items (`RUN/attacks/NAME/subsets/`).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+from ..errors import ClearBenchError
+from ..utils import atomic_write_json, stable_hash
+from .base import AttackContext, check_attacks
+from .recovery import recovery
+
+log = logging.getLogger(__name__)
+
+ATTACKS_DIR = "attacks"
+ATTACKS_JSON = "attacks.json"
+RESULT_JSON = "result.json"
+# What an attack re-scores: the tasks of the track's forget and retain metrics (and, on the multimodal track, the
+# TOFU forget / retain QA that the text forget stream unlearns). Real-knowledge and holdout tasks are left out: an
+# attack is about what comes back, and they double the cost.
+ATTACK_TASKS = {
+    "multimodal": ("forget_captions", "forget_facerec", "retain_captions", "retain_facerec", "tofu_forget",
+                   "tofu_retain"),
+    "text": ("text_forget", "text_retain"),
+}
+
+
+def _value(summary: dict, key: str):
+    entry = summary.get("metrics", {}).get(key)
+    return None if entry is None else entry.get("value")
+
+
+def _tasks(track, source, forget: int) -> list[str]:
+    from ..eval.run import available_tasks
+
+    have = set(available_tasks(source, forget))
+    tasks = [t for t in ATTACK_TASKS.get(track.name, ()) if t in have]
+    if not tasks:
+        raise ClearBenchError(f"the {track.name} track has no forget / retain task an attack can re-score")
+    return tasks
+
+
+def _subset(src: Path, dst: Path, persons: set[str] | None, tasks: list[str], gold: Path | None = None) -> dict:
+    """The summary of `src`'s logs of `tasks`, forget tasks restricted to the items of `persons` (None: all),
+    written into `dst` (replaced)."""
+    from ..eval import logs
+    from ..eval.summary import summarize
+    from ..eval.tasks import get_task
+
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for task in tasks:
+        if not logs.task_done(src, task):
+            continue
+        records = logs.read_task(src, task)
+        if persons is not None and get_task(task).role == "forget":
+            records = [r for r in records if r.person in persons]
+        logs.write_task(dst, task, records)
+    info = logs.read_run_info(src)
+    info["tasks"] = [t for t in tasks if logs.task_done(dst, t)]
+    info["subset_of"] = str(src)
+    logs.write_run_info(dst, info)
+    return summarize(dst, gold)
+
+
+class _Run:
+    """The facts of a finished run an attack needs, read from its folder."""
+
+    def __init__(self, run_dir: Path):
+        from ..data.sources import DataSource
+        from ..leaderboard.records import load_record
+        from ..runs import read_marker
+        from ..tracks import get_track
+        from ..training.saved import verify_run_model
+
+        self.dir = run_dir
+        self.manifest = verify_run_model(run_dir)  # one line when the run kept no model, or a file changed
+        self.track = get_track(self.manifest["track"])
+        marker = read_marker(run_dir)
+        if marker is None:
+            raise ClearBenchError(f"{run_dir} is not a clear-eval run folder (no run marker)")
+        self.identity = marker["identity"]
+        if not (run_dir / "submission.json").is_file():
+            raise ClearBenchError(f"{run_dir} is not a finished run (no submission.json): run clear-eval with the same "
+                                  "settings to finish it first")
+        self.record = load_record(run_dir / "submission.json")
+        run = self.manifest["run"]
+        self.eval = dict(run["eval"])
+        self.source = DataSource(run["data"]["clear"], run["data"]["tofu"])
+        self.gold_eval = Path(run["gold_eval"]) if run.get("gold_eval") else None
+        self.target_eval = Path(run["target_eval"]) if run.get("target_eval") else None
+        self.eval_dir = run_dir / "eval"
+        self.tasks = _tasks(self.track, self.source, self.eval["forget"])
+
+
+def run_attacks(run_dir: str | os.PathLike, names, device: str | None = None) -> dict:
+    """Run the attacks `names` (list or comma-separated) on the finished run in `run_dir`; returns attacks.json's
+    content. Every name is checked against the run's track before any work."""
+    from ..runs import CLEAR_EVAL, claim, release
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ClearBenchError(f"run folder {run_dir} does not exist")
+    from ..training.saved import read_run_model_manifest
+
+    attacks = check_attacks(names, read_run_model_manifest(run_dir)["track"])  # inapplicable: one line, no work
+    run = _Run(run_dir)
+    claim(run_dir, CLEAR_EVAL, run.identity, flag="RUN")  # our run's folder, and no other process writes into it
+    try:
+        results = _read_json(run_dir / ATTACKS_JSON)
+        for attack in attacks:
+            results[attack.name] = attack_one(run, attack, device)
+            atomic_write_json(run_dir / ATTACKS_JSON, results)
+        _add_to_record(run, results)
+    finally:
+        release(run_dir)
+    return results
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _key(run: _Run, attack, persons) -> str:
+    return stable_hash([attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"), run.eval,
+                        run.tasks, sorted(persons) if persons is not None else None])
+
+
+def attack_one(run: _Run, attack, device: str | None = None) -> dict:
+    """One attack on one run, and on its gold model (module docstring); cached by `result.json`'s key."""
+    from ..eval.run import evaluate
+    from ..training.saved import load_run_model
+    from ..utils import hardware
+
+    out = run.dir / ATTACKS_DIR / attack.name
+    ctx = AttackContext(track=run.track, family=run.manifest["family"], source=run.source, manifest=run.manifest,
+                        identity=run.identity, device=device)
+    persons = attack.scored_persons(ctx)
+    key = _key(run, attack, persons)
+    old = _read_json(out / RESULT_JSON)
+    if old.get("key") == key:
+        log.info("attack %s: already in %s, skipped", attack.name, out)
+        return old
+    if out.exists() and old.get("key") not in (None, key):
+        shutil.rmtree(out)  # another model or setting: its logs must not mix with this one's
+    forget_key, retain_key = run.track.board.forget, run.track.board.retain
+    t0 = time.time()
+    model, processor, _ = load_run_model(run.dir, device=device)
+    model = attack.apply(model, processor, ctx)
+    attack_s = time.time() - t0
+    info = dict(attack.info())
+    t1 = time.time()
+    info_run = {"attack": attack.name, "attack_settings": attack.settings(), "method": run.manifest["method"],
+                "hardware": hardware(), "track": run.track.name, **run.eval}
+    evaluate(model, processor, run.source, out / "eval", tasks=run.tasks, gold_dir=run.gold_eval,
+             run_info=info_run, **run.eval)
+    eval_s = time.time() - t1
+    del model
+    t2 = time.time()
+    gold_eval = _gold_under_attack(run, attack, device)
+    gold_s = time.time() - t2
+
+    def summary(src, name, gold=run.gold_eval):
+        return _subset(src, out / "subsets" / name, persons, run.tasks, gold)
+
+    after = summary(out / "eval", "unlearned-attacked")
+    before = summary(run.eval_dir, "unlearned")
+    gold_after = summary(gold_eval, "gold-attacked", None)
+    gold_before = summary(run.gold_eval, "gold", None) if run.gold_eval else {}
+    target = summary(run.target_eval, "target", None) if run.target_eval else {}
+    t, g = _value(target, forget_key), _value(gold_before, forget_key)
+    result = {
+        "attack": attack.name, "key": key, "tracks": list(attack.tracks), "settings": attack.settings(),
+        "info": info, "metric": forget_key, "retain_metric": retain_key,
+        "scored_persons": sorted(persons) if persons is not None else None,
+        "forget": _value(after, forget_key), "forget_before": _value(before, forget_key),
+        "retain": _value(after, retain_key), "retain_before": _value(before, retain_key),
+        "target": t, "gold": g,
+        "recovery": recovery(_value(after, forget_key), _value(before, forget_key), t, g),
+        "gold_row": {"forget": _value(gold_after, forget_key), "forget_before": g,
+                     "retain": _value(gold_after, retain_key), "retain_before": _value(gold_before, retain_key),
+                     "recovery": recovery(_value(gold_after, forget_key), g, t, g), "eval": str(gold_eval)},
+        "cost": {"attack_s": round(attack_s, 2), "eval_s": round(eval_s, 2), "gold_s": round(gold_s, 2)},
+    }
+    atomic_write_json(out / RESULT_JSON, result)
+    log.info("attack %s: %s %s -> %s (recovery %s; gold %s)", attack.name, forget_key, _fmt(result["forget_before"]),
+             _fmt(result["forget"]), _fmt(result["recovery"]), _fmt(result["gold_row"]["recovery"]))
+    return result
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def _gold_under_attack(run: _Run, attack, device: str | None) -> Path:
+    """The gold model under the same attack, scored on the same tasks (cached across runs of that gold model)."""
+    from ..data.demo import cache_dir
+    from ..eval.run import evaluate
+    from ..training.families import FAMILIES
+    from ..utils import hardware
+
+    gold = run.manifest.get("gold")
+    if not gold:
+        raise ClearBenchError(f"{run.dir}: the saved model's manifest names no gold model to attack as the reference")
+    ctx = AttackContext(track=run.track, family=run.manifest["family"], source=run.source, manifest=run.manifest,
+                        identity=run.identity, which="gold", device=device)
+    key = stable_hash([gold["fingerprint"], attack.name, attack.settings(), run.eval, run.tasks,
+                       run.source.clear, run.source.tofu, attack.gold_key(ctx) if hasattr(attack, "gold_key") else None])
+    out = cache_dir() / "evals" / f"{run.track.cache_prefix}attack-{attack.name}-gold-{key}"
+    from ..eval import logs
+
+    if all(logs.task_done(out, t) for t in run.tasks) if out.is_dir() else False:
+        return out
+    model, processor = FAMILIES.get(run.manifest["family"]).load(gold["path"], device=device,
+                                                                 trust_remote_code=bool(run.manifest.get(
+                                                                     "trust_remote_code")))
+    model = attack.apply(model, processor, ctx)
+    evaluate(model, processor, run.source, out, tasks=run.tasks,
+             run_info={"model": gold["path"], "attack": attack.name, "attack_settings": attack.settings(),
+                       "hardware": hardware(), "track": run.track.name, **run.eval}, **run.eval)
+    return out
+
+
+def _add_to_record(run: _Run, results: dict) -> None:
+    """submission.json gains `attacks` (per attack: forget and retain after it, recovery, gold's recovery) and
+    `robust_forget` (the worst forget metric over the attacks run), and is re-hashed."""
+    from ..leaderboard.records import record_hash, write_record
+
+    record = dict(run.record)
+    record["attacks"] = {name: {k: r.get(k) for k in ("forget", "forget_before", "retain", "recovery", "settings",
+                                                       "cost", "scored_persons")}
+                         | {"gold_recovery": r.get("gold_row", {}).get("recovery")} for name, r in results.items()}
+    worst = [r["forget"] for r in results.values() if r.get("forget") is not None and r.get("scored_persons") is None]
+    record["robust_forget"] = max(worst) if worst else None  # the forget metric is lower-is-better on both tracks
+    record["record_hash"] = record_hash(record)
+    write_record(run.dir / "submission.json", record)
+    run.record = record

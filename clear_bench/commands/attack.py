@@ -1,0 +1,57 @@
+"""`clear-bench attack RUN --attacks a,b`: attacks on a finished run's saved model (`clear_bench/attacks/`)."""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("clear_bench")
+
+DESCRIPTION = ("Attack a finished clear-eval run's saved unlearned model (RUN/model/) and re-score its forget and "
+               "retain tasks: RUN/attacks/NAME/ (per-item logs, result.json), RUN/attacks.json, and an `attacks` "
+               "block in RUN/submission.json. Recovery = (forget metric after the attack - after unlearning) / "
+               "(target - gold): 0 nothing came back, 1 all of it; the gold model under the same attack is the "
+               "reference row. A finished attack is not run again; an interrupted one resumes. "
+               "`clear-bench ls attacks` lists the attacks and the tracks they apply to.")
+
+
+def add_attacks_arg(p, required: bool = True) -> None:
+    p.add_argument("--attacks", required=required, default=None, metavar="NAME,...",
+                   help="comma-separated attack names (`clear-bench ls attacks`), e.g. quanto-int8,quanto-int4")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("attack", help="attack a finished run's unlearned model (quantization, relearning) and "
+                                      "measure how much of the forgetting comes back", description=DESCRIPTION)
+    p.add_argument("run", metavar="RUN", help="a finished clear-eval run folder (it holds model/ and submission.json)")
+    add_attacks_arg(p)
+    p.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
+    p.set_defaults(func=cmd_attack)
+
+
+def results_table(results: dict) -> str:
+    """attacks.json as a markdown table: forget before / after, recovery, gold's recovery, retain, cost."""
+    def f(v):
+        return "–" if v is None else f"{v:.3f}"
+
+    lines = ["| attack | forget before ↓ | forget after ↓ | recovery | gold recovery | retain before ↑ | "
+             "retain after ↑ | seconds |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        cost = sum((r.get("cost") or {}).values())
+        lines.append(f"| {name}{' (held-out persons)' if r.get('scored_persons') else ''} | {f(r.get('forget_before'))} "
+                     f"| {f(r.get('forget'))} | {f(r.get('recovery'))} | {f(r.get('gold_row', {}).get('recovery'))} | "
+                     f"{f(r.get('retain_before'))} | {f(r.get('retain'))} | {cost:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_attack(args) -> int:
+    from ..attacks import check_attacks
+    from ..attacks.run import run_attacks
+    from ..threads import apply_threads, is_tiny
+    from ..training.saved import read_run_model_manifest
+
+    manifest = read_run_model_manifest(args.run)
+    check_attacks(args.attacks, manifest["track"])  # one line before any work (and before torch loads)
+    apply_threads(getattr(args, "threads", None), is_tiny(manifest.get("base_model"), None))
+    results = run_attacks(args.run, args.attacks, device=args.device)
+    print(results_table(results), end="")
+    log.info("per-item logs in %s/attacks/NAME/, summary in %s/attacks.json", args.run, args.run)
+    return 0
