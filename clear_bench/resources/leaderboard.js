@@ -68,5 +68,5 @@ if (typeof document !== "undefined") {
   document.addEventListener("DOMContentLoaded", function () { setUp(document); });
 }
 if (typeof module !== "undefined") {
-  module.exports = {orderRows: orderRows, rowMatches: rowMatches};
+  module.exports = {orderRows: orderRows, rowMatches: rowMatches, setUp: setUp};
 }
