@@ -214,13 +214,49 @@ def build(record_paths: list[str | Path], out: str | Path, include_baselines: bo
     return files
 
 
+def _plot_axes(table: list[dict], board: TrackBoard, records: list[dict], key: str, gold_is_ideal: bool):
+    from ..eval.plots import Axis
+
+    name = dict(board.columns).get(key, key)
+    golds = [r[key] for r in table if r["kind"] == "gold" and r[key] is not None]
+    g = key_goal_of(records, key)
+    if isinstance(g, float):
+        return Axis(f"{name} (ideal {g:g}, dashed)", g, f"{name} ideal {g:g}: as if never trained")
+    if len(golds) == 1 and gold_is_ideal:
+        return Axis(f"{name}: closer to gold's is better (dashed)", golds[0], "gold's value (the ideal)")
+    if len(golds) == 1:
+        return Axis(f"{name} {arrow(records, key)} (dashed: gold's)", golds[0], "")
+    return Axis(f"{name} {arrow(records, key)}")
+
+
+def key_goal_of(records: list[dict], key: str):
+    e = first_entry(records, key)
+    return None if e is None else entry_goal(e)
+
+
 def tradeoff_plots(table: list[dict], board: TrackBoard, records: list[dict], out: Path, track: str,
                    tradeoff) -> list[Path]:
-    """The forget-vs-retain plot of a section (none when no row has both)."""
-    points = [r for r in table if r[board.forget] is not None and r[board.retain] is not None]
-    if not any(r["kind"] == "method" for r in points):
-        return []
-    return [tradeoff([(r["label"], r[board.forget], r[board.retain], r["from"] == "shipped", r["collapsed"])
-                      for r in points if r["kind"] == "method"], out / f"tradeoff-{track}.png",
-                     xlabel=f"{dict(board.columns)[board.forget]} {arrow(records, board.forget)}",
-                     ylabel=f"{dict(board.columns)[board.retain]} {arrow(records, board.retain)}", title=board.title)]
+    """The section's plots: forget vs retain, and, for a forget score with a target value (the visual track's
+    U-LIRA: 0.5), that score vs retain. None when no run has both values."""
+    from ..eval.plots import Point
+
+    plots = []
+    pairs = [(board.forget, "")]
+    if board.sort != board.forget and isinstance(key_goal_of(records, board.sort), float):
+        pairs.append((board.sort, f"-{board.sort.replace('/', '_')}"))
+    for xkey, suffix in pairs:
+        shown = [r for r in table if r[xkey] is not None and r[board.retain] is not None]
+        runs = [r for r in shown if r["kind"] == "method"]
+        if not runs:
+            continue
+        points = [Point(r["label"], r[xkey], r[board.retain], model=r["model"], kind=r["kind"],
+                        shipped=r["from"] == "shipped", collapsed=r["collapsed"], n=r["n"],
+                        xerr=r["stats"][xkey].half, yerr=r["stats"][board.retain].half) for r in shown]
+        models = sorted({r["model"] for r in runs})
+        seeds = sorted({r["n"] for r in runs})
+        title = (f"{board.title}: {len(runs)} runs, model{'s' if len(models) > 1 else ''} {', '.join(models)}; "
+                 f"n = {'/'.join(map(str, seeds))} seed{'s' if seeds != [1] else ''} per run")
+        x = _plot_axes(table, board, records, xkey, gold_is_ideal=True)
+        y = _plot_axes(table, board, records, board.retain, gold_is_ideal=False)
+        plots.append(tradeoff(points, out / f"tradeoff-{track}{suffix}.png", x=x, y=y, title=title))
+    return plots
