@@ -7,14 +7,14 @@ from clear_bench.cli import clear_eval_main, clear_generate_main, main
 
 
 @pytest.mark.parametrize("entry, argv, pattern", [
-    (clear_eval_main, ["--method", "npo", "--lora-r", "100000000"], r"--lora-r must be >= 0 \(0 = no LoRA\) and <= 4096"),
-    (clear_eval_main, ["--method", "npo", "--epochs", "1e300"], r"--epochs must be > 0 and <= 1000"),
-    (clear_eval_main, ["--method", "npo", "--batch-size", "100000000"], r"--batch-size must be >= 1 and <= 65536"),
+    (clear_eval_main, ["--method", "npo", "--lora-r", "100000000"], r"--lora-r must be <= 4096, clear-bench's hard limit"),
+    (clear_eval_main, ["--method", "npo", "--epochs", "1e300"], r"--epochs must be <= 1000"),
+    (clear_eval_main, ["--method", "npo", "--batch-size", "100000000"], r"--batch-size must be <= 65536"),
     (clear_eval_main, ["--track", "visual", "--method", "ga", "--splits", "100000000"], r"--splits must be <= 4096"),
-    (clear_eval_main, ["--method", "npo", "--seeds", "100000"], r"--seeds must be >= 1 and <= 1000"),
-    (clear_generate_main, ["--authors", "1000000000"], r"--authors must be >= 1 and <= 100000"),
-    (clear_generate_main, ["--image-size", "100000"], r"--image-size must be >= 8 and <= 4096"),
-    (main, ["finetune", "--lora-r", "100000000", "--split", "full"], r"--lora-r must be .* <= 4096"),
+    (clear_eval_main, ["--method", "npo", "--seeds", "100000"], r"--seeds must be <= 1000"),
+    (clear_generate_main, ["--authors", "1000000000"], r"--authors must be <= 100000"),
+    (clear_generate_main, ["--image-size", "100000"], r"--image-size must be <= 4096"),
+    (main, ["finetune", "--lora-r", "100000000", "--split", "full"], r"--lora-r must be <= 4096"),
 ])
 def test_past_a_hard_limit_is_one_line_before_any_work(entry, argv, pattern, tmp_path, capsys):
     import re
