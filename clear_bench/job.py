@@ -414,9 +414,13 @@ def compare(job: Job) -> None:
                 "gold": {**job.gold_summary, "run": "gold (retain only)"}}
     table = compare_summaries(list(labelled.values()))
     where = cfg.modality if len(job.track.modalities) > 1 else f"{job.track.name} track"
-    title = f"{cfg.method} · {where} · forget {cfg.forget}% · {job.preset.name} preset"
+    title = (f"{cfg.method} · model {job.base_model} · {where} · forget {cfg.forget}% · {job.preset.name} preset · "
+             f"seed {cfg.seed} (n = 1)")
     atomic_write_text(job.out / "results.md", f"# {title}\n\n{table}")
-    run_bars(labelled, job.out / "results.png", title, bars=[(key, label) for key, label, _ in job.track.headline])
+    from .leaderboard.table import collapse_note
+
+    run_bars(labelled, job.out / "results.png", title + collapse_note(job.track.board, job.summary, job.target_summary),
+             bars=[(key, label) for key, label, _ in job.track.headline])
 
 
 def write_records(job: Job) -> None:

@@ -311,3 +311,15 @@ def test_shipped_visual_board_has_original_and_gold_as_references(tmp_path):
     for section in ("Multimodal", "Text-only"):
         assert [r["method"] for r in _rows(md, section) if r["#"] == "ref"] == ["target (before)",
                                                                                  "gold (retain only)"]
+
+
+def test_a_results_plot_says_when_a_run_collapsed():
+    from clear_bench.leaderboard.build import TRACKS
+    from clear_bench.leaderboard.table import collapse_note
+
+    board = TRACKS["multimodal"]
+    s = lambda v: {"metrics": {"model_utility": {"value": v}}}  # noqa: E731
+    assert collapse_note(board, s(0.5), s(0.9)) == ""
+    note = collapse_note(board, s(0.3), s(0.9))
+    assert "COLLAPSED: model_utility 0.300 < 0.5 × the target's 0.900" in note
+    assert "< 0.05" in collapse_note(TRACKS["visual"], {"metrics": {"retain_acc": {"value": 0.01}}}, {"metrics": {}})

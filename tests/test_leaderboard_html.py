@@ -31,7 +31,7 @@ const trs = page.rows.map(r => {
   return tr;
 });
 const body = {rows: trs.slice(), appendChild(tr) { this.rows = this.rows.filter(x => x !== tr).concat([tr]); }};
-const ths = page.head.map(h => node({}, h));
+const ths = page.head.map((h, i) => node(page.headAttrs[i], h));
 const box = node({}, ""); box.value = "";
 const table = {tBodies: [body], tHead: {rows: [{cells: ths}]},
                previousElementSibling: {querySelector: () => box}};
@@ -40,9 +40,9 @@ board.setUp({querySelectorAll: () => [table]});
 const labels = () => body.rows.map(tr => tr.cells[1].textContent);
 const out = {};
 const col = page.head.indexOf(page.sort);
-ths[col].listeners.click(); out.ascending = labels();
-ths[col].listeners.click(); out.descending = labels();
-out.headClass = ths[col].classList.contains("desc");
+ths[col].listeners.click(); out.first = labels();
+out.firstClass = ths[col].classList.contains("desc");
+ths[col].listeners.click(); out.second = labels();
 box.value = "np"; box.listeners.input();
 out.shown = body.rows.filter(tr => tr.style.display !== "none").map(tr => tr.cells[1].textContent);
 process.stdout.write(JSON.stringify(out));
@@ -54,7 +54,8 @@ class _Table(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.head, self.rows, self._cell, self._in_table, self._done = [], [], None, False, False
+        self.head, self.head_attrs, self.rows, self._cell = [], [], [], None
+        self._in_table = self._done = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -64,6 +65,8 @@ class _Table(HTMLParser):
             self.rows.append({"ref": a.get("data-ref"), "cells": []})
         elif self._in_table and tag in ("td", "th"):
             self._cell = [a.get("data-v"), ""]
+            if tag == "th":
+                self.head_attrs.append({k: v for k, v in a.items() if k.startswith("data-")})
 
     def handle_data(self, data):
         if self._cell is not None:
@@ -108,17 +111,18 @@ def test_the_embedded_script_sorts_and_filters_the_table(tmp_path):
     script = page.split("<script>")[1].split("</script>")[0]
     sort = next(h for h in table.head if h.startswith("FQ (1−JS)"))
     (tmp_path / "board.js").write_text(script + FAKE_DOM)
-    (tmp_path / "page.json").write_text(json.dumps({"head": table.head, "rows": table.rows, "sort": sort}))
+    (tmp_path / "page.json").write_text(json.dumps({"head": table.head, "headAttrs": table.head_attrs, "rows": table.rows,
+                                                       "sort": sort}))
     run = subprocess.run([NODE, str(tmp_path / "board.js"), str(tmp_path / "page.json")], capture_output=True,
                          text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     names = lambda labels: [x.split()[0] for x in labels]  # noqa: E731  (the label cell ends with its links)
     refs = ["target", "gold"]
-    assert names(out["ascending"]) == refs + ["gd", "simnpo", "npo", "kl"]  # 0.3 < 0.5 < 0.7, n/a last
-    assert names(out["descending"]) == refs + ["npo", "simnpo", "gd", "kl"]  # n/a last either way
-    assert out["headClass"] is True
-    assert names(out["shown"]) == refs + ["npo", "simnpo"]  # 'np' matches npo and simnpo; references stay
+    # FQ is ↑: the first click puts the best first (0.7 > 0.5 > 0.3), n/a last; the second reverses, n/a still last
+    assert names(out["first"]) == refs + ["npo", "simnpo", "gd", "kl"] and out["firstClass"] is True
+    assert names(out["second"]) == refs + ["gd", "simnpo", "npo", "kl"]
+    assert names(out["shown"]) == refs + ["simnpo", "npo"]  # "np" matches npo and simnpo (ascending now); refs stay
 
 
 @pytest.mark.skipif(NODE is None, reason="needs node")
@@ -130,9 +134,25 @@ const orderOf = module.exports.orderRows;
 const rows = [{ref: false, key: 2, index: 0, n: "a"}, {ref: true, key: 9, index: 1, n: "target"},
               {ref: false, key: 1, index: 2, n: "b"}, {ref: false, key: 2, index: 3, n: "c"},
               {ref: false, key: null, index: 4, n: "d"}, {ref: false, key: "x", index: 5, n: "e"}];
+const b = module.exports;
 process.stdout.write(JSON.stringify([orderOf(rows.slice(0, 5), true).map(r => r.n),
-                                     orderOf(rows.slice(0, 5), false).map(r => r.n)]));
+                                     orderOf(rows.slice(0, 5), false).map(r => r.n),
+                                     [b.sortValue(0.4, "0.5"), b.sortValue(0.55, "0.5"), b.sortValue(0.4, null)],
+                                     [b.nextAscending(null, "desc"), b.nextAscending(null, "asc"),
+                                      b.nextAscending("desc", "desc"), b.nextAscending("asc", null)]]));
 """
     run = subprocess.run([NODE, "-e", board_script() + harness], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == [["target", "b", "a", "c", "d"], ["target", "a", "c", "b", "d"]]
+    asc, desc, distances, directions = json.loads(run.stdout)
+    assert asc == ["target", "b", "a", "c", "d"] and desc == ["target", "a", "c", "b", "d"]
+    assert distances == pytest.approx([0.1, 0.05, 0.4])  # a column with an ideal sorts by the distance to it
+    assert directions == [False, True, True, False]
+
+
+def test_headers_tell_the_script_each_column_s_best_direction_and_ideal(tmp_path):
+    from clear_bench.leaderboard.build import baseline_records
+
+    page = build(baseline_records(), tmp_path / "board", include_baselines=False)["html"].read_text()
+    visual = page.split("id='board-visual'")[1].split("</thead>")[0]
+    assert re.search(r"data-best='asc' data-ideal='0\.5'>U-LIRA", visual)
+    assert re.search(r"data-best='asc'>Forget acc ↓", visual) and re.search(r"data-best='desc'>Retain acc ↑", visual)

@@ -25,7 +25,7 @@ from ..tracks import TRACKS as TRACK_REGISTRY, Board
 from ..utils import atomic_write_text, check_writable
 from .records import load_record
 from .table import (COLLAPSE_FLOOR, COLLAPSE_FRACTION, CONFIDENCE, EFFICIENCY, arrow, collapsed, entry,  # noqa: F401
-                    entry_goal, first_entry, oriented, rows, value)
+                    entry_goal, first_entry, key_goal, oriented, rows, value)
 
 # Each track's section (columns, forget / retain / keep / sort keys) is the track's `Board` (`clear_bench/tracks.py`).
 TrackBoard = Board
@@ -139,6 +139,17 @@ def _html_row(r: dict, board: TrackBoard) -> str:
     return f"<tr data-ref='{ref}' data-kind='{r['kind']}'{cls}>" + "".join(tds) + "</tr>"
 
 
+def _th_attrs(board: TrackBoard, records: list[dict]) -> list[str]:
+    """Each header's sorting hints for the page's script: data-best (the first click's direction), data-ideal."""
+    def hint(g):
+        if isinstance(g, float):
+            return f" data-best='asc' data-ideal='{g!r}'"
+        return {"higher": " data-best='desc'", "lower": " data-best='asc'"}.get(g, "")
+
+    return ([" data-best='asc'"] + [""] * 7 + [hint(key_goal(records, k)) for k, _ in board.columns]
+            + [" data-best='asc'"] * len(DISTANCE) + [""] + [" data-best='asc'"])
+
+
 def html_section(table: list[dict], board: TrackBoard, records: list[dict], plots: list[str],
                  sort: str | None = None, track: str = "") -> str:
     head = _header(board, records)
@@ -150,7 +161,8 @@ def html_section(table: list[dict], board: TrackBoard, records: list[dict], plot
             f"<p><input type='search' class='board-filter' placeholder='filter rows (method, model, …)' "
             f"aria-label='filter {html.escape(board.title)}'></p>"
             f"<table class='board' id='board-{html.escape(track)}'><thead><tr>"
-            + "".join(f"<th title='click to sort'>{html.escape(h)}</th>" for h in head)
+            + "".join(f"<th title='click to sort'{a}>{html.escape(h)}</th>" for h, a in zip(head, _th_attrs(board,
+                                                                                                         records)))
             + f"</tr></thead><tbody>{body}</tbody></table>" + imgs)
 
 
@@ -219,7 +231,7 @@ def _plot_axes(table: list[dict], board: TrackBoard, records: list[dict], key: s
 
     name = dict(board.columns).get(key, key)
     golds = [r[key] for r in table if r["kind"] == "gold" and r[key] is not None]
-    g = key_goal_of(records, key)
+    g = key_goal(records, key)
     if isinstance(g, float):
         return Axis(f"{name} (ideal {g:g}, dashed)", g, f"{name} ideal {g:g}: as if never trained")
     if len(golds) == 1 and gold_is_ideal:
@@ -227,11 +239,6 @@ def _plot_axes(table: list[dict], board: TrackBoard, records: list[dict], key: s
     if len(golds) == 1:
         return Axis(f"{name} {arrow(records, key)} (dashed: gold's)", golds[0], "")
     return Axis(f"{name} {arrow(records, key)}")
-
-
-def key_goal_of(records: list[dict], key: str):
-    e = first_entry(records, key)
-    return None if e is None else entry_goal(e)
 
 
 def tradeoff_plots(table: list[dict], board: TrackBoard, records: list[dict], out: Path, track: str,
@@ -242,7 +249,7 @@ def tradeoff_plots(table: list[dict], board: TrackBoard, records: list[dict], ou
 
     plots = []
     pairs = [(board.forget, "")]
-    if board.sort != board.forget and isinstance(key_goal_of(records, board.sort), float):
+    if board.sort != board.forget and isinstance(key_goal(records, board.sort), float):
         pairs.append((board.sort, f"-{board.sort.replace('/', '_')}"))
     for xkey, suffix in pairs:
         shown = [r for r in table if r[xkey] is not None and r[board.retain] is not None]

@@ -147,6 +147,18 @@ def collapsed(record: dict, board: Board) -> bool:
     return collapsed_value(value(record, board.keep), target)
 
 
+def collapse_note(board: Board, summary: dict, target_summary: dict) -> str:
+    """'' or a line (for a run's results plot) saying that the run collapsed as the leaderboard judges it."""
+    def keep(s):
+        return ((s.get("metrics") or {}).get(board.keep) or {}).get("value")
+
+    mine, target = keep(summary), keep(target_summary)
+    if not collapsed_value(mine, target):
+        return ""
+    against = f"{COLLAPSE_FRACTION:g} × the target's {target:.3f}" if target else f"{COLLAPSE_FLOOR:g}"
+    return f"\nCOLLAPSED: {board.keep} {mine:.3f} < {against} (ranked last on the leaderboard)"
+
+
 def _stats(value_dicts: list[dict], keys) -> dict[str, Stat | None]:
     out = {}
     for k in keys:

@@ -1,5 +1,6 @@
 // clear-bench leaderboard: sort a table by a clicked column and filter its rows by text, offline (no library).
-// Reference rows (target, gold) stay on top in their order: they are not ranked. A cell's number is its data-v
+// Reference rows (target, gold) stay on top in their order: they are not ranked. A first click puts a column's best
+// values first (its direction, or closest to its ideal), a second reverses. A cell's number is its data-v
 // attribute (the mean, unrounded); cells without one sort by their text; n/a sorts last in either direction.
 // The functions above the DOM part take plain objects so that they run under node (tests/test_leaderboard_html.py).
 "use strict";
@@ -29,6 +30,18 @@ function rowMatches(text, query, ref) {
   return words.every(function (w) { return hay.indexOf(w) >= 0; });
 }
 
+// the value a column sorts by: the distance to the column's ideal when it has one (U-LIRA, MIA AUC: 0.5)
+function sortValue(v, ideal) {
+  return (ideal !== null && ideal !== undefined && typeof v === "number") ? Math.abs(v - Number(ideal)) : v;
+}
+
+// the first click on a column sorts its best values first (data-best "asc" or "desc"), the next one reverses it
+function nextAscending(current, best) {
+  if (current === "asc") { return false; }
+  if (current === "desc") { return true; }
+  return best !== "desc";
+}
+
 function cellKey(cell) {
   if (!cell) { return null; }
   var v = cell.getAttribute("data-v");
@@ -44,11 +57,14 @@ function setUp(doc) {
     var heads = table.tHead.rows[0].cells;
     Array.prototype.forEach.call(heads, function (th, col) {
       th.addEventListener("click", function () {
-        var ascending = !th.classList.contains("asc");
+        var current = th.classList.contains("asc") ? "asc" : th.classList.contains("desc") ? "desc" : null;
+        var ascending = nextAscending(current, th.getAttribute("data-best"));
+        var ideal = th.getAttribute("data-ideal");
         Array.prototype.forEach.call(heads, function (h) { h.classList.remove("asc", "desc"); });
         th.classList.add(ascending ? "asc" : "desc");
         var rows = original.map(function (tr, i) {
-          return {ref: tr.getAttribute("data-ref") === "1", key: cellKey(tr.cells[col]), index: i, tr: tr};
+          return {ref: tr.getAttribute("data-ref") === "1", key: sortValue(cellKey(tr.cells[col]), ideal), index: i,
+                  tr: tr};
         });
         orderRows(rows, ascending).forEach(function (r) { body.appendChild(r.tr); });
       });
@@ -68,5 +84,6 @@ if (typeof document !== "undefined") {
   document.addEventListener("DOMContentLoaded", function () { setUp(document); });
 }
 if (typeof module !== "undefined") {
-  module.exports = {orderRows: orderRows, rowMatches: rowMatches, setUp: setUp};
+  module.exports = {orderRows: orderRows, rowMatches: rowMatches, sortValue: sortValue, nextAscending: nextAscending,
+                    setUp: setUp};
 }

@@ -222,10 +222,16 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
                                             "metrics": metrics, "efficiency": {**timings, **eff},
                                             "library_versions": library_versions(),
                                             "identities": faces.names, "plan": dataclasses.asdict(splits.plan)})
-    title = f"{cfg.method} · visual · forget {cfg.forget}% · {n} split models · {preset.name} preset"
+    title = (f"{cfg.method} · model {preset.backbone.name} · visual · forget {cfg.forget}% · {n} split models · "
+             f"{preset.name} preset · seed {cfg.seed} (n = 1)")
     atomic_write_text(out / "results.md", f"# {title}\n\nAccuracies are fractions (the paper prints percent); "
                       "U-LIRA / U-MIA are attack accuracies, 0.5 ideal.\n\n" + _table(summaries) + "\n")
-    _histograms({"Original": original, cfg.method: run, "Gold": gold}, out / "results.png", title)
+    from ..leaderboard.table import collapse_note
+    from ..tracks import get_track
+
+    collapse = collapse_note(get_track(TRACK).board, {"metrics": summaries[f"{cfg.method} (after)"]},
+                             {"metrics": summaries["original (before)"]})
+    _histograms({"Original": original, cfg.method: run, "Gold": gold}, out / "results.png", title + collapse)
     record = make_record(method=cfg.method, modality="image", forget=cfg.forget, seed=cfg.seed, config=config,
                          data={"clear": source.clear, "faces": faces.fingerprint},
                          model={"base": preset.backbone.name, "splits": splits.folder.name},
