@@ -254,14 +254,14 @@ def test_two_models_are_two_rows_ranked_within_their_model(tmp_path):
     table = _rows(md)
     assert [(r["#"], r["method"], r["model"]) for r in table] == [
         ("1", "npo", "tiny"), ("1", "gd", "tiny-qwen2vl"), ("2", "npo", "tiny-qwen2vl")]
-    assert "Ranked within each model by **FQ (1−JS) ↑**; ties broken by Utility ↑, then method name" in md
+    assert "Ranked within each model and forget size by **FQ (1−JS) ↑**; ties broken by Utility ↑, then method name" in md
 
 
 def test_ties_are_broken_by_the_keep_score_then_the_name(tmp_path):
     paths = [_record(tmp_path, "b", 0.5, 0.6), _record(tmp_path, "c", 0.5, 0.7), _record(tmp_path, "a", 0.5, 0.6)]
     assert _ranked(build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text()) == ["c", "a", "b"]
     md = build(paths, tmp_path / "by-forget", include_baselines=False, sort="forget_metric")["markdown"].read_text()
-    assert "Ranked within each model by **Forget ↓**" in md
+    assert "Ranked within each model and forget size by **Forget ↓**" in md
 
 
 def test_seeds_of_one_configuration_are_one_row_with_a_t_interval(tmp_path):
@@ -323,3 +323,14 @@ def test_a_results_plot_says_when_a_run_collapsed():
     note = collapse_note(board, s(0.3), s(0.9))
     assert "COLLAPSED: model_utility 0.300 < 0.5 × the target's 0.900" in note
     assert "< 0.05" in collapse_note(TRACKS["visual"], {"metrics": {"retain_acc": {"value": 0.01}}}, {"metrics": {}})
+
+
+def test_forget_sizes_are_ranked_apart_with_their_own_references(tmp_path):
+    data = json.loads(_record(tmp_path, "npo", 0.2, 0.6, reference=REFERENCE).read_text())
+    five = make_record(**{k: data[k] for k in ("method", "modality", "seed", "config", "data", "model", "versions",
+                                                "metrics", "efficiency", "track", "reference")}, forget=5)
+    paths = [_record(tmp_path, "gd", 0.5, 0.6, reference=REFERENCE), write_record(tmp_path / "five.json", five)]
+    table = _rows(build(paths, tmp_path / "board", include_baselines=False)["markdown"].read_text())
+    assert [(r["#"], r["method"], r["forget %"]) for r in table] == [
+        ("ref", "target (before)", "5"), ("ref", "gold (retain only)", "5"), ("1", "npo", "5"),
+        ("ref", "target (before)", "10"), ("ref", "gold (retain only)", "10"), ("1", "gd", "10")]

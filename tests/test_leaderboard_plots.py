@@ -12,7 +12,7 @@ def _points():
     pts = [Point("idk", 0.0, 0.78, model="tiny", collapsed=True), Point("dpo", 0.0, 0.78, model="tiny", collapsed=True),
            Point("target (before)", 0.87, 0.84, model="tiny", kind="target"),
            Point("gold (retain only)", 0.0, 0.83, model="tiny", kind="gold"),
-           Point("npo", 0.5, 0.6, model="tiny-qwen2vl", xerr=0.05, yerr=0.02, n=2)]
+           Point("npo", 0.5, 0.6, model="tiny-qwen2vl", xerr=0.05, yerr=0.02, n=2, front=True)]
     pts += [Point(name, 0.85 + 0.005 * i, 0.82 - 0.004 * i, model="tiny", shipped=True)
             for i, name in enumerate(["simnpo", "scrub", "retain_ft", "llmu", "rmu"])]
     return pts
@@ -35,7 +35,7 @@ def test_labels_do_not_overlap_and_the_legend_names_models_and_references(with_a
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
         for entry in ("model tiny", "model tiny-qwen2vl", "target (before)", "gold (retain only)",
                       "run (shipped demo)", "run (yours)", "collapsed (ranked last)", "gold's value (the ideal)",
-                      "95 % t-interval over seeds"):
+                      "95 % t-interval over seeds", "Pareto front (◆ in the table)"):
             assert entry in legend, (entry, legend)
         labels = [t.get_text() for t in texts]
         assert "npo n=2" in labels and "idk (collapsed)" in labels and "dpo (collapsed)" in labels

@@ -60,7 +60,8 @@ class Axis:
 @dataclass(frozen=True)
 class Point:
     """One row of a board on a trade-off plot. `kind`: "method", "target" or "gold"; `xerr` / `yerr`: half-widths
-    of the 95 % interval over seeds (None for one seed); `n`: seeds merged."""
+    of the 95 % interval over seeds (None for one seed); `n`: seeds merged; `front`: on the board's Pareto front
+    (closest to gold's forgetting at the least retain cost), ringed."""
 
     label: str
     x: float
@@ -72,6 +73,7 @@ class Point:
     xerr: float | None = None
     yerr: float | None = None
     n: int = 1
+    front: bool = False
 
 
 def _limits(values: Sequence[float]) -> tuple[float, float]:
@@ -169,6 +171,8 @@ def tradeoff_figure(points: Sequence[Point], x: Axis, y: Axis, title: str):
         else:
             kw = {"facecolors": "none", "edgecolors": c} if p.shipped else {"color": c}
             ax.scatter([p.x], [p.y], s=34, zorder=3, **kw)
+            if p.front:
+                ax.scatter([p.x], [p.y], s=110, facecolors="none", edgecolors="#c07000", linewidths=1.2, zorder=3)
         label = p.label + (" (collapsed)" if p.collapsed else "") + (f" n={p.n}" if p.n > 1 else "")
         texts.append(ax.text(p.x, p.y, label, fontsize=7, color="#777777" if p.collapsed else "black",
                              fontstyle="italic" if p.kind != "method" else "normal", zorder=5))
@@ -191,6 +195,9 @@ def tradeoff_figure(points: Sequence[Point], x: Axis, y: Axis, title: str):
     if any(p.kind == "method" and not p.collapsed and p.shipped for p in points):
         handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="none", color="#555555",
                               label="run (shipped demo)"))
+    if any(p.front for p in points):
+        handles.append(Line2D([], [], marker="o", ls="", markersize=10, markerfacecolor="none",
+                              markeredgecolor="#c07000", label="Pareto front (◆ in the table)"))
     if any(p.collapsed for p in points):
         handles.append(Line2D([], [], marker="x", ls="", color="#9a9a9a", label="collapsed (ranked last)"))
     for axis in (x, y):

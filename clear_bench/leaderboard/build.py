@@ -69,7 +69,7 @@ def _named(board: TrackBoard, records: list[dict], key: str) -> str:
 
 def heading(board: TrackBoard, records: list[dict], sort: str | None = None) -> str:
     """The line under a section's title: the sort key, the tie-break, and what is not ranked."""
-    return (f"Ranked within each model by **{_named(board, records, sort or board.sort)}**; ties broken by "
+    return (f"Ranked within each model and forget size by **{_named(board, records, sort or board.sort)}**; ties broken by "
             f"{_named(board, records, board.keep)}, then method name. Collapsed rows rank last; the target "
             "(before) and gold (retain only) rows are references, not ranked. Seeds of one configuration are one "
             f"row: mean ± {CONFIDENCE:.0%} t-interval over n seeds.")
@@ -257,7 +257,7 @@ def tradeoff_plots(table: list[dict], board: TrackBoard, records: list[dict], ou
         if not runs:
             continue
         points = [Point(r["label"], r[xkey], r[board.retain], model=r["model"], kind=r["kind"],
-                        shipped=r["from"] == "shipped", collapsed=r["collapsed"], n=r["n"],
+                        shipped=r["from"] == "shipped", collapsed=r["collapsed"], n=r["n"], front=r["front"],
                         xerr=r["stats"][xkey].half, yerr=r["stats"][board.retain].half) for r in shown]
         models = sorted({r["model"] for r in runs})
         seeds = sorted({r["n"] for r in runs})

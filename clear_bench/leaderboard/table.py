@@ -9,7 +9,8 @@ distance to gold and the Pareto front. Pure: records in, row dicts out (`build.p
   set only) are rows of their own, marked and never ranked: the LM tracks' records carry their values
   (`record["reference"]`), the visual track ships them as records of methods `original` and `gold`. Records whose
   references differ (another target seed) are merged like seeds.
-- **Ranking.** Within each base model (two models' runs are never ranked against each other): collapsed rows last
+- **Ranking.** Within each base model and forget size (two models' runs, or a 5 % and a 10 % forget set, are never
+  ranked against each other): collapsed rows last
   (the keep score below half the target's: the record's reference, else the board's target row, as on the visual
   track; below 0.05 when no target is known), then the sort metric in its own direction (closest to its ideal for U-LIRA / U-MIA), then the
   tie-break, the track's keep score in its direction (model utility; visual: retain accuracy), then the label,
@@ -267,10 +268,12 @@ def rows(records: list[tuple[dict, bool]], board: Board, sort: str | None = None
                 row["modality"], row["forget"], row["preset"])
 
     out = []
-    for model in sorted({r["model"] for r in table} | {m for m, _, _ in references}):
-        for key in sorted((k for k in references if k[0] == model), key=lambda k: (k[1], k[2] != "target")):
-            out.append(references[key])
-        mine = sorted((r for r in table if r["model"] == model), key=rank_key)
+    blocks = sorted({(r["model"], r["forget"]) for r in table} | {(m, f) for m, f, _ in references})
+    for model, forget in blocks:  # one ranking per model and forget size
+        for role in ("target", "gold"):
+            if (model, forget, role) in references:
+                out.append(references[(model, forget, role)])
+        mine = sorted((r for r in table if (r["model"], r["forget"]) == (model, forget)), key=rank_key)
         for i, row in enumerate(mine, 1):
             row["rank"] = i
             row["front"] = _on_front(row, mine)
