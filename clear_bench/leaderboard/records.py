@@ -93,6 +93,35 @@ def reference_values(target_summary: dict, gold_summary: dict) -> dict:
             for name, summary in (("target", target_summary), ("gold", gold_summary))}
 
 
+def metric_bounds(key: str, track: str | None) -> tuple[float | None, float | None]:
+    """The registered (low, high) of a record's metric `key` ("task/metric" or "metric"); open if unregistered."""
+    import clear_bench.eval.metrics  # noqa: F401  (registers every family)
+    from ..eval.metrics.registry import METRICS
+
+    name = key.rsplit("/", 1)[-1]
+    if track == "visual":
+        from ..visual.metrics import METRICS as VISUAL
+
+        if name in VISUAL:
+            return VISUAL.get(name).bounds
+    return METRICS.get(name).bounds if name in METRICS else (None, None)
+
+
+def _check_value(where: str, what: str, key: str, v: Any, track: str | None) -> None:
+    if v is None:
+        return
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        raise ClearBenchError(f"{where}: {what} '{key}' has a non-numeric value {v!r}")
+    if not math.isfinite(v):  # json reads NaN / Infinity; a ranking cannot use them
+        raise ClearBenchError(f"{where}: {what} '{key}' has a non-finite value {v!r} (a metric that could not "
+                              "be computed is null)")
+    low, high = metric_bounds(key, track)
+    if (low is not None and v < low - 1e-9) or (high is not None and v > high + 1e-9):
+        span = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+        raise ClearBenchError(f"{where}: {what} '{key}' = {v!r} is outside its range {span}: the record was not "
+                              "written by a correct run")
+
+
 def validate_record(record: Any, where: str = "record") -> dict:
     """Check a record's shape, values and hash; raise a one-line ClearBenchError naming the problem."""
     if not isinstance(record, dict):
@@ -107,12 +136,15 @@ def validate_record(record: Any, where: str = "record") -> dict:
     for key, entry in record["metrics"].items():
         if not isinstance(entry, dict) or "value" not in entry:
             raise ClearBenchError(f"{where}: malformed metric '{key}'")
-        v = entry["value"]
-        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
-            raise ClearBenchError(f"{where}: metric '{key}' has a non-numeric value {v!r}")
-        if v is not None and not math.isfinite(v):  # json reads NaN / Infinity; a ranking cannot use them
-            raise ClearBenchError(f"{where}: metric '{key}' has a non-finite value {v!r} (a metric that could not "
-                                  "be computed is null)")
+        _check_value(where, "metric", key, entry["value"], record.get("track"))
+    reference = record.get("reference") or {}
+    if not isinstance(reference, dict):
+        raise ClearBenchError(f"{where}: malformed record, 'reference' should be an object")
+    for model, values in reference.items():  # target and gold: the rows a board compares against
+        if not isinstance(values, dict):
+            raise ClearBenchError(f"{where}: malformed record, reference '{model}' should be an object")
+        for key, v in values.items():
+            _check_value(where, f"reference {model} metric", key, v, record.get("track"))
     for key, v in (record.get("efficiency") or {}).items():
         if isinstance(v, float) and not math.isfinite(v):
             raise ClearBenchError(f"{where}: efficiency '{key}' has a non-finite value {v!r}")

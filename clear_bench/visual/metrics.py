@@ -70,6 +70,7 @@ class VisualMetric:
     ideal: float | None
     role: str
     doc: str
+    bounds: tuple[float | None, float | None] = (0.0, 1.0)  # every visual metric is an accuracy
 
     @property
     def arrow(self) -> str:

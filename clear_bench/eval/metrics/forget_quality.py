@@ -115,7 +115,8 @@ def forget_quality_js(ctx: MetricContext) -> dict[str, float]:
             for t, g in _paired_forget_tasks(ctx)}
 
 
-@metric("log_forget_quality", higher_is_better=True, role="forget", needs=("gold", "forget_quality_ks"))
+@metric("log_forget_quality", higher_is_better=True, role="forget", needs=("gold", "forget_quality_ks"),
+        bounds=(None, 0.0))
 def log_forget_quality(ctx: MetricContext) -> dict[str, float]:
     """ln(KS p-value) per forget task: the paper's text-only Table 4 column "Log Forget Quality" (0 is best)."""
     return {task: math.log(max(p, sys.float_info.min)) for task, p in ctx.result("forget_quality_ks").items()}

@@ -130,7 +130,7 @@ def _register_attack(attack: str) -> None:
     leak_fn.__doc__ = (f"PrivLeak of the {attack} attack in percent: (A'_u − A'_gold)/A'_gold × 100, "
                        "A' = 1 − AUC (MUSE; OpenUnlearning `privleak`); 0 ideal, < 0 under-unlearned.")
     metric(f"privleak_{attack}", higher_is_better=None, ideal=0.0, role=("forget", "holdout"),
-           needs=("gold", f"mia_{attack}_auc"))(leak_fn)
+           needs=("gold", f"mia_{attack}_auc"), bounds=(-100.0, None))(leak_fn)  # A'_u >= 0: at least -100 %
 
 
 for _attack in ATTACKS:

@@ -97,7 +97,9 @@ class MetricSpec:
     `fn` is None for a metric the job records itself rather than computes from per-item logs (the
     cost of unlearning): it is listed and has a direction, but summaries do not compute it.
     `track`: the leaderboard track whose runs compute it ("text" for the text-only track's table
-    metrics); None: every track (per-task metrics such as Prob or forget quality)."""
+    metrics); None: every track (per-task metrics such as Prob or forget quality).
+    `bounds`: the (low, high) every value lies in (None: open on that side); records are checked against it on
+    read (`leaderboard.records.validate_record`)."""
 
     name: str
     fn: Callable[[MetricContext], MetricValue] | None
@@ -107,6 +109,7 @@ class MetricSpec:
     ideal: float | None = None
     doc: str = ""
     track: str | None = None
+    bounds: tuple[float | None, float | None] = (None, None)
 
     @property
     def role(self) -> str:
@@ -185,13 +188,18 @@ def goal(higher_is_better: Direction, ideal: float | None) -> str | float | None
     return {True: "higher", False: "lower"}.get(higher_is_better)
 
 
+UNIT = (0.0, 1.0)  # the bounds of a probability, a score, a p-value, an AUC or an accuracy
+
+
 def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], role: str | Sequence[str],
-           needs: Iterable[str] = (), ideal: float | None = None, track: str | None = None) -> Callable:
+           needs: Iterable[str] = (), ideal: float | None = None, track: str | None = None,
+           bounds: tuple[float | None, float | None] = UNIT) -> Callable:
     """Register `fn(ctx) -> float | dict[str, float]` as metric `name` (decorator).
 
     `role`: the split role(s) the metric reads: one of forget / retain / real / holdout / all,
     or a tuple of them. `needs`: "gold" and/or names of metrics it reads from `ctx.results`.
-    `track`: the one track whose runs compute it (None: all tracks).
+    `track`: the one track whose runs compute it (None: all tracks). `bounds`: where its values lie (default
+    [0, 1]; None on a side: open).
     """
     roles = (role,) if isinstance(role, str) else tuple(role)
     _check_roles(name, higher_is_better, roles)
@@ -201,18 +209,21 @@ def metric(name: str, *, higher_is_better: Direction | Mapping[str, Direction], 
         if name in METRICS and METRICS[name].fn is not fn:
             raise ValueError(f"metric '{name}' is already registered (by {METRICS[name].fn.__module__})")
         METRICS.add(name, MetricSpec(name=name, fn=fn, higher_is_better=higher_is_better, roles=roles,
-                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip(), track=track))
+                                     needs=tuple(needs), ideal=ideal, doc=(fn.__doc__ or "").strip(), track=track,
+                                     bounds=tuple(bounds)))
         return fn
 
     return register
 
 
-def recorded_metric(name: str, *, higher_is_better: Direction, role: str, doc: str) -> MetricSpec:
+def recorded_metric(name: str, *, higher_is_better: Direction, role: str, doc: str,
+                    bounds: tuple[float | None, float | None] = (None, None)) -> MetricSpec:
     """Register a metric the job records itself (no per-item logs behind it), so that it has a
     direction for tables and is listed by `clear-bench ls metrics`."""
     _check_roles(name, higher_is_better, (role,))
     _check_goal(name, higher_is_better, None)
-    spec = MetricSpec(name=name, fn=None, higher_is_better=higher_is_better, roles=(role,), doc=doc)
+    spec = MetricSpec(name=name, fn=None, higher_is_better=higher_is_better, roles=(role,), doc=doc,
+                      bounds=tuple(bounds))
     if name in METRICS and METRICS[name] != spec:
         raise ValueError(f"metric '{name}' is already registered")
     return METRICS.add(name, spec)

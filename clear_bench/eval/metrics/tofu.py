@@ -78,7 +78,8 @@ def _register_split_metrics() -> None:
 _register_split_metrics()
 
 
-@metric("text_log_forget_quality", higher_is_better=True, role="forget", needs=("gold",), track="text")
+@metric("text_log_forget_quality", higher_is_better=True, role="forget", needs=("gold",), track="text",
+        bounds=(None, 0.0))
 def text_log_forget_quality(ctx: MetricContext) -> float:
     """ln of the KS p-value between the unlearned and the gold model's truth ratios on forget QA (CLEAR
     Table 4's Log Forget Quality; 0 is best)."""
