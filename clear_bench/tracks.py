@@ -52,6 +52,7 @@ class Track:
         board: the leaderboard section (`Board`).
         presets: "module:NAME" of its presets registry.
         methods: the module of its method registry (its `available()` and `get_method(name)`).
+        metrics: "module:NAME" of its metric registry (entries with `bounds`).
         modalities: the forget streams it can unlearn, the default first.
         default_method: the method `clear-eval --track NAME` runs without --method.
         flags: the clear-eval flags it honours (`COMMON_FLAGS` and its own); any other flag given is refused.
@@ -83,6 +84,7 @@ class Track:
     cache_prefix: str = ""
     refused_methods: tuple[tuple[str, str], ...] = ()
     doc: str = ""
+    metrics: str = "clear_bench.eval.metrics:METRICS"
 
     def check_modality(self, modality: str | None) -> str:
         """`modality` (None: the track's default) if the track can unlearn that stream; else one line."""
@@ -117,6 +119,12 @@ class Track:
     def get_method(self, name: str):
         """The method class called `name` (a registered name or `module:Class`) in its registry."""
         return _load(self.methods + ":get_method")(name)
+
+
+    def metric_bounds(self, name: str) -> tuple[float | None, float | None]:
+        """The (low, high) its metric `name` lies in; open on both sides for a metric it does not register."""
+        registry = _load(self.metrics)
+        return registry.get(name).bounds if name in registry else (None, None)
 
 
 def _load(spec: str):
@@ -172,6 +180,7 @@ TRACKS: Registry[Track] = Registry("track", [(t.name, t) for t in (
                        ("ulira", "U-LIRA"), ("umia", "U-MIA")),
                       forget="forget_acc", retain="retain_acc", sort="ulira", keep="retain_acc"),
           presets="clear_bench.visual.presets:VISUAL_PRESETS", methods="clear_bench.visual.methods",
+          metrics="clear_bench.visual.metrics:METRICS",
           modalities=("image",), default_method="scrub_bio",
           flags=COMMON_FLAGS | {"modality", "splits", "pretrain"}, summary="summary.json",
           doc="face-ID split models judged by U-LIRA / U-MIA (paper Table 5)"),

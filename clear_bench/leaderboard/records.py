@@ -94,17 +94,11 @@ def reference_values(target_summary: dict, gold_summary: dict) -> dict:
 
 
 def metric_bounds(key: str, track: str | None) -> tuple[float | None, float | None]:
-    """The registered (low, high) of a record's metric `key` ("task/metric" or "metric"); open if unregistered."""
-    import clear_bench.eval.metrics  # noqa: F401  (registers every family)
-    from ..eval.metrics.registry import METRICS
+    """The registered (low, high) of a record's metric `key` ("task/metric" or "metric") on its track; open if
+    unregistered."""
+    from ..tracks import TRACKS, get_track
 
-    name = key.rsplit("/", 1)[-1]
-    if track == "visual":
-        from ..visual.metrics import METRICS as VISUAL
-
-        if name in VISUAL:
-            return VISUAL.get(name).bounds
-    return METRICS.get(name).bounds if name in METRICS else (None, None)
+    return get_track(track if track in TRACKS else "multimodal").metric_bounds(key.rsplit("/", 1)[-1])
 
 
 def _check_value(where: str, what: str, key: str, v: Any, track: str | None) -> None:
