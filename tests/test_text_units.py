@@ -213,7 +213,7 @@ def test_transfer_command_writes_table_and_figure(tmp_path, capsys):
     folder.mkdir()
     for i, (m, v) in enumerate((("ga", 0.1), ("gd", 0.2), ("npo", 0.3), ("idk", 0.6))):
         (folder / f"mm-{m}.json").write_text(json.dumps(_rec(m, "multimodal", v, 1 - v)))
-        (folder / f"tx-{m}.json").write_text(json.dumps(_rec(m, "text", v * (1 + i % 2), 1 - v)))
+        (folder / f"tx-{m}.json").write_text(json.dumps(_rec(m, "text", v * (1 + i % 2) / 2, 1 - v)))
     assert main(["transfer", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "| text | forget | 4 | 0.800 | 0.200 |" in out and "methods used: ga, gd, idk, npo" in out
