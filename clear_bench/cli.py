@@ -175,7 +175,8 @@ Run the CLEAR benchmark end to end for one unlearning method:
 
   1. fine-tune the target model on full+tofu and the gold model on retainNN+tofu
      (cached: a second run with the same inputs reuses them);
-  2. evaluate gold and target on every task (cached, resumable per task);
+  2. evaluate gold and target on every task (cached, resumable per task), and check that the
+     target memorised the forget set (else stop; --allow-unmemorised goes on);
   3. unlearn the forget set (text, image or both streams) with METHOD;
   4. evaluate the unlearned model; write results.md / results.png (before, after, gold),
      eval/ (per-item logs, summary.json), submission.json (leaderboard record); print the table.
@@ -234,6 +235,11 @@ def clear_eval_main(argv=None) -> int:
                    "ResNet face identity on tonyassi/celebrity-1000 first (default: on in the paper preset)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="let code shipped with the base model run (off by default; only for a model you trust)")
+    p.add_argument("--allow-unmemorised", action="store_true",
+                   help="unlearn even if the target did not memorise the forget set. By default the run stops after "
+                        "evaluating the target unless, on every forget task, the target answers (ROUGE-L recall of "
+                        "its greedy answer >= 0.75) at least 50%% of the items and 20 points more than the gold model "
+                        "(docs/memorisation.md; the figures are recorded in submission.json)")
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
                         "per metric (default: 1, a single run)")
@@ -326,7 +332,7 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                         preset=args.preset, data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r,
                         l1_lambda=args.l1_lambda, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                         seed=args.seed, out=args.out, cap=args.cap, method_args=margs, compile=args.compile,
-                        trust_remote_code=args.trust_remote_code)
+                        trust_remote_code=args.trust_remote_code, allow_unmemorised=args.allow_unmemorised)
     if args.seeds > 1:
         out = run_seeds(cfg, args.seeds, run_job, track)
         print((out / "seeds.md").read_text())

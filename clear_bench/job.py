@@ -56,6 +56,8 @@ class JobConfig:
         method_args: method hyper-parameters, e.g. {"beta": 0.2}.
         compile: fine-tune target and gold with compiled blocks (`TrainConfig.compile`); None: the preset's.
         trust_remote_code: let transformers run code shipped with the base model (off by default).
+        allow_unmemorised: unlearn even when the target did not memorise the forget set (`eval/memorisation.py`;
+            off: the run stops after evaluating the target, in one line naming the figures).
     """
 
     method: str = "npo"
@@ -77,6 +79,7 @@ class JobConfig:
     method_args: dict = field(default_factory=dict)
     compile: bool | None = None
     trust_remote_code: bool = False
+    allow_unmemorised: bool = False
 
     def __post_init__(self) -> None:
         from .tracks import get_track
@@ -163,8 +166,8 @@ class Job:
         state: accelerate's `PartialState` (under `accelerate launch`, every process fine-tunes and
             unlearns; the main process alone evaluates and writes).
         timings: seconds per step, for the record.
-        holdout, target_dir, gold_dir, gold_eval, gold_summary, target_eval, target_summary, pairs, inputs,
-            model, processor, result, efficiency, checkpoint, summary: what the steps produce, in order.
+        holdout, target_dir, gold_dir, gold_eval, gold_summary, target_eval, target_summary, memorisation, pairs,
+            inputs, model, processor, result, efficiency, checkpoint, summary: what the steps produce, in order.
     """
 
     cfg: JobConfig
@@ -190,6 +193,7 @@ class Job:
     gold_summary: dict | None = None
     target_eval: Path | None = None
     target_summary: dict | None = None
+    memorisation: dict | None = None
     pairs: list | None = None
     inputs: Any = None
     model: Any = None
@@ -333,6 +337,18 @@ def evaluate_target(job: Job) -> None:
     job.target_eval, job.target_summary = _cached_eval(job, job.target_dir, "target", job.gold_eval)
 
 
+def check_memorisation(job: Job) -> None:
+    """The memorisation gate (`eval/memorisation.py`): the fraction of every forget task's items the target
+    answers, and its margin over gold; below the thresholds the run stops here unless --allow-unmemorised."""
+    from .eval import memorisation
+
+    job.memorisation = memorisation.check(memorisation.measure(job.target_eval, job.gold_eval),
+                                          allow=job.cfg.allow_unmemorised)
+    if job.memorisation["allowed"]:
+        log.warning("the target did not memorise the forget set (see memorisation in submission.json); "
+                    "unlearning anyway (%s)", memorisation.ALLOW_FLAG)
+
+
 def pair(job: Job) -> None:
     """The forget stream of the modality, each item with its seeded companions (retain, refusal, ...)."""
     from .data.convert import training_samples
@@ -400,7 +416,8 @@ def evaluate_unlearned(job: Job) -> None:
     job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", gold_dir=job.gold_eval,
                            tasks=job.tasks,
                            run_info={"method": job.cfg.method, "seed": job.cfg.seed, "efficiency": job.efficiency,
-                                     "hardware": hardware(), **job.run_config()}, **job.eval)
+                                     "hardware": hardware(), "memorisation": job.memorisation, **job.run_config()},
+                           **job.eval)
 
 
 def compare(job: Job) -> None:
@@ -437,7 +454,7 @@ def write_records(job: Job) -> None:
                "gold": _file_fingerprint(job.gold_dir)},
         versions=library_versions(), metrics=job.summary["metrics"], efficiency={**job.timings, **job.efficiency},
         reference=reference_values(job.target_summary, job.gold_summary), track=job.track.name,
-        hardware=hardware())
+        hardware=hardware(), memorisation=job.memorisation)
     write_record(job.out / "submission.json", record)
     job.run.finish()  # the checkpoints were kept until now: a run killed during evaluation skips unlearning
 
@@ -457,7 +474,8 @@ STEPS: tuple[Step, ...] = (
     Step("finetune target", finetune_target),
     Step("finetune gold", finetune_gold),
     Step("evaluate gold", evaluate_gold, main_only=True),
-    Step("evaluate target", evaluate_target, main_only=True, barrier=True),
+    Step("evaluate target", evaluate_target, main_only=True),
+    Step("check memorisation", check_memorisation, main_only=True, barrier=True),
     Step("pair", pair),
     Step("unlearn", unlearn),
     Step("save model", save_model, main_only=True),

@@ -58,7 +58,7 @@ def run_seeds(cfg, k: int, run_job=None, track=None) -> Path:
     seeds = [cfg.seed + i for i in range(k)]
     modality = getattr(cfg, "modality", None) or track.modalities[0]
     base = Path(cfg.out or track.default_out(cfg.method, modality, cfg.forget) + "-seeds")
-    identity = {k_: v for k_, v in dataclasses.asdict(cfg).items() if k_ not in ("seed", "out")}
+    identity = {k_: v for k_, v in dataclasses.asdict(cfg).items() if k_ not in ("seed", "out", "allow_unmemorised")}
     group = runs.claim(base, SEED_GROUP, {**identity, "seeds": seeds})
     group.start()
     folders = [run_job(dataclasses.replace(cfg, seed=s, out=str(base / f"seed-{s}"))) for s in seeds]

@@ -62,6 +62,38 @@ def test_demo_run_reports_its_cost_against_retraining(gd_run, tmp_path):
     assert f"{entry['value']:.3f}" in board["markdown"].read_text()
 
 
+def test_the_demo_target_passes_the_memorisation_gate_with_its_margin(gd_run):
+    """Issue 24.1: the demo target answers every forget item (ROUGE-L recall >= 0.75), the gold model none
+    (measured: gold's best forget caption ROUGE-L 0.67, TOFU answer 0.50, name 0.00): the margin is recorded."""
+    memo = load_record(gd_run / "submission.json")["memorisation"]
+    assert memo["passed"] and not memo["allowed"]
+    assert set(memo["tasks"]) == {"forget_captions", "forget_facerec", "tofu_forget"}
+    for task in memo["tasks"].values():
+        assert task["target"] >= 0.9 and task["margin"] >= 0.5, task
+    run_json = json.loads((gd_run / "eval" / "run.json").read_text())
+    assert run_json["memorisation"] == memo
+
+
+def test_a_target_that_never_saw_the_forget_set_is_stopped_in_one_line(demo_models, monkeypatch, capsys,
+                                                                         tmp_path):
+    """Issue 24.1: the gold model (never trained on the forget set) standing in as the target: the gate stops
+    the run after evaluating it, before unlearning, unless --allow-unmemorised."""
+    import clear_bench.job as job
+
+    finetune = job._finetune
+    monkeypatch.setattr(job, "_finetune", lambda j, split: finetune(j, j.names["retain"]))
+    out = tmp_path / "unmemorised"
+    argv = ["--preset", "demo", "--method", "gd", "--epochs", "1", "--out", str(out)]
+    assert clear_eval_main(argv) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("error", "internal"))]
+    assert len(errors) == 1 and "did not memorise the forget set" in errors[0], errors
+    assert "forget_facerec target 0.00, gold 0.00, margin +0.00" in errors[0] and "--allow-unmemorised" in errors[0]
+    assert not out.exists()  # stopped before anything was written
+    assert clear_eval_main(argv + ["--allow-unmemorised"]) == 0
+    memo = load_record(out / "submission.json")["memorisation"]
+    assert not memo["passed"] and memo["allowed"] and memo["tasks"]["forget_facerec"]["margin"] == 0
+
+
 def test_bad_input_is_one_line(capsys, tmp_path):
     assert clear_eval_main(["--preset", "demo", "--method", "npoo", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
