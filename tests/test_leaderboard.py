@@ -294,9 +294,11 @@ def test_rows_keep_merged_means_for_callers():
                            metrics={"forget_captions/forget_quality_js": {"value": v, "direction": "↑",
                                                                           "higher_is_better": True}})
 
-    table = rows([(rec(0, 0.2), False), (rec(1, 0.4), False), (rec(2, 0.9), True)], TRACKS["multimodal"])
-    assert len(table) == 1 and table[0]["n"] == 3 and table[0]["seeds"] == [0, 1, 2]
-    assert abs(table[0]["forget_captions/forget_quality_js"] - 0.5) < 1e-12 and table[0]["from"] == "shipped + yours"
+    table = rows([(rec(0, 0.2), False), (rec(1, 0.4), False), (rec(2, 0.9), False), (rec(0, 0.1), True)],
+                 TRACKS["multimodal"])
+    assert len(table) == 2 and table[0]["n"] == 3 and table[0]["seeds"] == [0, 1, 2]
+    assert abs(table[0]["forget_captions/forget_quality_js"] - 0.5) < 1e-12 and table[0]["from"] == "yours"
+    assert table[1]["n"] == 1 and table[1]["from"] == "shipped"  # a shipped record is not merged into yours
 
 
 def test_shipped_visual_board_has_original_and_gold_as_references(tmp_path):

@@ -2,7 +2,8 @@
 distance to gold and the Pareto front. Pure: records in, row dicts out (`build.py` renders them).
 
 - **Seeds merged.** Records of one run configuration that differ only in seed (same track, label, base model,
-  modality, forget size and configuration once every `seed` field is removed) are one row: each metric is the
+  modality, forget size and configuration once every `seed` field is removed, and both shipped or both yours: a
+  reproduction of a shipped run stays a row of its own beside it) are one row: each metric is the
   mean over the seeds that computed it, with a 95 % Student-t interval, mean ± t(0.975, n − 1) · s / √n (s the
   sample standard deviation, `scipy.stats.t`); `n` is the number of records. One seed: n = 1, no interval.
 - **References.** Each model's target (the fine-tuned model before unlearning) and gold (fine-tuned on the retain
@@ -216,7 +217,7 @@ def rows(records: list[tuple[dict, bool]], board: Board, sort: str | None = None
                 ident = (record.get("model") or {}).get(role) or json.dumps(vals, sort_keys=True)
                 ref_values.setdefault((model, record["forget"], role), {})[ident] = vals
                 ref_records.setdefault((model, record["forget"], role), []).append(record)
-        groups.setdefault(seed_group(record), []).append((record, shipped))
+        groups.setdefault((*seed_group(record), shipped), []).append((record, shipped))
 
     references = {}
     for (model, forget, role), by_ident in ref_values.items():
@@ -234,7 +235,7 @@ def rows(records: list[tuple[dict, bool]], board: Board, sort: str | None = None
         return s.mean if s else None
 
     table = []
-    for (label, model, modality, forget, _), members in groups.items():
+    for (label, model, modality, forget, _, _), members in groups.items():
         members.sort(key=lambda pair: (pair[0]["seed"], pair[0]["record_hash"]))
         recs = [r for r, _ in members]
         stats = _stats([{k: value(r, k) for k in keys} for r in recs], keys)
