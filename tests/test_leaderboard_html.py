@@ -22,7 +22,8 @@ function node(attrs, text) {
   return {attrs, textContent: text, style: {}, listeners: {},
           getAttribute(k) { return k in this.attrs ? this.attrs[k] : null; },
           addEventListener(e, f) { this.listeners[e] = f; },
-          classList: {add: (...c) => c.forEach(x => classes.add(x)), remove: (...c) => c.forEach(x => classes.delete(x)),
+          classList: {add: (...c) => c.forEach(x => classes.add(x)),
+                      remove: (...c) => c.forEach(x => classes.delete(x)),
                       contains: c => classes.has(c)}};
 }
 const trs = page.rows.map(r => {
@@ -84,8 +85,8 @@ class _Table(HTMLParser):
 
 
 def _page(tmp_path):
-    paths = [_record(tmp_path, "npo", 0.7, 0.6, reference=REFERENCE), _record(tmp_path, "gd", 0.3, 0.5, reference=REFERENCE),
-             _record(tmp_path, "kl", None, 0.5, reference=REFERENCE), _record(tmp_path, "simnpo", 0.5, 0.5, reference=REFERENCE)]
+    paths = [_record(tmp_path, m, fq, u, reference=REFERENCE)
+             for m, fq, u in (("npo", 0.7, 0.6), ("gd", 0.3, 0.5), ("kl", None, 0.5), ("simnpo", 0.5, 0.5))]
     page = build(paths, tmp_path / "board", include_baselines=False)["html"].read_text()
     table = _Table()
     table.feed(page)
@@ -111,8 +112,8 @@ def test_the_embedded_script_sorts_and_filters_the_table(tmp_path):
     script = page.split("<script>")[1].split("</script>")[0]
     sort = next(h for h in table.head if h.startswith("FQ (1−JS)"))
     (tmp_path / "board.js").write_text(script + FAKE_DOM)
-    (tmp_path / "page.json").write_text(json.dumps({"head": table.head, "headAttrs": table.head_attrs, "rows": table.rows,
-                                                       "sort": sort}))
+    page_data = {"head": table.head, "headAttrs": table.head_attrs, "rows": table.rows, "sort": sort}
+    (tmp_path / "page.json").write_text(json.dumps(page_data))
     run = subprocess.run([NODE, str(tmp_path / "board.js"), str(tmp_path / "page.json")], capture_output=True,
                          text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -155,4 +156,5 @@ def test_headers_tell_the_script_each_column_s_best_direction_and_ideal(tmp_path
     page = build(baseline_records(), tmp_path / "board", include_baselines=False)["html"].read_text()
     visual = page.split("id='board-visual'")[1].split("</thead>")[0]
     assert re.search(r"data-best='asc' data-ideal='0\.5'>U-LIRA", visual)
-    assert re.search(r"data-best='asc'>Forget acc ↓", visual) and re.search(r"data-best='desc'>Retain acc ↑", visual)
+    assert re.search(r"data-best='asc'>Forget acc ↓", visual)
+    assert re.search(r"data-best='desc'>Retain acc ↑", visual)

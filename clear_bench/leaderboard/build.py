@@ -69,10 +69,10 @@ def _named(board: TrackBoard, records: list[dict], key: str) -> str:
 
 def heading(board: TrackBoard, records: list[dict], sort: str | None = None) -> str:
     """The line under a section's title: the sort key, the tie-break, and what is not ranked."""
-    return (f"Ranked within each model and forget size by **{_named(board, records, sort or board.sort)}**; ties broken by "
-            f"{_named(board, records, board.keep)}, then method name. Collapsed rows rank last; the target "
-            "(before) and gold (retain only) rows are references, not ranked. Seeds of one configuration are one "
-            f"row: mean ± {CONFIDENCE:.0%} t-interval over n seeds.")
+    return (f"Ranked within each model and forget size by **{_named(board, records, sort or board.sort)}**; "
+            f"ties broken by {_named(board, records, board.keep)}, then method name. Collapsed rows rank last; the "
+            "target (before) and gold (retain only) rows are references, not ranked. Seeds of one configuration are "
+            f"one row: mean ± {CONFIDENCE:.0%} t-interval over n seeds.")
 
 
 def _header(board: TrackBoard, records: list[dict]) -> list[str]:
@@ -105,10 +105,10 @@ NOTE = ("↑ higher is better, ↓ lower is better, closest to x: a target value
         "model fine-tuned on the retain set only, the ideal an unlearning method approaches); not ranked. "
         "(collapsed): model utility (visual: retain accuracy) fell below half the target model's; ranked last. "
         "n: seeds merged into the row; ± is the half-width of the 95 % Student-t interval of the mean (none for "
-        "n = 1). Forget: off gold is |forget − gold's forget| (either way is off: still "
-        "remembering, or forgetting past retraining); Retain: short of gold is how far the retain score falls below gold's (0 at "
-        "or above it); ◆ front: no other run of that model is both closer to gold's forgetting and cheaper in "
-        "retain (the Pareto front). Forget / Retain / Real metric: harmonic mean of ROUGE-L, Prob and the "
+        "n = 1). Forget: off gold is |forget − gold's forget| (either way is off: still remembering, or forgetting "
+        "past retraining); Retain: short of gold is how far the retain score falls below gold's (0 at or above "
+        "it); ◆ front: no other run of that model and forget size is both closer to gold's forgetting and cheaper "
+        "in retain (the Pareto front). Forget / Retain / Real metric: harmonic mean of ROUGE-L, Prob and the "
         "retained-knowledge truth ratio (paper v4 §5.1); each falls as a model forgets. 'shipped': a demo record "
         "that comes with clear-bench.")
 

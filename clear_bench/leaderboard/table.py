@@ -11,11 +11,11 @@ distance to gold and the Pareto front. Pure: records in, row dicts out (`build.p
   (`record["reference"]`), the visual track ships them as records of methods `original` and `gold`. Records whose
   references differ (another target seed) are merged like seeds.
 - **Ranking.** Within each base model and forget size (two models' runs, or a 5 % and a 10 % forget set, are never
-  ranked against each other): collapsed rows last
-  (the keep score below half the target's: the record's reference, else the board's target row, as on the visual
-  track; below 0.05 when no target is known), then the sort metric in its own direction (closest to its ideal for U-LIRA / U-MIA), then the
-  tie-break, the track's keep score in its direction (model utility; visual: retain accuracy), then the label,
-  modality and forget size; a value that does not apply sorts after every value.
+  ranked against each other): collapsed rows last (the keep score below half the target's: the record's
+  reference, else the board's target row, as on the visual track; below 0.05 when no target is known), then the
+  sort metric in its own direction (closest to its ideal for U-LIRA / U-MIA), then the tie-break: the track's
+  keep score in its direction (model utility; visual: retain accuracy), then the label, modality and preset; a
+  value that does not apply sorts after every value.
 - **Distance to gold.** `to_gold_forget` = |forget − gold's forget|: the gold model is the ideal, so forgetting
   less (still remembers) and forgetting past it (the collateral of a collapse) are both off by that much.
   `retain_cost` = how far the retain score falls short of gold's in its direction (0 at or beyond gold's).
