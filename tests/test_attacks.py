@@ -119,3 +119,12 @@ def test_attack_command_refuses_bad_runs_and_attacks_in_one_line(capsys, tmp_pat
     err = _one_error(capsys, clear_eval_main(["--preset", "demo", "--attacks", "quanto-int3",
                                               "--out", str(tmp_path / "x")]))
     assert "unknown attack 'quanto-int3'" in err and not (tmp_path / "x").exists()
+
+
+def test_relearning_budget_is_a_tenth_of_the_unlearning_and_needs_persons():
+    from clear_bench.attacks.relearn import MIN_STEPS, budget
+
+    assert budget(30) == MIN_STEPS == 4 and budget(100) == 10 and budget(101) == 11 and budget(0) == 4
+    assert [a.name for a in check_attacks("relearn-retain", "text")] == ["relearn-retain"]
+    with pytest.raises(ClearBenchError, match="relearn-forget' does not apply to the text track"):
+        check_attacks("relearn-forget", "text")  # TOFU QA names no person to split the forget set by

@@ -1,1 +1,134 @@
-"""Relearning attacks (registered in a later increment)."""
+"""Relearning attacks: a few steps of fine-tuning on related data bring forgotten knowledge back.
+
+Hu et al. 2024 ("Jogging the memory of unlearned LLMs through targeted relearning attacks") fine-tune an unlearned
+model on a small part of the forget data and find the rest comes back; OFFSIDE (2025) ships such a relearning
+script for Qwen2.5-VL. Two variants:
+  - `relearn-forget`: fine-tune on the forget-stream items of half the forget persons (seeded draw), score the
+    forget tasks on the items of the other half (the persons never relearned: what comes back was hidden, not
+    re-taught);
+  - `relearn-retain`: the benign variant, the same budget on retain-stream items only (as many as the forget
+    variant trains on); every forget item is scored.
+Budget: the run's unlearning learning rate, batch size and seed, no warm-up, for `max(MIN_STEPS, ceil(unlearning
+steps / 10))` optimiser steps: a tenth of what the unlearning spent. Every language-model weight trains (the vision
+tower stays frozen, as in unlearning): the attacker holds the merged weights and is not bound to the unlearner's
+LoRA adapters. (On the demo, LoRA r=8 relearning at this budget moved the held-out forget probability of an NPO run
+by 0.017 of the target-gold gap; full fine-tuning moved it by 0.22.) The same budget on the gold model, which never
+saw the forget persons, is the reference row: relearning that also teaches gold the held-out persons is
+generalisation, not recovery. Training is `training.loop.train`, as for fine-tuning and unlearning.
+"""
+from __future__ import annotations
+
+import math
+import random
+
+from .base import Attack, register
+
+MIN_STEPS = 4
+STEPS_FRACTION = 10  # a tenth of the unlearning steps (issue 23's budget)
+
+
+def budget(unlearn_steps: int) -> int:
+    """Relearning steps for an unlearning that took `unlearn_steps`."""
+    return max(MIN_STEPS, math.ceil(int(unlearn_steps or 0) / STEPS_FRACTION))
+
+
+def _stream(ctx, which: str) -> list:
+    """The run's forget stream (its modality's items) or retain stream, as training samples."""
+    from ..data.convert import training_samples
+    from ..data.schema import forget_configs
+    from ..training.unlearn import select_forget
+
+    names = forget_configs(ctx.identity["forget"])
+    dataset, key = ctx.track.forget_data if which == "forget" else ctx.track.retain_data
+    rows = training_samples(ctx.source.load(dataset, names[key]), ctx.source.name(dataset), names[key])
+    return select_forget(rows, ctx.identity["modality"]) if which == "forget" else rows
+
+
+def split_persons(ctx) -> tuple[list[str], list[str]]:
+    """(relearned, scored): the forget persons in a seeded draw, the first half (at least one) relearned."""
+    from ..errors import ClearBenchError
+    from ..utils import derive_seed
+
+    persons = sorted({s.person for s in _stream(ctx, "forget") if s.person})
+    if len(persons) < 2:
+        raise ClearBenchError(f"relearn-forget needs at least 2 forget persons to relearn on some and score the "
+                              f"others; the run's forget stream has {len(persons)}")
+    random.Random(derive_seed(ctx.identity["seed"], "relearn-split")).shuffle(persons)
+    half = max(1, len(persons) // 2)
+    return sorted(persons[:half]), sorted(persons[half:])
+
+
+class Relearn(Attack):
+    """A few steps of fine-tuning of the unlearned model (module docstring)."""
+
+    tracks = ("multimodal", "text")
+    paper = "Hu et al. 2024, 'Jogging the memory of unlearned LLMs through targeted relearning attacks'"
+
+    def __init__(self, on: str):
+        self.on = on
+        self.name = f"relearn-{on}"
+        # the text track's TOFU QA name no person (its logs neither): the forget set cannot be split by person there
+        self.tracks = ("multimodal",) if on == "forget" else ("multimodal", "text")
+        self._info = {}
+
+    @property
+    def doc(self) -> str:
+        if self.on == "forget":
+            return ("Fine-tuning on half the forget persons' items for a tenth of the unlearning steps (at least "
+                    f"{MIN_STEPS}), scored on the other half's. {self.paper}.")
+        return (f"The benign variant: the same budget on retain items only, every forget item scored. {self.paper}.")
+
+    def settings(self) -> dict:
+        return {"on": self.on, "min_steps": MIN_STEPS, "steps_fraction": STEPS_FRACTION}
+
+    def recipe(self, ctx) -> dict:
+        u = ctx.identity["unlearn"]
+        return {"steps": budget(ctx.manifest.get("run", {}).get("unlearn_steps")), "lr": u["train"]["lr"],
+                "batch_size": u["train"]["batch_size"], "seed": ctx.identity["seed"], "trains": "language model"}
+
+    def samples(self, ctx) -> list:
+        forget = _stream(ctx, "forget")
+        relearned, _ = split_persons(ctx)
+        items = [s for s in forget if s.person in set(relearned)]
+        if self.on == "forget":
+            return items
+        from ..utils import derive_seed
+
+        retain = _stream(ctx, "retain")
+        rng = random.Random(derive_seed(ctx.identity["seed"], "relearn-retain"))
+        return rng.sample(retain, min(len(retain), len(items)))
+
+    def gold_key(self, ctx) -> dict:
+        return {"recipe": self.recipe(ctx), "items": [s.item_id for s in self.samples(ctx)]}
+
+    def scored_persons(self, ctx):
+        return set(split_persons(ctx)[1]) if self.on == "forget" else None
+
+    def apply(self, model, processor, ctx):
+        from ..data.collator import Collator
+        from ..models.lora import freeze_vision
+        from ..training.loop import TrainConfig, make_accelerator, train
+        from ..utils import seed_everything
+
+        r = self.recipe(ctx)
+        samples = self.samples(ctx)
+        seed_everything(r["seed"])
+        accelerator = make_accelerator(1)
+        model.requires_grad_(True)  # a merged peft model comes back frozen
+        freeze_vision(model)
+        per_epoch = math.ceil(len(samples) / r["batch_size"] / max(1, accelerator.num_processes))
+        config = TrainConfig(epochs=r["steps"] / per_epoch, lr=r["lr"], batch_size=r["batch_size"], warmup_epochs=0.0,
+                             weight_decay=0.0, seed=r["seed"])
+        result = train(model, samples, Collator(processor, answer_logits_only=True), config, accelerator=accelerator,
+                       desc=f"{self.name} ({ctx.which})")
+        model = accelerator.unwrap_model(model)
+        model.requires_grad_(False)
+        self._info = {**r, "items": len(samples), "steps_taken": result.steps,
+                      "final_loss": round(result.losses[-1], 4) if result.losses else None}
+        if self.on == "forget":
+            self._info["relearned_persons"], self._info["scored_persons"] = split_persons(ctx)
+        return model.eval()
+
+
+register(Relearn("forget"))
+register(Relearn("retain"))

@@ -6,7 +6,8 @@ For each attack, on the run's saved model (`training.saved.load_run_model`, chec
   2. the same attack on the gold model, the reference row, scored into the cache (`<cache>/evals/attack-...`, shared
      by every run of the same gold model, data and evaluation settings);
   3. `RUN/attacks/NAME/result.json`: the forget and retain metric after the attack, the same before it, recovery
-     (`recovery.recovery`) for the run and for gold, the attack's settings, what it measured, its cost in seconds.
+     (`recovery.recovery`) for the run and for gold, on the forget metric and on the forget tasks' mean answer
+     probability (`recovery_prob`), the attack's settings, what it measured, its cost in seconds.
 Then `RUN/attacks.json` (every attack's result) and an `attacks` block in `RUN/submission.json` (re-hashed).
 An attack whose result.json holds the same key (attack settings, saved model, gold model, evaluation) is not run
 again. An attack that scores only some forget persons (relearning) has every metric before and after, of the run,
@@ -41,6 +42,18 @@ ATTACK_TASKS = {
 }
 
 
+# The forget metric is a harmonic mean that is 0 as soon as one of its parts is (a forget task's ROUGE-L at 0): on a
+# few items it moves in jumps. Recovery is also given on the mean answer probability of the same forget tasks, which
+# moves with every item (`recovery_prob`).
+PROB_TASKS = {"multimodal": ("forget_captions", "forget_facerec"), "text": ("text_forget",)}
+
+
+def _prob(summary: dict, track) -> float | None:
+    values = [_value(summary, f"{t}/prob") for t in PROB_TASKS.get(track.name, ())]
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
 def _value(summary: dict, key: str):
     entry = summary.get("metrics", {}).get(key)
     return None if entry is None else entry.get("value")
@@ -71,8 +84,9 @@ def _subset(src: Path, dst: Path, persons: set[str] | None, tasks: list[str], go
             continue
         records = logs.read_task(src, task)
         if persons is not None and get_task(task).role == "forget":
-            records = [r for r in records if r.person in persons]
-        logs.write_task(dst, task, records)
+            records = [r for r in records if r.person in persons]  # TOFU QA logs name no person: left out
+        if records:
+            logs.write_task(dst, task, records)
     info = logs.read_run_info(src)
     info["tasks"] = [t for t in tasks if logs.task_done(dst, t)]
     info["subset_of"] = str(src)
@@ -142,9 +156,14 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _key(run: _Run, attack, persons) -> str:
+def _gold_key(attack, ctx):
+    """What, beyond its settings, makes an attack's result (a relearning attack: its recipe and items)."""
+    return attack.gold_key(ctx) if hasattr(attack, "gold_key") else None
+
+
+def _key(run: _Run, attack, persons, ctx) -> str:
     return stable_hash([attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"), run.eval,
-                        run.tasks, sorted(persons) if persons is not None else None])
+                        run.tasks, sorted(persons) if persons is not None else None, _gold_key(attack, ctx)])
 
 
 def attack_one(run: _Run, attack, device: str | None = None) -> dict:
@@ -157,7 +176,7 @@ def attack_one(run: _Run, attack, device: str | None = None) -> dict:
     ctx = AttackContext(track=run.track, family=run.manifest["family"], source=run.source, manifest=run.manifest,
                         identity=run.identity, device=device)
     persons = attack.scored_persons(ctx)
-    key = _key(run, attack, persons)
+    key = _key(run, attack, persons, ctx)
     old = _read_json(out / RESULT_JSON)
     if old.get("key") == key:
         log.info("attack %s: already in %s, skipped", attack.name, out)
@@ -190,6 +209,8 @@ def attack_one(run: _Run, attack, device: str | None = None) -> dict:
     gold_before = summary(run.gold_eval, "gold", None) if run.gold_eval else {}
     target = summary(run.target_eval, "target", None) if run.target_eval else {}
     t, g = _value(target, forget_key), _value(gold_before, forget_key)
+    tp, gp = _prob(target, run.track), _prob(gold_before, run.track)
+    p_after, p_before, gp_after = _prob(after, run.track), _prob(before, run.track), _prob(gold_after, run.track)
     result = {
         "attack": attack.name, "key": key, "tracks": list(attack.tracks), "settings": attack.settings(),
         "info": info, "metric": forget_key, "retain_metric": retain_key,
@@ -198,9 +219,12 @@ def attack_one(run: _Run, attack, device: str | None = None) -> dict:
         "retain": _value(after, retain_key), "retain_before": _value(before, retain_key),
         "target": t, "gold": g,
         "recovery": recovery(_value(after, forget_key), _value(before, forget_key), t, g),
+        "forget_prob": p_after, "forget_prob_before": p_before, "target_prob": tp, "gold_prob": gp,
+        "recovery_prob": recovery(p_after, p_before, tp, gp),
         "gold_row": {"forget": _value(gold_after, forget_key), "forget_before": g,
                      "retain": _value(gold_after, retain_key), "retain_before": _value(gold_before, retain_key),
-                     "recovery": recovery(_value(gold_after, forget_key), g, t, g), "eval": str(gold_eval)},
+                     "recovery": recovery(_value(gold_after, forget_key), g, t, g),
+                     "forget_prob": gp_after, "recovery_prob": recovery(gp_after, gp, tp, gp), "eval": str(gold_eval)},
         "cost": {"attack_s": round(attack_s, 2), "eval_s": round(eval_s, 2), "gold_s": round(gold_s, 2)},
     }
     atomic_write_json(out / RESULT_JSON, result)
@@ -226,7 +250,7 @@ def _gold_under_attack(run: _Run, attack, device: str | None) -> Path:
     ctx = AttackContext(track=run.track, family=run.manifest["family"], source=run.source, manifest=run.manifest,
                         identity=run.identity, which="gold", device=device)
     key = stable_hash([gold["fingerprint"], attack.name, attack.settings(), run.eval, run.tasks,
-                       run.source.clear, run.source.tofu, attack.gold_key(ctx) if hasattr(attack, "gold_key") else None])
+                       run.source.clear, run.source.tofu, _gold_key(attack, ctx)])
     out = cache_dir() / "evals" / f"{run.track.cache_prefix}attack-{attack.name}-gold-{key}"
     from ..eval import logs
 
@@ -248,9 +272,11 @@ def _add_to_record(run: _Run, results: dict) -> None:
     from ..leaderboard.records import record_hash, write_record
 
     record = dict(run.record)
-    record["attacks"] = {name: {k: r.get(k) for k in ("forget", "forget_before", "retain", "recovery", "settings",
-                                                       "cost", "scored_persons")}
-                         | {"gold_recovery": r.get("gold_row", {}).get("recovery")} for name, r in results.items()}
+    record["attacks"] = {name: {k: r.get(k) for k in ("forget", "forget_before", "retain", "retain_before", "recovery",
+                                                       "recovery_prob", "settings", "cost", "scored_persons")}
+                         | {"gold_recovery": r.get("gold_row", {}).get("recovery"),
+                            "gold_recovery_prob": r.get("gold_row", {}).get("recovery_prob")}
+                         for name, r in results.items()}
     worst = [r["forget"] for r in results.values() if r.get("forget") is not None and r.get("scored_persons") is None]
     record["robust_forget"] = max(worst) if worst else None  # the forget metric is lower-is-better on both tracks
     record["record_hash"] = record_hash(record)

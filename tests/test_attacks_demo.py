@@ -1,0 +1,84 @@
+"""The attack suite on the demo (issue 23): `clear-eval --attacks` on a GD run, its saved model reloaded to the
+scores the run wrote, gold's recovery near 0 under every attack, and forgetting measurably undone by relearning.
+
+Measured on the demo (tiny LLaVA, one thread, seed 42; `clear-bench attack` on a `clear-eval --preset demo
+--method gd` run), recovery = (after attack - after unlearning) / (target - gold):
+  quanto-int8     forget metric 0.255 -> 0.255, recovery 0.001 (mean forget prob: 0.001); gold 0.000 (0.000)
+  quanto-int4     forget metric 0.255 -> 0.298, recovery 0.050 (prob: 0.016); gold 0.000 (0.001)
+  relearn-forget  held-out person's forget prob: recovery 0.560; gold 0.016 (4 steps on the other person's items)
+  relearn-retain  forget metric 0.255 -> 0.644, recovery 0.448 (prob: 0.390); gold 0.000 (-0.002): 4 steps of
+                  fine-tuning on retain items alone give back almost half of what GD removed.
+"""
+import json
+
+import pytest
+
+from clear_bench.cli import clear_eval_main, main
+from clear_bench.leaderboard.records import load_record
+
+pytestmark = pytest.mark.slow
+ATTACKS = ("quanto-int8", "quanto-int4", "relearn-forget", "relearn-retain")
+
+
+@pytest.fixture(scope="module")
+def gd_attacked(demo_models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "gd"
+    assert clear_eval_main(["--preset", "demo", "--method", "gd", "--out", str(out), "--attacks",
+                            ",".join(ATTACKS)]) == 0
+    return out
+
+
+def test_the_saved_model_reloads_to_the_scores_the_run_wrote(gd_attacked, tmp_path):
+    from clear_bench.data.sources import DataSource
+    from clear_bench.eval import logs
+    from clear_bench.eval.run import evaluate
+    from clear_bench.training.saved import load_run_model
+
+    model, processor, m = load_run_model(gd_attacked, device="cpu")
+    assert m["format"] == "lora" and m["method"] == "gd"
+    source = DataSource(m["run"]["data"]["clear"], m["run"]["data"]["tofu"])
+    evaluate(model, processor, source, tmp_path / "again", tasks=["forget_facerec"], progress=False, **m["run"]["eval"])
+    before = {r.item_id: r.answer_nll for r in logs.read_task(gd_attacked / "eval", "forget_facerec")}
+    again = {r.item_id: r.answer_nll for r in logs.read_task(tmp_path / "again", "forget_facerec")}
+    assert before.keys() == again.keys() and all(abs(before[k] - again[k]) < 1e-4 for k in before)
+
+
+def test_every_attack_has_logs_a_result_and_a_place_in_the_record(gd_attacked):
+    results = json.loads((gd_attacked / "attacks.json").read_text())
+    assert set(results) == set(ATTACKS)
+    for name in ATTACKS:
+        assert (gd_attacked / "attacks" / name / "eval" / "forget_facerec.jsonl").is_file()
+        assert json.loads((gd_attacked / "attacks" / name / "result.json").read_text())["key"] == results[name]["key"]
+    record = load_record(gd_attacked / "submission.json")  # re-hashed: still valid
+    assert set(record["attacks"]) == set(ATTACKS)
+    whole = [results[a]["forget"] for a in ATTACKS if results[a]["scored_persons"] is None]
+    assert record["robust_forget"] == max(whole) >= record["metrics"]["forget_metric"]["value"] - 1e-9
+    # the unattacked baseline of an attack is the run's own score
+    assert results["quanto-int8"]["forget_before"] == pytest.approx(record["metrics"]["forget_metric"]["value"])
+
+
+def test_gold_recovery_is_near_zero_under_every_attack(gd_attacked):
+    """Measured: |gold recovery| <= 0.016 on the mean forget probability, 0.000 on the forget metric."""
+    results = json.loads((gd_attacked / "attacks.json").read_text())
+    for name, r in results.items():
+        gold = r["gold_row"]
+        assert abs(gold["recovery_prob"]) < 0.06, (name, gold)
+        assert gold["recovery"] is None or abs(gold["recovery"]) < 0.06, (name, gold)
+
+
+def test_relearning_undoes_gds_forgetting_and_quantization_less(gd_attacked):
+    """GD's forgetting comes back under 4 relearning steps (measured: 0.56 of the target-gold gap on the held-out
+    person, 0.45 on the forget metric from retain data alone), far beyond gold's; int8 leaves it (0.001)."""
+    r = json.loads((gd_attacked / "attacks.json").read_text())
+    assert r["relearn-forget"]["recovery_prob"] > 0.25 > 5 * r["relearn-forget"]["gold_row"]["recovery_prob"]
+    assert r["relearn-forget"]["scored_persons"] and r["relearn-forget"]["info"]["steps_taken"] >= 4
+    assert r["relearn-retain"]["recovery"] > 0.2 and r["relearn-retain"]["recovery_prob"] > 0.2
+    assert abs(r["quanto-int8"]["recovery_prob"]) < 0.01
+    assert r["quanto-int4"]["recovery_prob"] > r["quanto-int8"]["recovery_prob"]
+
+
+def test_a_finished_attack_is_not_run_again(gd_attacked, capsys):
+    result = gd_attacked / "attacks" / "quanto-int4" / "result.json"
+    stamp = result.stat().st_mtime_ns
+    assert main(["attack", str(gd_attacked), "--attacks", "quanto-int4"]) == 0
+    assert result.stat().st_mtime_ns == stamp and "| quanto-int4 |" in capsys.readouterr().out
