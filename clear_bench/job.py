@@ -499,6 +499,31 @@ def run_steps(job: Job, steps: tuple[Step, ...] = STEPS) -> Job:
     return job
 
 
+# what a finished run folder holds (the last step writes the record; the others come before it)
+COMPLETE = ("submission.json", "results.md", "eval/summary.json")
+
+
+def is_complete(job: Job) -> bool:
+    """The folder already holds this run, finished: its identity matched (`runs.claim`) and every output is there,
+    the record valid."""
+    from .leaderboard.records import load_record
+
+    if not job.run.resumed or not all((job.out / f).is_file() for f in COMPLETE):
+        return False
+    try:
+        load_record(job.out / "submission.json")
+    except ClearBenchError:
+        return False
+    return True
+
+
 def run_job(cfg: JobConfig) -> Path:
-    """Run the whole job; returns the run folder."""
-    return run_steps(resolve(cfg)).out
+    """Run the whole job; returns the run folder. A folder that already holds this run, finished, is left as it
+    is (issue 27.4: a rerun used to unlearn again, with a new cost and a new record hash)."""
+    job = resolve(cfg)
+    if is_complete(job):
+        job.run.finish()
+        log.warning("already complete: %s holds this run's record (submission.json); nothing was redone "
+                    "(choose another --out, or remove the folder, to run it again)", job.out)
+        return job.out
+    return run_steps(job).out

@@ -97,6 +97,25 @@ def test_another_run_is_refused_before_any_work(gd_run, change, differs, capsys)
 
 
 @pytest.mark.slow
+def test_a_finished_run_rerun_is_already_complete_and_changes_nothing(gd_run, monkeypatch, caplog):
+    """Issue 27.4: the same command on a finished run folder does no work (no fine-tune, no unlearning, no
+    evaluation) and leaves every byte of the folder as it was."""
+    import logging
+
+    import clear_bench.job as job
+
+    def no_work(*a, **k):
+        raise AssertionError("a step ran on a finished run")
+
+    before = snapshot(gd_run)
+    monkeypatch.setattr(job, "run_steps", no_work)
+    with caplog.at_level(logging.WARNING, logger="clear_bench.job"):
+        assert clear_eval_main(EVAL + ["--out", str(gd_run)]) == 0
+    assert snapshot(gd_run) == before
+    assert any("already complete" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.slow
 def test_the_run_folder_names_the_run(gd_run):
     marker = json.loads((gd_run / runs.MARKER).read_text())
     assert marker["tool"] == "clear-bench" and marker["schema"] == 1 and marker["kind"] == runs.CLEAR_EVAL
