@@ -206,6 +206,7 @@ def clear_eval_main(argv=None) -> int:
                    + " (default: multimodal)")
     add_modality_arg(p)
     add_forget_arg(p)
+    p.set_defaults(forget=None)  # None: not given (--sequence refuses it); the job's default otherwise
     p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
                    "demo (built-in offline data, tiny model, CPU)")
     p.add_argument("--data", default=None, help=DATA_HELP + " (default: the preset's)")
@@ -240,6 +241,12 @@ def clear_eval_main(argv=None) -> int:
                         "evaluating the target unless, on every forget task, the target answers (ROUGE-L recall of "
                         "its greedy answer >= 0.75) at least 50%% of the items and 20 points more than the gold model "
                         "(docs/memorisation.md; the figures are recorded in submission.json)")
+    p.add_argument("--sequence", default=None, metavar="SIZES",
+                   help="deletion requests one after another, e.g. 1,5,10: unlearn forget01, then forget05 from "
+                        "that model, then forget10 (the sets are nested), scoring after each request the current "
+                        "forget set, the earlier ones and retain; OUT/sequence.md, sequence.png and the record's "
+                        "'sequence' keep every request (instead of --forget; not with --seeds or --attacks; "
+                        "docs/sequential_requests.md)")
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
                         "per metric (default: 1, a single run)")
@@ -301,6 +308,26 @@ def _method_args(items: list[str]) -> dict:
     return margs
 
 
+def _sequence(args: argparse.Namespace) -> tuple[int, ...] | None:
+    """--sequence's sizes (checked; never with --forget or --seeds); sets args.forget to its default."""
+    from .data.schema import DEFAULT_FORGET
+
+    if args.sequence is None:
+        args.forget = DEFAULT_FORGET if args.forget is None else args.forget
+        return None
+    from .sequence import parse_sequence
+
+    sizes = parse_sequence(args.sequence)
+    if args.forget is not None:
+        raise ClearBenchError("--sequence sets the forget sizes itself; leave out --forget")
+    if args.seeds > 1:
+        raise ClearBenchError("--sequence runs one seed; leave out --seeds (or run the sequence once per --seed)")
+    if getattr(args, "attacks", None) is not None:
+        raise ClearBenchError("--sequence saves no model to attack; leave out --attacks")
+    args.forget = sizes[-1]
+    return sizes
+
+
 def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """`clear-eval` after parsing: the track's flags, its job (one seed or `--seeds K`), the printed result."""
     from .repeat import run_seeds
@@ -318,6 +345,7 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             raise ClearBenchError("--attacks runs on one run folder; with --seeds, attack each seed-<s>/ folder with "
                                   "`clear-bench attack`")
     margs = _method_args(args.method_arg)
+    sequence = _sequence(args)
     if track.recipe == "split-model":
         from .visual import VisualJobConfig, run_visual_job as run_job
 
@@ -332,11 +360,19 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                         preset=args.preset, data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r,
                         l1_lambda=args.l1_lambda, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                         seed=args.seed, out=args.out, cap=args.cap, method_args=margs, compile=args.compile,
-                        trust_remote_code=args.trust_remote_code, allow_unmemorised=args.allow_unmemorised)
+                        trust_remote_code=args.trust_remote_code, allow_unmemorised=args.allow_unmemorised,
+                        sequence=sequence)
     if args.seeds > 1:
         out = run_seeds(cfg, args.seeds, run_job, track)
         print((out / "seeds.md").read_text())
         print(f"group folder: {out}  (seed-<s>/ per seed, seeds.json)")
+        return 0
+    if sequence:
+        from .sequence import run_sequence
+
+        out = run_sequence(cfg)
+        print((out / "sequence.md").read_text())
+        print(f"run folder: {out}  (sequence.png, request-<k>-forget<NN>/ per request, submission.json)")
         return 0
     out = run_job(cfg)
     print((out / "results.md").read_text())

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import runs
-from .data.schema import DEFAULT_FORGET, check_forget, forget_configs
+from .data.schema import DEFAULT_FORGET, check_forget, check_sequence, forget_configs
 from .errors import ClearBenchError
 from .utils import atomic_write_json, atomic_write_text, hardware, library_versions, seed_everything, stable_hash
 
@@ -56,6 +56,8 @@ class JobConfig:
         method_args: method hyper-parameters, e.g. {"beta": 0.2}.
         compile: fine-tune target and gold with compiled blocks (`TrainConfig.compile`); None: the preset's.
         trust_remote_code: let transformers run code shipped with the base model (off by default).
+        sequence: forget sizes to unlearn one after another, each from the model the previous request left
+            (`sequence.py`), e.g. (1, 5, 10); `forget` is then the last. None: one request, `forget`.
         allow_unmemorised: unlearn even when the target did not memorise the forget set (`eval/memorisation.py`;
             off: the run stops after evaluating the target, in one line naming the figures).
     """
@@ -80,6 +82,7 @@ class JobConfig:
     compile: bool | None = None
     trust_remote_code: bool = False
     allow_unmemorised: bool = False
+    sequence: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         from .tracks import get_track
@@ -89,6 +92,9 @@ class JobConfig:
             raise ClearBenchError(f"the {track.name} track does not run the LM job (use clear-eval --track "
                                   f"{track.name})")
         self.modality = track.check_modality(self.modality)
+        if self.sequence is not None:
+            self.sequence = check_sequence(self.sequence)
+            self.forget = self.sequence[-1]
         check_forget(self.forget)
         if self.cap is not None and self.cap < 0:
             raise ClearBenchError(f"--cap must be a number of items per task, or 0 for all (got {self.cap})")
@@ -166,6 +172,8 @@ class Job:
         state: accelerate's `PartialState` (under `accelerate launch`, every process fine-tunes and
             unlearns; the main process alone evaluates and writes).
         timings: seconds per step, for the record.
+        request: the request of a sequence being run ("request-<k>", `sequence.py`; "": a single request), whose
+            unlearning keeps its own resume checkpoint; sequence: the requests' figures, for the record.
         holdout, target_dir, gold_dir, gold_eval, gold_summary, target_eval, target_summary, memorisation, pairs,
             inputs, model, processor, result, efficiency, checkpoint, summary: what the steps produce, in order.
     """
@@ -186,6 +194,8 @@ class Job:
     run: Any = None
     state: Any = None
     timings: dict = field(default_factory=dict)
+    request: str = ""
+    sequence: list | None = None
     holdout: list = field(default_factory=list)
     target_dir: Path | None = None
     gold_dir: Path | None = None
@@ -257,7 +267,8 @@ def resolve(cfg: JobConfig) -> Job:
     preset, method, unlearn = _recipe(cfg, track)
     source = data_source(cfg.data, cfg.tofu, preset.data)
     names = forget_configs(cfg.forget)
-    out = Path(cfg.out or track.default_out(method.name or cfg.method, cfg.modality, cfg.forget))
+    out = Path(cfg.out or track.default_out(method.name or cfg.method, cfg.modality, cfg.forget)
+               + ("-sequence-" + "-".join(map(str, cfg.sequence)) if cfg.sequence else ""))
     tasks = None if track.tasks_by_data else list(track.tasks)
     # the data is reachable and well-formed, before any training
     for dataset, config in [track.forget_data] + ([track.retain_data] if tasks else []):
@@ -278,7 +289,8 @@ def _identity(job: Job) -> dict:
     from .training.finetune import data_fingerprint
 
     cfg, src, names = job.cfg, job.source, job.names
-    return runs.clear_eval_identity(
+    sequence = {"sequence": list(cfg.sequence)} if cfg.sequence else {}
+    return sequence | runs.clear_eval_identity(
         method=cfg.method, method_config=dataclasses.asdict(job.method.config), modality=cfg.modality,
         forget=cfg.forget, seed=cfg.seed, preset=job.preset.name, unlearn=dataclasses.asdict(job.unlearn),
         cap=job.eval["cap"], finetune=[dataclasses.asdict(finetune_recipe(job.preset, s, job.base_model,
@@ -372,14 +384,15 @@ def unlearn(job: Job) -> None:
     from .training.unlearn import unlearn as run_unlearning
 
     cfg = job.cfg
-    job.model, job.processor = job.family.load(str(job.target_dir), trust_remote_code=cfg.trust_remote_code)
+    if job.model is None:  # else a sequence's next request (`sequence.py`): on from the previous unlearned model
+        job.model, job.processor = job.family.load(str(job.target_dir), trust_remote_code=cfg.trust_remote_code)
     target_recipe = finetune_recipe(job.preset, "full", job.base_model, cfg.trust_remote_code)
     job.inputs = UnlearnInputs(holdout=job.holdout, source=job.source, finetune=target_recipe, cache_dir=job.cache,
                                seed=cfg.seed, base=resolve_base(target_recipe, job.source, job.cache / "models",
                                                                 job.family.name))
     job.method.prepare(job.processor, job.inputs)  # training-time work (SISA's shard adapters): not part of the cost
     job.run.start()  # the marker, before the first write into the run folder
-    job.checkpoint = job.run.checkpoint_dir()
+    job.checkpoint = job.run.checkpoint_dir() / job.request if job.request else job.run.checkpoint_dir()
     with measure() as clock:  # the clock is saved with the checkpoint: a resumed run counts every segment
         job.model, job.result = run_unlearning(job.model, job.processor, job.method, job.pairs, job.unlearn,
                                                inputs=job.inputs, checkpoint_dir=job.checkpoint, clock=clock)
@@ -454,7 +467,7 @@ def write_records(job: Job) -> None:
                "gold": _file_fingerprint(job.gold_dir)},
         versions=library_versions(), metrics=job.summary["metrics"], efficiency={**job.timings, **job.efficiency},
         reference=reference_values(job.target_summary, job.gold_summary), track=job.track.name,
-        hardware=hardware(), memorisation=job.memorisation)
+        hardware=hardware(), memorisation=job.memorisation, sequence=job.sequence)
     write_record(job.out / "submission.json", record)
     job.run.finish()  # the checkpoints were kept until now: a run killed during evaluation skips unlearning
 
@@ -503,12 +516,12 @@ def run_steps(job: Job, steps: tuple[Step, ...] = STEPS) -> Job:
 COMPLETE = ("submission.json", "results.md", "eval/summary.json")
 
 
-def is_complete(job: Job) -> bool:
-    """The folder already holds this run, finished: its identity matched (`runs.claim`) and every output is there,
-    the record valid."""
+def is_complete(job: Job, files: tuple[str, ...] = COMPLETE) -> bool:
+    """The folder already holds this run, finished: its identity matched (`runs.claim`) and every output (`files`)
+    is there, the record valid."""
     from .leaderboard.records import load_record
 
-    if not job.run.resumed or not all((job.out / f).is_file() for f in COMPLETE):
+    if not job.run.resumed or not all((job.out / f).is_file() for f in files):
         return False
     try:
         load_record(job.out / "submission.json")
@@ -519,7 +532,10 @@ def is_complete(job: Job) -> bool:
 
 def run_job(cfg: JobConfig) -> Path:
     """Run the whole job; returns the run folder. A folder that already holds this run, finished, is left as it
-    is (issue 27.4: a rerun used to unlearn again, with a new cost and a new record hash)."""
+    is (issue 27.4: a rerun used to unlearn again, with a new cost and a new record hash). A config with a
+    `sequence` runs with `sequence.run_sequence`."""
+    if cfg.sequence:
+        raise ClearBenchError("a sequence of requests runs with clear_bench.sequence.run_sequence, not run_job")
     job = resolve(cfg)
     if is_complete(job):
         job.run.finish()

@@ -61,7 +61,7 @@ CLEAR_EVAL_VALUES = {  # a valid non-default value of every clear-eval flag
     "--model": "tiny", "--lora-r": "4", "--l1-lambda": "0.1", "--epochs": "2", "--lr": "0.01", "--batch-size": "2",
     "--seed": "7", "--cap": "3", "--compile": None, "--splits": "4", "--pretrain": None,
     "--trust-remote-code": None, "--seeds": "2", "--method-arg": "beta=0.2", "--out": "somewhere", "--threads": "1",
-    "--attacks": "quanto-int4", "--allow-unmemorised": None,
+    "--attacks": "quanto-int4", "--allow-unmemorised": None, "--sequence": "1,5",
 }
 
 

@@ -93,6 +93,24 @@ def check_forget(forget: int) -> int:
     return forget
 
 
+def check_sequence(sizes) -> tuple[int, ...]:
+    """`sizes` as a tuple if it is a strictly increasing run of two or more of the nested forget sizes (`clear-eval
+    --sequence`); else a one-line `SchemaError`."""
+    sizes = tuple(sizes)
+    valid = ", ".join(map(str, FORGET_SIZES))
+    shown = ",".join(map(str, sizes))
+    if len(sizes) < 2:
+        raise SchemaError(f"--sequence needs two or more forget sizes, e.g. 1,5,10 (got {shown}; one size is "
+                          "--forget)")
+    bad = [s for s in sizes if s not in FORGET_SIZES]
+    if bad:
+        raise SchemaError(f"--sequence {shown}: {bad[0]} is not a forget size (valid: {valid}, the nested sets)")
+    if any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise SchemaError(f"--sequence {shown} must increase: each request forgets a set that holds the "
+                          "previous one")
+    return sizes
+
+
 def check_modality(modality: str) -> str:
     """`modality` if it names a forget stream (text, image or both); else a one-line `SchemaError`."""
     if modality not in MODALITIES:

@@ -221,3 +221,22 @@ def tradeoff(points: Sequence[Point], out: str | Path, x: Axis, y: Axis, title: 
 
     plt.close(fig)
     return Path(out)
+
+
+def sequence_lines(series: Mapping[str, Sequence[float | None]], xlabels: Sequence[str], out: str | Path,
+                   title: str) -> Path:
+    """One line per metric over a sequence of requests (`xlabels`: one per point, e.g. the target, then each
+    request); a value that was not measured (None) leaves a gap."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    xs = list(range(len(xlabels)))
+    for i, (label, values) in enumerate(series.items()):
+        ys = [float("nan") if v is None else v for v in values]
+        ax.plot(xs, ys, marker="o", linestyle="--" if label.startswith("Forget, the") else "-", label=label,
+                color=f"C{i}")
+    ax.set_xticks(xs, list(xlabels), fontsize=8)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out)

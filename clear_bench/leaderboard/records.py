@@ -62,14 +62,16 @@ def portable(value: Any, cwd: Path | None = None) -> Any:
 def make_record(*, method: str, modality: str, forget: int, seed: int, config: dict, data: dict, model: dict,
                 versions: dict, metrics: dict, efficiency: dict | None = None, label: str | None = None,
                 track: str = "multimodal", reference: dict | None = None, hardware: dict | None = None,
-                memorisation: dict | None = None) -> dict:
+                memorisation: dict | None = None, sequence: list | None = None) -> dict:
     """A complete record; `metrics` maps keys to summary entries (value, direction, higher_is_better, role).
 
     `track`: the leaderboard it belongs to (multimodal, text, visual). `reference`: the values of the models it
     is judged against, {"target": {key: value}, "gold": {key: value}} (the leaderboard marks a run whose retain
     score collapsed relative to its target). `hardware` (`utils.hardware()`: CPU / GPU model, threads) is the
     machine's: recorded, since CPU float sums move with it. `memorisation`: the gate's figures
-    (`eval/memorisation.py`: per forget task, the fraction of items target and gold answer, and their margin)."""
+    (`eval/memorisation.py`: per forget task, the fraction of items target and gold answer, and their margin).
+    `sequence`: the requests of `clear-eval --sequence` (`sequence.py`), each with its metrics and those of the
+    earlier forget sets; the record's own metrics are the last request's."""
     from ..utils import stable_hash
 
     config, data, model, efficiency, hardware = (portable(x) for x in (config, data, model, efficiency or {},
@@ -84,6 +86,7 @@ def make_record(*, method: str, modality: str, forget: int, seed: int, config: d
         "efficiency": efficiency,
         "reference": reference or {}, "hardware": hardware,
         **({"memorisation": memorisation} if memorisation is not None else {}),
+        **({"sequence": sequence} if sequence is not None else {}),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     record["record_hash"] = record_hash(record)
