@@ -377,10 +377,13 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     out = run_job(cfg)
     print((out / "results.md").read_text())
     if args.attacks is not None:
+        from accelerate import PartialState
+
         from .attacks.run import run_attacks
         from .commands.attack import results_table
 
-        print(results_table(run_attacks(out, args.attacks)))
+        if PartialState().is_main_process:  # under `accelerate launch`, the main process attacks (as it evaluates)
+            print(results_table(run_attacks(out, args.attacks)))
     print(f"run folder: {out}  (results.png, {track.summary}, submission.json)")
     return 0
 

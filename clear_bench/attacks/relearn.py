@@ -6,12 +6,13 @@ script for Qwen2.5-VL. Two variants:
   - `relearn-forget`: fine-tune on the forget-stream items of half the forget persons (seeded draw), score the
     forget tasks on the items of the other half (the persons never relearned: what comes back was hidden, not
     re-taught);
-  - `relearn-retain`: the benign variant, the same budget on retain-stream items only (as many as the forget
-    variant trains on); every forget item is scored.
-Budget: the run's unlearning learning rate, batch size and seed, no warm-up, for `max(MIN_STEPS, ceil(unlearning
-steps / 10))` optimiser steps: a tenth of what the unlearning spent. Every language-model weight trains (the vision
-tower stays frozen, as in unlearning): the attacker holds the merged weights and is not bound to the unlearner's
-LoRA adapters. (On the demo, LoRA r=8 relearning at this budget moved the held-out forget probability of an NPO run
+  - `relearn-retain`: the benign variant, the same budget on retain-stream items only (as many as half the forget
+    stream); every forget item is scored.
+Budget: `max(MIN_STEPS, ceil(unlearning steps / 10))` optimiser steps, a tenth of what the unlearning spent, of the
+run's unlearning batch size and seed, at the learning rate that taught the knowledge (the target fine-tune's), no
+warm-up. Every language-model weight trains (the vision tower stays frozen, as in unlearning): the attacker holds
+the merged weights and is not bound to the unlearner's LoRA adapters. (A method's LoRA learning rate is not one for
+all weights: on the demo, SCRUB's 5e-3 and RMU's 1e-2 broke the model in 4 steps, retain metric 0.8 -> 0.1.) (On the demo, LoRA r=8 relearning at this budget moved the held-out forget probability of an NPO run
 by 0.017 of the target-gold gap; full fine-tuning moved it by 0.22.) The same budget on the gold model, which never
 saw the forget persons, is the reference row: relearning that also teaches gold the held-out persons is
 generalisation, not recovery. Training is `training.loop.train`, as for fine-tuning and unlearning.
@@ -82,21 +83,20 @@ class Relearn(Attack):
         return {"on": self.on, "min_steps": MIN_STEPS, "steps_fraction": STEPS_FRACTION}
 
     def recipe(self, ctx) -> dict:
-        u = ctx.identity["unlearn"]
-        return {"steps": budget(ctx.manifest.get("run", {}).get("unlearn_steps")), "lr": u["train"]["lr"],
+        u, target = ctx.identity["unlearn"], ctx.identity["finetune"][0]  # [target recipe, gold recipe]
+        return {"steps": budget(ctx.manifest.get("run", {}).get("unlearn_steps")), "lr": target["train"]["lr"],
                 "batch_size": u["train"]["batch_size"], "seed": ctx.identity["seed"], "trains": "language model"}
 
     def samples(self, ctx) -> list:
-        forget = _stream(ctx, "forget")
-        relearned, _ = split_persons(ctx)
-        items = [s for s in forget if s.person in set(relearned)]
-        if self.on == "forget":
-            return items
         from ..utils import derive_seed
 
-        retain = _stream(ctx, "retain")
+        forget = _stream(ctx, "forget")
+        if self.on == "forget":
+            relearned = set(split_persons(ctx)[0])
+            return [s for s in forget if s.person in relearned]
+        retain = _stream(ctx, "retain")  # as many retain items as half the forget stream
         rng = random.Random(derive_seed(ctx.identity["seed"], "relearn-retain"))
-        return rng.sample(retain, min(len(retain), len(items)))
+        return rng.sample(retain, min(len(retain), max(1, len(forget) // 2)))
 
     def gold_key(self, ctx) -> dict:
         return {"recipe": self.recipe(ctx), "items": [s.item_id for s in self.samples(ctx)]}

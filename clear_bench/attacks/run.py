@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 ATTACKS_DIR = "attacks"
 ATTACKS_JSON = "attacks.json"
 RESULT_JSON = "result.json"
+RESULT_VERSION = 2  # bump when result.json gains or changes a field: older results are then recomputed
 # What an attack re-scores: the tasks of the track's forget and retain metrics (and, on the multimodal track, the
 # TOFU forget / retain QA that the text forget stream unlearns). Real-knowledge and holdout tasks are left out: an
 # attack is about what comes back, and they double the cost.
@@ -62,7 +63,9 @@ def _value(summary: dict, key: str):
 def _tasks(track, source, forget: int) -> list[str]:
     from ..eval.run import available_tasks
 
-    have = set(available_tasks(source, forget))
+    # a track that evaluates by data (multimodal: the Hub has no holdout persons) scores the tasks the data holds;
+    # the others (text) always have theirs
+    have = set(available_tasks(source, forget)) if track.tasks_by_data else set(track.tasks)
     tasks = [t for t in ATTACK_TASKS.get(track.name, ()) if t in have]
     if not tasks:
         raise ClearBenchError(f"the {track.name} track has no forget / retain task an attack can re-score")
@@ -162,7 +165,7 @@ def _gold_key(attack, ctx):
 
 
 def _key(run: _Run, attack, persons, ctx) -> str:
-    return stable_hash([attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"), run.eval,
+    return stable_hash([RESULT_VERSION, attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"), run.eval,
                         run.tasks, sorted(persons) if persons is not None else None, _gold_key(attack, ctx)])
 
 
@@ -226,6 +229,8 @@ def attack_one(run: _Run, attack, device: str | None = None) -> dict:
                      "recovery": recovery(_value(gold_after, forget_key), g, t, g),
                      "forget_prob": gp_after, "recovery_prob": recovery(gp_after, gp, tp, gp), "eval": str(gold_eval)},
         "cost": {"attack_s": round(attack_s, 2), "eval_s": round(eval_s, 2), "gold_s": round(gold_s, 2)},
+        # the unlearning's own wall time on the machine that ran it, beside the attack's (issue 23's cost table)
+        "unlearn_s": (run.record.get("efficiency") or {}).get("unlearn_s"),
     }
     atomic_write_json(out / RESULT_JSON, result)
     log.info("attack %s: %s %s -> %s (recovery %s; gold %s)", attack.name, forget_key, _fmt(result["forget_before"]),

@@ -33,14 +33,16 @@ def results_table(results: dict) -> str:
         return "–" if v is None else f"{v:.3f}"
 
     lines = ["| attack | forget before ↓ | forget after ↓ | recovery | gold recovery | recovery (prob) | "
-             "gold recovery (prob) | retain before ↑ | retain after ↑ | seconds |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "gold recovery (prob) | retain before ↑ | retain after ↑ | attack + re-score s | unlearning s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
-        cost = sum((r.get("cost") or {}).values())
+        cost = (r.get("cost") or {}).get("attack_s", 0) + (r.get("cost") or {}).get("eval_s", 0)
+        unlearn = r.get("unlearn_s")
         lines.append(f"| {name}{' (held-out persons)' if r.get('scored_persons') else ''} | {f(r.get('forget_before'))} "
                      f"| {f(r.get('forget'))} | {f(r.get('recovery'))} | {f(r.get('gold_row', {}).get('recovery'))} | "
                      f"{f(r.get('recovery_prob'))} | {f(r.get('gold_row', {}).get('recovery_prob'))} | "
-                     f"{f(r.get('retain_before'))} | {f(r.get('retain'))} | {cost:.0f} |")
+                     f"{f(r.get('retain_before'))} | {f(r.get('retain'))} | {cost:.0f} | "
+                     f"{'–' if unlearn is None else f'{unlearn:.0f}'} |")
     return "\n".join(lines) + "\n"
 
 
