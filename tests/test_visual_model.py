@@ -1,6 +1,7 @@
 """AM-Softmax, enrolment accuracy, split plans and the visual metric registry on toy tensors."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,6 +58,47 @@ def test_split_roles_follow_the_reference():
     assert plan.unlearned(7) == (1,) and plan.kept_out(7) == (0,)
 
 
+def test_assignments_are_every_choice_of_targets_at_demo_scale_and_seeded_draws_beyond():
+    plan = SplitPlan(8, (0,), (1,), tuple((2,) for _ in range(8)))
+    got = plan.assignments()
+    assert got[0] == plan.default_targets == (0, 1, 4, 5)
+    assert len(got) == len(set(got)) == 36  # C(4, 2) targets in each half, squared
+    assert all(len(set(a) & {0, 1, 2, 3}) == 2 and len(set(a) & {4, 5, 6, 7}) == 2 for a in got)
+    roles = plan.roles("holdout", (1, 3, 4, 6))  # holdout examples are IN the second half's models
+    assert roles == {"in_targets": [4, 6], "in_shadows": [5, 7], "out_targets": [1, 3], "out_shadows": [0, 2]}
+    big = SplitPlan(128, (0,), (1,), tuple((2,) for _ in range(128)))
+    drawn = big.assignments(limit=40, seed=3)
+    assert len(drawn) == len(set(drawn)) == 40 and drawn[0] == big.default_targets
+    assert drawn == big.assignments(limit=40, seed=3) != big.assignments(limit=40, seed=4)
+    assert all(len([k for k in a if k < 64]) == 32 == len([k for k in a if k >= 64]) for a in drawn)
+
+
+def test_spread_over_assignments_recomputes_the_attack_per_assignment():
+    """Synthetic scores where only model 1 (a forget-IN target by default) is far from its shadows: the attack
+    depends on which models are targets, and the spread is taken over exactly those recomputed values."""
+    from types import SimpleNamespace
+
+    from clear_bench.visual.metrics import RunScores, compute, over_assignments, ulira
+
+    rng = np.random.default_rng(0)
+    labels = torch.tensor([0] * 6 + [1] * 6 + [2] * 6)
+    plan = SplitPlan(8, (0,), (1,), tuple((2,) for _ in range(8)))
+    scores = rng.normal(0, 1, (8, 18))
+    scores[:4, :6] += 2.0  # forget examples: IN models score them higher, but not by much
+    scores[1, :6] += 20.0  # ... and model 1 far higher: as a shadow it drags the IN median away
+    run = RunScores(scores, np.zeros((8, 18), int), SimpleNamespace(labels=labels), plan)
+    values = over_assignments(run, "ulira")
+    assert len(values) == 36 and values[0] == ulira(run)
+    assert values[5] == ulira(RunScores(scores, run.preds, run.faces, plan, targets=plan.assignments()[5]))
+    assert values.min() < values.max()
+    out = compute(run, ["ulira", "ulira_mean", "ulira_min", "ulira_max", "ulira_lo", "ulira_hi"])
+    assert out["ulira_mean"]["value"] == pytest.approx(values.mean(), abs=1e-6)
+    assert out["ulira_min"]["value"] <= out["ulira_lo"]["value"] <= out["ulira_mean"]["value"]
+    assert out["ulira_mean"]["value"] <= out["ulira_hi"]["value"] <= out["ulira_max"]["value"]
+    assert out["ulira_min"]["value"] <= out["ulira"]["value"] <= out["ulira_max"]["value"]
+    assert out["ulira_lo"]["ideal"] == 0.5 and out["ulira_lo"]["direction"] == "→0.5"
+
+
 @pytest.mark.parametrize("n", [2, 5, 7, 0])
 def test_bad_split_counts(n):
     with pytest.raises(ClearBenchError, match="even number"):
@@ -66,4 +108,6 @@ def test_bad_split_counts(n):
 def test_metrics_have_directions():
     assert {m: (s.higher_is_better, s.ideal) for m, s in METRICS.items()} == {
         "forget_acc": (False, None), "holdout_acc": (True, None), "retain_acc": (True, None),
-        "ulira": (None, 0.5), "umia": (None, 0.5), "umia_tree": (None, 0.5)}  # a target value (issue 22.3)
+        "ulira": (None, 0.5), "umia": (None, 0.5), "umia_tree": (None, 0.5),  # a target value (issue 22.3)
+        **{f"{a}_{s}": (None, 0.5) for a in ("ulira", "umia", "umia_tree")
+           for s in ("mean", "min", "max", "lo", "hi")}}  # their spread over target/shadow assignments (22.4)

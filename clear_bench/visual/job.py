@@ -27,7 +27,7 @@ from ..errors import ClearBenchError
 from ..utils import (atomic_file, atomic_write_json, atomic_write_text, derive_seed, hardware, library_versions,
                      stable_hash)
 from .data import FaceSet, load_faces
-from .metrics import RunScores, compute, embed, face_id
+from .metrics import ASSIGNMENTS, RunScores, compute, embed, face_id
 from .methods import UnlearnTask, build_method
 from .presets import get_visual_preset
 from .splits import SplitModels, cached_split_models, check_splits
@@ -220,6 +220,7 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
         np.savez(tmp, score=run.scores, pred=run.preds, labels=faces.labels.numpy(), enrol=faces.enrol_mask.numpy())
     atomic_write_json(out / "summary.json", {"run": str(out), "track": TRACK, "config": config, "seed": cfg.seed,
                                             "metrics": metrics, "efficiency": {**timings, **eff},
+                                            "attack_assignments": len(splits.plan.assignments(ASSIGNMENTS)),
                                             "library_versions": library_versions(),
                                             "identities": faces.names, "plan": dataclasses.asdict(splits.plan)})
     title = (f"{cfg.method} · model {preset.backbone.name} · visual · forget {cfg.forget}% · {n} split models · "

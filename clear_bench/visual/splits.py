@@ -10,8 +10,10 @@ shared by every method's run; an interrupted training resumes at the next missin
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -63,13 +65,40 @@ class SplitPlan:
     def members(self, k: int) -> tuple[int, ...]:
         return tuple(sorted(self.unlearned(k) + self.retain[k]))
 
-    def roles(self, group: str) -> dict[str, list[int]]:
-        """Model indices for examples of `group` ("forget" or "holdout"): in/out shadows and in/out targets.
-        An example is IN a model that trained (then unlearned) its identity."""
+    @property
+    def default_targets(self) -> tuple[int, ...]:
+        """The reference's assignment: the first half of each group's split models are the attack targets."""
         t = self.half // 2
+        return tuple(range(t)) + tuple(range(self.half, self.half + t))
+
+    def roles(self, group: str, targets: tuple[int, ...] | None = None) -> dict[str, list[int]]:
+        """Model indices for examples of `group` ("forget" or "holdout"): in/out shadows and in/out targets.
+        An example is IN a model that trained (then unlearned) its identity. `targets`: which models are attack
+        targets (N/4 of each half; default `default_targets`), the rest are shadows."""
+        chosen = set(self.default_targets if targets is None else targets)
         first, second = list(range(self.half)), list(range(self.half, self.n))
         ins, outs = (first, second) if group == "forget" else (second, first)
-        return {"in_targets": ins[:t], "in_shadows": ins[t:], "out_targets": outs[:t], "out_shadows": outs[t:]}
+        return {"in_targets": [k for k in ins if k in chosen], "in_shadows": [k for k in ins if k not in chosen],
+                "out_targets": [k for k in outs if k in chosen], "out_shadows": [k for k in outs if k not in chosen]}
+
+    def assignments(self, limit: int = 40, seed: int = 0) -> list[tuple[int, ...]]:
+        """Target/shadow assignments to average an attack over: every choice of N/4 targets in each half when
+        there are at most `limit` (8 split models: C(4, 2)² = 36), else `limit` distinct seeded draws. The
+        reference's assignment (`default_targets`) is always the first."""
+        t = self.half // 2
+        first, second = range(self.half), range(self.half, self.n)
+        if math.comb(self.half, t) ** 2 <= limit:
+            out = [a + b for a in itertools.combinations(first, t) for b in itertools.combinations(second, t)]
+            out.remove(self.default_targets)
+            return [self.default_targets] + out
+        rng, out = random.Random(derive_seed(seed, "visual-assignments")), [self.default_targets]
+        seen = set(out)
+        while len(out) < limit:
+            a = tuple(sorted(rng.sample(first, t))) + tuple(sorted(rng.sample(second, t)))
+            if a not in seen:
+                seen.add(a)
+                out.append(a)
+        return out
 
 
 def make_plan(faces: FaceSet, n: int, seed: int) -> SplitPlan:
