@@ -267,7 +267,8 @@ def resolve(cfg: JobConfig) -> Job:
     preset, method, unlearn = _recipe(cfg, track)
     source = data_source(cfg.data, cfg.tofu, preset.data)
     names = forget_configs(cfg.forget)
-    out = Path(cfg.out or track.default_out(method.name or cfg.method, cfg.modality, cfg.forget)
+    out = Path(cfg.out or track.default_out(method.name or cfg.method, cfg.modality, cfg.forget, preset.name,
+                                            cfg.model or preset.model)
                + ("-sequence-" + "-".join(map(str, cfg.sequence)) if cfg.sequence else ""))
     tasks = None if track.tasks_by_data else list(track.tasks)
     # the data is reachable and well-formed, before any training

@@ -57,7 +57,8 @@ def run_seeds(cfg, k: int, run_job=None, track=None) -> Path:
     track = track or get_track(getattr(cfg, "track", "multimodal"))
     seeds = [cfg.seed + i for i in range(k)]
     modality = getattr(cfg, "modality", None) or track.modalities[0]
-    base = Path(cfg.out or track.default_out(cfg.method, modality, cfg.forget) + "-seeds")
+    model = getattr(cfg, "model", None) or getattr(track.get_presets().get(cfg.preset), "model", None)
+    base = Path(cfg.out or track.default_out(cfg.method, modality, cfg.forget, cfg.preset, model) + "-seeds")
     identity = {k_: v for k_, v in dataclasses.asdict(cfg).items() if k_ not in ("seed", "out", "allow_unmemorised")}
     group = runs.claim(base, SEED_GROUP, {**identity, "seeds": seeds})
     group.start()

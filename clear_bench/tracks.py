@@ -102,11 +102,13 @@ class Track:
         """Why `method` cannot run on this track (None: it can)."""
         return dict(self.refused_methods).get(method)
 
-    def default_out(self, method: str, modality: str, forget: int) -> str:
-        """The run folder when --out is not given."""
+    def default_out(self, method: str, modality: str, forget: int, preset: str, model: str | None = None) -> str:
+        """The run folder when --out is not given: runs/[TRACK-]METHOD[-MODALITY]-forgetNN-PRESET[-MODEL] (the
+        model's last path part), so runs of another preset or model never land in one folder (issue 27.4)."""
         prefix = "" if self.name == "multimodal" else f"{self.name}-"
         middle = f"-{modality}" if len(self.modalities) > 1 else ""
-        return f"runs/{prefix}{method.replace(':', '.')}{middle}-forget{forget:02d}"
+        tail = f"-{preset}" + (f"-{model.rstrip('/').rsplit('/', 1)[-1]}" if model else "")
+        return f"runs/{prefix}{method.replace(':', '.')}{middle}-forget{forget:02d}{tail}"
 
     def get_presets(self):
         """Its presets registry (imported on demand: the registry lives in the track's own layer)."""

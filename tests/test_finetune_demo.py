@@ -1,5 +1,6 @@
 """The tiny model really learns the demo, the gold model really does not know the forget persons."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,3 +75,18 @@ def test_tiny_qwen2vl_base_fine_tunes_offline(demo_source, tmp_path, monkeypatch
     task = get_task("retain_facerec")
     samples = samples_for_task(task, list(demo_source.load("clear", "retain_perturbed"))[:2], forget=10)
     assert all(len(s.variants) > 1 for s in score_items(model, proc, samples, generate=False))
+
+
+@pytest.mark.slow
+def test_finetune_writes_only_under_out(demo_source, tmp_path, capsys):
+    """Issue 27.4: `clear-bench finetune --out models/target` used to build the tiny base beside --out
+    (models/tiny-base-...); it now comes from (and goes to) the clear-bench cache, and --out's folder holds
+    nothing else afterwards."""
+    from clear_bench.cli import main
+
+    models = tmp_path / "models"
+    models.mkdir()
+    assert main(["finetune", "--preset", "demo", "--data", str(Path(demo_source.clear).parent), "--split",
+                 "retain90", "--epochs", "1", "--out", str(models / "target")]) == 0
+    assert sorted(p.name for p in models.iterdir()) == ["target"]
+    assert (models / "target" / "clear_manifest.json").is_file()

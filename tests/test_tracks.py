@@ -318,3 +318,17 @@ def test_text_fine_tune_manifest_has_the_shared_fields(demo_source, tmp_path):
     assert manifest["tool"] == "clear-bench" and manifest["hardware"]
     assert manifest["weights_sha256"] == weights_checksum(out)
     assert manifest["family"] == "causal-lm" and manifest["data_config"] == "tofu:full"
+
+
+def test_the_default_run_folder_names_preset_and_model():
+    """Issue 27.4: without --out, runs of another preset or model never share a folder."""
+    from clear_bench.tracks import get_track
+
+    mm, text, visual = (get_track(t) for t in ("multimodal", "text", "visual"))
+    assert mm.default_out("npo", "both", 10, "demo", "tiny") == "runs/npo-both-forget10-demo-tiny"
+    assert mm.default_out("npo", "both", 10, "paper", "Qwen/Qwen2-VL-2B-Instruct/") == \
+        "runs/npo-both-forget10-paper-Qwen2-VL-2B-Instruct"
+    assert text.default_out("my.mod:Method", "text", 5, "demo", "tiny-text") == \
+        "runs/text-my.mod.Method-forget05-demo-tiny-text"
+    assert visual.default_out("ga", "image", 10, "demo") == "runs/visual-ga-forget10-demo"
+    assert len({mm.default_out("npo", "both", 10, p, m) for p in ("demo", "paper") for m in ("a", "b")}) == 4

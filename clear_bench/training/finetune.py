@@ -230,7 +230,8 @@ def already_trained(out: Path, fingerprint: str) -> bool:
 def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | Path | None = None,
              accelerator=None, family: str = "vlm") -> Path:
     """Fine-tune a model of `family` (`training/families.py`) and save to `out`; reuse `out` if it already holds
-    a model made from the same inputs."""
+    a model made from the same inputs. The tiny offline base it may start from is built in (and reused from)
+    `cache_dir`, by default the clear-bench cache's models/ (as clear-eval does), never beside `out`."""
     from ..data.collator import Collator
     from ..models.lora import apply_lora, freeze_vision
     from .families import FAMILIES
@@ -238,7 +239,11 @@ def finetune(config: FinetuneConfig, source, out: str | Path, cache_dir: str | P
     fam = FAMILIES.get(family)
     out = check_replaceable(check_writable(out), MANIFEST)  # before any training: never replace foreign files
     cfg_name = fam.config_of(config.split)
-    cache_dir = Path(cache_dir or out.parent)
+    if cache_dir is None:
+        from ..data.demo import cache_dir as clear_bench_cache
+
+        cache_dir = clear_bench_cache() / "models"
+    cache_dir = Path(cache_dir)
     accelerator = accelerator or make_accelerator(config.train.grad_accum)
     # the tiny base is itself trained on the data: a malformed split must stop us before that
     samples = finetune_samples(fam, source, config) if config.model in fam.tiny else None

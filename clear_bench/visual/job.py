@@ -48,7 +48,7 @@ class VisualJobConfig:
         data: local folder with clear/ in the Hub layout, a Hub id of CLEAR, or "demo".
         splits: number of split models (even, >= 4).
         seed: seed of the split draw, heads, shuffling and unlearning.
-        out: run folder (default: runs/visual-<method>-forget<NN>).
+        out: run folder (default: runs/visual-<method>-forget<NN>-<preset>).
         method_args: method hyper-parameters, e.g. {"lr": "0.1"}.
         pretrain: teach the backbone face identity on the preset's celebrity set first (None: the preset's).
     """
@@ -173,10 +173,11 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     from ..efficiency import efficiency, summary_entries
     from ..leaderboard.records import make_record, write_record
     from ..presets import cache_dir
+    from ..tracks import get_track
 
     preset, method, n, pretrain = resolve(cfg)
     name = method.name or cfg.method.replace(":", ".")
-    out = Path(cfg.out or f"runs/visual-{name}-forget{cfg.forget:02d}")
+    out = Path(cfg.out or get_track(TRACK).default_out(name, "image", cfg.forget, preset.name))
     source = _source(cfg.data if cfg.data is not None else preset.data)
     faces = load_faces(preset.faces, source, cfg.forget)  # fails on too few images per identity, before training
     config = {"track": TRACK, "method": cfg.method, "method_config": dataclasses.asdict(method.config),
