@@ -9,6 +9,10 @@ class SchemaError(ClearBenchError):
     """A dataset config is missing, or a column is missing or has the wrong type."""
 
 
+class HubUnreachableError(ClearBenchError):
+    """The Hugging Face Hub cannot be reached and no local copy of the repository exists."""
+
+
 class UnknownNameError(ClearBenchError):
     """An unknown registry name (method, metric, backend, preset, ...)."""
 

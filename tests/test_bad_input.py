@@ -298,3 +298,16 @@ def test_disk_full_while_writing_results(record, tmp_path, capsys, monkeypatch):
     assert not (out / "leaderboard.md").exists()
     assert not [p for p in out.iterdir() if p.suffix in (".md", ".html")] if out.exists() else True
     assert not list(out.glob(".leaderboard*")) if out.exists() else True
+
+
+def test_validate_offline_says_the_hub_is_unreachable_once(tmp_path, capsys, monkeypatch):
+    """Issue 27.4: `validate --data therem/CLEAR` offline printed the same 300-character sentence for each of 35
+    configs and exited 1; it is one line, exit 2."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)  # no local folder therem/CLEAR
+    code = main(["validate", "--data", "therem/CLEAR"])
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1, captured
+    assert "cannot reach the Hugging Face Hub to download therem/CLEAR;" in errors[0]
+    assert "cannot reach" not in captured.out

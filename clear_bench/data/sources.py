@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import ClearBenchError, SchemaError
+from ..errors import ClearBenchError, HubUnreachableError, SchemaError
 from ..utils import looks_like_path
 from .schema import (CLEAR_SCHEMAS, OPTIONAL_CONFIGS, TOFU_SCHEMAS, check_config_name, schema_for, validate_columns,
                      validate_rows)
@@ -186,8 +186,8 @@ def _load_hub(repo: str, config: str):
     import datasets
 
     if not hub_reachable():
-        raise ClearBenchError(f"cannot reach the Hugging Face Hub to download {repo} ({config}); there is no local "
-                              f"folder {repo} either; {OFFLINE_HINT}")
+        raise HubUnreachableError(f"cannot reach the Hugging Face Hub to download {repo} ({config}); there is no "
+                                  f"local folder {repo} either; {OFFLINE_HINT}")
     try:
         return datasets.load_dataset(repo, config, split="train")
     except ValueError as e:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ClearBenchError
+from ..errors import ClearBenchError, HubUnreachableError
 from .schema import (CLEAR_SCHEMAS, IMAGE, LIST, OPTIONAL_CONFIGS, STR, TOFU_SCHEMAS, schema_for, validate_columns,
                      validate_rows)
 
@@ -136,6 +136,8 @@ def validate_source(source, include_optional: bool = True) -> ValidationReport:
             try:
                 ds = source.load(dataset, config, validate=False)
                 validate_columns(source.name(dataset), dataset, config, ds.features)
+            except HubUnreachableError as e:  # every config would say the same: say it once (issue 27.4)
+                raise HubUnreachableError(str(e).replace(f" ({config})", "")) from None
             except ClearBenchError as e:
                 if config in OPTIONAL_CONFIGS and "missing config" in str(e):
                     if include_optional:
