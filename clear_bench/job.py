@@ -443,7 +443,7 @@ def compare(job: Job) -> None:
     labelled = {"target": {**job.target_summary, "run": "target (before)"},
                 "unlearned": {**job.summary, "run": f"{cfg.method} (after)"},
                 "gold": {**job.gold_summary, "run": "gold (retain only)"}}
-    table = compare_summaries(list(labelled.values()))
+    table = compare_summaries(list(labelled.values()), gold=list(labelled).index("gold"))  # forget: nearest gold
     where = cfg.modality if len(job.track.modalities) > 1 else f"{job.track.name} track"
     title = (f"{cfg.method} · model {job.base_model} · {where} · forget {cfg.forget}% · {job.preset.name} preset · "
              f"seed {cfg.seed} (n = 1)")

@@ -98,3 +98,25 @@ def test_compare_bolds_closest_to_ideal_for_undirected_metrics(runs):
     row = next(line for line in md.splitlines() if line.startswith("| forget_captions/privleak_loss |"))
     cells = [c.strip() for c in row.split("|")[3:5]]
     assert cells == ["-100.0", "**0.000**"]  # the gold run leaks exactly as much as itself
+
+
+def test_with_a_gold_column_forgetting_past_gold_is_not_bold():
+    """Issue 27.4: results.md bolded the lowest forget Prob, rewarding a method that forgot past the gold model;
+    with the gold column named, the bold forget cell is the run closest to gold, while a retain metric keeps its
+    direction."""
+    from clear_bench.eval.summary import compare_summaries
+
+    def summary(run, forget, retain):
+        return {"run": run, "metrics": {
+            "forget_captions/prob": {"value": forget, "direction": "↓", "higher_is_better": False, "ideal": None,
+                                     "role": "forget"},
+            "retain_captions/prob": {"value": retain, "direction": "↑", "higher_is_better": True, "ideal": None,
+                                     "role": "retain"}}}
+
+    runs = [summary("target", 0.90, 0.80), summary("collapsed", 0.01, 0.10), summary("good", 0.35, 0.78),
+            summary("gold", 0.30, 0.82)]
+    plain = compare_summaries(runs)
+    assert "| forget_captions/prob | ↓ | 0.900 | **0.010** | 0.350 | 0.300 |" in plain
+    table = compare_summaries(runs, gold=3)  # 0.35 is 0.05 from gold; 0.01 is 0.29 past it
+    assert "| forget_captions/prob | ↓ | 0.900 | 0.010 | **0.350** | 0.300 |" in table
+    assert "| retain_captions/prob | ↑ | 0.800 | 0.100 | 0.780 | **0.820** |" in table

@@ -191,8 +191,10 @@ def compare_runs(run_dirs: Sequence[str | os.PathLike], gold_dir: str | os.PathL
     return compare_summaries([summarize(d, gold_dir, names, write=False) for d in run_dirs])
 
 
-def compare_summaries(summaries: Sequence[Mapping[str, Any]]) -> str:
-    """`compare_runs` on summaries already computed (dicts as `summarize` returns them)."""
+def compare_summaries(summaries: Sequence[Mapping[str, Any]], gold: int | None = None) -> str:
+    """`compare_runs` on summaries already computed (dicts as `summarize` returns them). With `gold` (the index of
+    the gold model's summary), a forget-task metric's best is the other run closest to gold's value: forgetting
+    past the model that never saw the forget set is not better (issue 27.4)."""
     keys: list[str] = []
     for s in summaries:
         keys += [k for k in s["metrics"] if k not in keys]
@@ -204,7 +206,11 @@ def compare_summaries(summaries: Sequence[Mapping[str, Any]]) -> str:
         entries = [s["metrics"].get(key) for s in summaries]
         some = next(e for e in entries if e is not None)
         cells = [_fmt(e, arrow=False) for e in entries]
-        best = _best(entries, some.get("higher_is_better"), some.get("ideal"))
+        if gold is not None and some.get("role") == "forget" and (entries[gold] or {}).get("value") is not None:
+            others = [None if i == gold else e for i, e in enumerate(entries)]
+            best = _best(others, None, entries[gold]["value"])
+        else:
+            best = _best(entries, some.get("higher_is_better"), some.get("ideal"))
         cells = [f"**{c}**" if i in best else c for i, c in enumerate(cells)]
         lines.append(f"| {key} | {some['direction']} | " + " | ".join(cells) + " |")
     if any(key in keys for key, _ in HEADLINE[:3]):
