@@ -95,3 +95,19 @@ def test_text_track_attacks(tmp_path):
     assert r["relearn-retain"]["recovery"] > 0.1 > abs(r["relearn-retain"]["gold_row"]["recovery"])
     assert abs(r["quanto-int8"]["recovery_prob"]) < 0.01
     assert set(load_record(out / "submission.json")["attacks"]) == {"quanto-int8", "relearn-retain"}
+
+
+def test_a_run_whose_cached_references_are_gone_is_one_line(gd_attacked, tmp_path, capsys):
+    import shutil
+
+    from clear_bench.training.saved import MODEL_MANIFEST
+
+    run = tmp_path / "copy"
+    shutil.copytree(gd_attacked, run)
+    manifest = run / "model" / MODEL_MANIFEST
+    m = json.loads(manifest.read_text())
+    m["run"]["gold_eval"] = str(tmp_path / "cleared-cache" / "gold")
+    manifest.write_text(json.dumps(m))
+    assert main(["attack", str(run), "--attacks", "quanto-int8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "gold evaluation" in err and "not in the cache any more" in err and "\n" not in err

@@ -124,6 +124,12 @@ class _Run:
         self.gold_eval = Path(run["gold_eval"]) if run.get("gold_eval") else None
         self.target_eval = Path(run["target_eval"]) if run.get("target_eval") else None
         self.eval_dir = run_dir / "eval"
+        gold = (self.manifest.get("gold") or {}).get("path")
+        for what, path in (("target evaluation", self.target_eval), ("gold evaluation", self.gold_eval),
+                           ("gold model", gold)):
+            if not path or not Path(path).is_dir():
+                raise ClearBenchError(f"the {what} of {run_dir} is not in the cache any more ({path}): run clear-eval "
+                                      "with the same settings again to rebuild it, then attack")
         self.tasks = _tasks(self.track, self.source, self.eval["forget"])
 
 
