@@ -61,3 +61,42 @@ def test_the_command_refuses_a_direction_less_key(tmp_path, capsys):
                  "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "has no direction" in err[0]
+
+
+def _with_utility(rec, utility, target_utility=0.6):
+    """`rec` with the board's keep score (model_utility) and the target's, as a real run's record holds them."""
+    from clear_bench.leaderboard.records import record_hash
+
+    rec = json.loads(json.dumps(rec))
+    rec["metrics"]["model_utility"] = {"value": utility, "higher_is_better": True, "direction": "↑"}
+    rec["reference"] = {"target": {"model_utility": target_utility}, "gold": {"model_utility": target_utility}}
+    rec["record_hash"] = record_hash(rec)
+    return rec
+
+
+def test_a_collapsed_run_ranks_last_not_as_the_best_forgetter():
+    """Issue 27.4: ga's forget metric is the lowest (best) because it destroyed the model (utility 0.01 < half
+    the target's 0.6); like the board, transfer ranks it last."""
+    from clear_bench.leaderboard.transfer import transfer
+
+    records = [(w, _with_utility(r, 0.01 if r["method"] == "ga" else 0.55) if w.startswith("mm/") else r)
+               for w, r in _records(LOWER, "forget_metric")]
+    forget = next(c for c in transfer(records) if c.kind == "forget")
+    assert forget.ranks["ga"][1] == 4.0  # multimodal rank: last of four, though its 0.1 is the lowest
+    plain = next(c for c in transfer(_records(LOWER, "forget_metric")) if c.kind == "forget")
+    assert plain.ranks["ga"][1] == 1.0
+
+
+def test_transfer_reads_a_folder_of_run_folders(tmp_path, capsys):
+    """Issue 27.4: `clear-bench transfer runs` found nothing in a folder of run folders (runs/*/submission.json)."""
+    from clear_bench.cli import main
+
+    runs = tmp_path / "runs"
+    for where, rec in _records(LOWER, "forget_metric"):
+        folder = runs / where.replace("/", "-")
+        folder.mkdir(parents=True)
+        (folder / "submission.json").write_text(json.dumps(rec))
+    (runs / "mm-ga" / ".checkpoint-x").mkdir()
+    (runs / "mm-ga" / ".checkpoint-x" / "submission.json").write_text("{}")  # hidden: not a record
+    assert main(["transfer", str(runs), "--out", str(tmp_path / "out")]) == 0
+    assert "methods used: ga, gd, idk, npo" in capsys.readouterr().out

@@ -6,7 +6,8 @@ without one are the multimodal track's). In each track the methods are ranked by
 metric (and separately by its retain metric); Spearman's rho (`scipy.stats.spearmanr`, ties get
 average ranks) is computed between each single-domain track and the multimodal one, over the methods
 both tracks have. The paper reports rho = 0.705 (text vs multimodal) and 0.205 (visual vs multimodal)
-for the forget ranking.
+for the forget ranking. A collapsed run (its keep score below half the target's, as the leaderboard judges
+it: `table.collapsed`) ranks last, as on the board, not as the best forgetter.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Mapping, Sequence
 from ..errors import ClearBenchError
 from .build import TRACKS, entry_goal, oriented
 from .records import load_record
+from .table import collapsed
 
 REFERENCE = "multimodal"
 # Per track: (forget metric, retain metric) keys of its records; `--key track:forget=KEY` overrides one.
@@ -56,8 +58,9 @@ def group_records(records: Sequence[tuple[str, dict]]) -> dict[str, dict[str, di
 
 def metric_values(records: Mapping[str, dict], key: str, track: str) -> dict[str, float]:
     """{method: value} of `key`, oriented so that higher is better (lower-is-better metrics negated, a metric with
-    a target value by minus its distance to it); a metric without a direction is refused in one line."""
-    out = {}
+    a target value by minus its distance to it); a metric without a direction is refused in one line. Collapsed
+    runs come after every other (ties among themselves), as on the leaderboard."""
+    out, fallen = {}, []
     for method, r in records.items():
         entry = r["metrics"].get(key)
         if entry is None or entry.get("value") is None:
@@ -67,10 +70,14 @@ def metric_values(records: Mapping[str, dict], key: str, track: str) -> dict[str
             raise ClearBenchError(f"the {track} track's metric '{key}' has no direction (neither higher- nor "
                                   "lower-is-better, nor a target value): a ranking by it means nothing; pick a key "
                                   "with an arrow in `clear-bench ls metrics`")
+        if track in TRACKS and collapsed(r, TRACKS[track]):
+            fallen.append(method)
+            continue
         out[method] = oriented(float(entry["value"]), target)
-    if not out:
+    if not out and not fallen:
         raise ClearBenchError(f"no {track}-track record has the metric '{key}'")
-    return out
+    floor = min(out.values(), default=0.0) - 1.0
+    return {**out, **{m: floor for m in fallen}}
 
 
 def ranks(values: Mapping[str, float]) -> dict[str, float]:
@@ -169,10 +176,15 @@ def figure(correlations: Sequence[Correlation], out: str | Path) -> Path:
 
 
 def load_records(paths: Sequence[str | Path]) -> list[tuple[str, dict]]:
-    """(path, record) of every record file; a folder stands for the *.json records in it."""
+    """(path, record) of every record file; a folder stands for the *.json records in it and the submission.json
+    of every run folder below it (a folder of runs, as `runs/`)."""
     files: list[Path] = []
     for p in map(Path, paths):
-        files += sorted(p.glob("*.json")) if p.is_dir() else [p]
+        if p.is_dir():
+            found = set(p.glob("*.json")) | set(p.rglob("submission.json"))
+            files += sorted(f for f in found if not any(part.startswith(".") for part in f.relative_to(p).parts))
+        else:
+            files.append(p)
     if not files:
         raise ClearBenchError(f"no records in {', '.join(map(str, paths))}")
     return [(str(f), load_record(f)) for f in files]
