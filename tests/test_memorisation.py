@@ -91,3 +91,31 @@ def test_the_record_keeps_the_margin_under_its_hash(tmp_path):
     path.write_text(json.dumps(edited))
     with pytest.raises(ClearBenchError, match="record_hash does not match"):
         load_record(path)
+
+
+def test_the_board_shows_the_margin_and_marks_an_unmemorised_target(tmp_path):
+    from clear_bench.leaderboard.build import build
+    from clear_bench.leaderboard.records import make_record, write_record
+
+    metrics = {"forget_metric": {"value": 0.2, "direction": "↓", "higher_is_better": False},
+               "retain_metric": {"value": 0.6, "direction": "↑", "higher_is_better": True}}
+    paths = []
+    for method, margins, passed in (("gd", (1.0, 0.33), True), ("npo", (0.1, 0.0), False), ("kl", None, None)):
+        memo = None if margins is None else {"passed": passed, "tasks": {
+            "forget_facerec": {"margin": margins[0]}, "forget_captions": {"margin": margins[1]}}}
+        r = make_record(method=method, modality="both", forget=10, seed=0, config={"preset": "demo"}, data={},
+                        model={}, versions={}, metrics=metrics, memorisation=memo)
+        paths.append(write_record(tmp_path / f"{method}.json", r))
+    files = build(paths, tmp_path / "board", include_baselines=False)
+    lines = files["markdown"].read_text().splitlines()
+    head = next(line for line in lines if line.startswith("| #"))
+    assert head.rstrip(" |").endswith("| Memorised ↑")
+    cells = {line.split("|")[2].strip(): line.split("|")[-2].strip() for line in lines
+             if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
+    assert cells == {"gd": "0.330", "npo (unmemorised)": "0.000", "kl": "n/a"}
+    page = files["html"].read_text()
+    assert "Memorised ↑</th>" in page and 'data-v="0.33"' in page
+    # a section whose records never measured it (the shipped ones, made before the gate) has no such column
+    alone = build([paths[2]], tmp_path / "board2", include_baselines=False)["markdown"].read_text()
+    head = next(line for line in alone.splitlines() if line.startswith("| #"))
+    assert head.endswith("| Cost / retrain ↓ |") and "Memorised ↑" not in alone

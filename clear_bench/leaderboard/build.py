@@ -27,6 +27,9 @@ from .records import load_record
 from .table import (COLLAPSE_FLOOR, COLLAPSE_FRACTION, CONFIDENCE, EFFICIENCY, arrow, collapsed, entry,  # noqa: F401
                     entry_goal, first_entry, key_goal, oriented, rows, value)
 
+MEMORISED = "Memorised"  # the column of the memorisation gate's margin (`eval/memorisation.py`), when measured
+
+
 # Each track's section (columns, forget / retain / keep / sort keys) is the track's `Board` (`clear_bench/tracks.py`).
 TrackBoard = Board
 TRACKS = {name: t.board for name, t in TRACK_REGISTRY.items()}
@@ -75,28 +78,48 @@ def heading(board: TrackBoard, records: list[dict], sort: str | None = None) -> 
             f"one row: mean ± {CONFIDENCE:.0%} t-interval over n seeds.")
 
 
-def _header(board: TrackBoard, records: list[dict]) -> list[str]:
+def memorised(row: dict) -> float | None:
+    """A method row's memorisation margin (`eval/memorisation.py`): the smallest target − gold margin of forget
+    items answered over its records' forget tasks; None for reference rows and records made before the gate."""
+    if row["kind"] != "method":
+        return None
+    margins = [t.get("margin") for rec in row["records"]
+               for t in ((rec.get("memorisation") or {}).get("tasks") or {}).values()]
+    margins = [m for m in margins if m is not None]
+    return min(margins) if margins else None
+
+
+def _memo(table: list[dict]) -> bool:
+    """A section shows the Memorised column when some row's records measured it."""
+    return any(memorised(r) is not None for r in table)
+
+
+def _header(board: TrackBoard, records: list[dict], memo: bool = False) -> list[str]:
     cols = [f"{h} {arrow(records, k)}".strip() for k, h in board.columns]
     return (["#", "method", "model", "from", "modality", "forget %", "preset", "n"] + cols
-            + [f"{h} {a}" for _, h, a in DISTANCE] + ["front", f"{EFFICIENCY[1]} {EFFICIENCY[2]}"])
+            + [f"{h} {a}" for _, h, a in DISTANCE] + ["front", f"{EFFICIENCY[1]} {EFFICIENCY[2]}"]
+            + ([f"{MEMORISED} ↑"] if memo else []))
 
 
 def _label(r: dict) -> str:
-    return f"{r['label']} (collapsed)" if r["collapsed"] else r["label"]
+    label = f"{r['label']} (collapsed)" if r["collapsed"] else r["label"]
+    unmemorised = any((rec.get("memorisation") or {}).get("passed") is False for rec in r.get("records", ()))
+    return label + (" (unmemorised)" if r["kind"] == "method" and unmemorised else "")
 
 
-def _cells(r: dict, board: TrackBoard) -> list[str]:
+def _cells(r: dict, board: TrackBoard, memo: bool = False) -> list[str]:
     rank = "ref" if r["kind"] != "method" else str(r["rank"])
     return ([rank, _label(r), r["model"], r["from"], r["modality"], str(r["forget"]), r["preset"], str(r["n"])]
             + [_fmt_stat(r["stats"].get(k)) for k, _ in board.columns]
             + [_fmt(r.get(k)) for k, _, _ in DISTANCE] + ["◆" if r.get("front") else ""]
-            + [_fmt_stat(r["stats"].get(EFFICIENCY[0]))])
+            + [_fmt_stat(r["stats"].get(EFFICIENCY[0]))] + ([_fmt(memorised(r))] if memo else []))
 
 
 def markdown(table: list[dict], board: TrackBoard, records: list[dict]) -> str:
-    head = _header(board, records)
+    memo = _memo(table)
+    head = _header(board, records, memo)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(_cells(r, board)) + " |" for r in table]
+    lines += ["| " + " | ".join(_cells(r, board, memo)) + " |" for r in table]
     return "\n".join(lines) + "\n"
 
 
@@ -109,8 +132,10 @@ NOTE = ("↑ higher is better, ↓ lower is better, closest to x: a target value
         "past retraining); Retain: short of gold is how far the retain score falls below gold's (0 at or above "
         "it); ◆ front: no other run of that model and forget size is both closer to gold's forgetting and cheaper "
         "in retain (the Pareto front). Forget / Retain / Real metric: harmonic mean of ROUGE-L, Prob and the "
-        "retained-knowledge truth ratio (paper v4 §5.1); each falls as a model forgets. 'shipped': a demo record "
-        "that comes with clear-bench.")
+        "retained-knowledge truth ratio (paper v4 §5.1); each falls as a model forgets. Memorised (runs that "
+        "measured it): the smallest, over the forget tasks, of the fraction of items the target answers minus the "
+        "gold model's (docs/memorisation.md); (unmemorised): the target failed that gate and the run went on with "
+        "--allow-unmemorised. 'shipped': a demo record that comes with clear-bench.")
 
 
 def record_name(record: dict) -> str:
@@ -119,10 +144,10 @@ def record_name(record: dict) -> str:
     return f"{record.get('track', 'multimodal')}-{label}-s{record['seed']}-{record['record_hash'][:10]}.json"
 
 
-def _html_row(r: dict, board: TrackBoard) -> str:
-    cells = _cells(r, board)
+def _html_row(r: dict, board: TrackBoard, memo: bool = False) -> str:
+    cells = _cells(r, board, memo)
     keys = ([None] * 8 + [k for k, _ in board.columns] + [k for k, _, _ in DISTANCE] + [None, EFFICIENCY[0]])
-    numbers = [None if k is None else r.get(k) for k in keys]
+    numbers = [None if k is None else r.get(k) for k in keys] + ([memorised(r)] if memo else [])
     numbers[0] = r["rank"]
     numbers[5], numbers[7] = r["forget"], r["n"]
     links = " ".join(f'<a href="records/{html.escape(record_name(rec))}">{"record" if not r["seeds"] else "s" + str(s)}'
@@ -139,7 +164,7 @@ def _html_row(r: dict, board: TrackBoard) -> str:
     return f"<tr data-ref='{ref}' data-kind='{r['kind']}'{cls}>" + "".join(tds) + "</tr>"
 
 
-def _th_attrs(board: TrackBoard, records: list[dict]) -> list[str]:
+def _th_attrs(board: TrackBoard, records: list[dict], memo: bool = False) -> list[str]:
     """Each header's sorting hints for the page's script: data-best (the first click's direction), data-ideal."""
     def hint(g):
         if isinstance(g, float):
@@ -147,13 +172,15 @@ def _th_attrs(board: TrackBoard, records: list[dict]) -> list[str]:
         return {"higher": " data-best='desc'", "lower": " data-best='asc'"}.get(g, "")
 
     return ([" data-best='asc'"] + [""] * 7 + [hint(key_goal(records, k)) for k, _ in board.columns]
-            + [" data-best='asc'"] * len(DISTANCE) + [""] + [" data-best='asc'"])
+            + [" data-best='asc'"] * len(DISTANCE) + [""] + [" data-best='asc'"]
+            + ([" data-best='desc'"] if memo else []))
 
 
 def html_section(table: list[dict], board: TrackBoard, records: list[dict], plots: list[str],
                  sort: str | None = None, track: str = "") -> str:
-    head = _header(board, records)
-    body = "".join(_html_row(r, board) for r in table)
+    memo = _memo(table)
+    head = _header(board, records, memo)
+    body = "".join(_html_row(r, board, memo) for r in table)
     heading_html = html.escape(heading(board, records, sort)).replace("**", "")
     imgs = "".join(f'<p><img src="{html.escape(p)}" alt="{html.escape(board.title)}: {html.escape(p)}"></p>'
                    for p in plots)
@@ -161,8 +188,8 @@ def html_section(table: list[dict], board: TrackBoard, records: list[dict], plot
             f"<p><input type='search' class='board-filter' placeholder='filter rows (method, model, …)' "
             f"aria-label='filter {html.escape(board.title)}'></p>"
             f"<table class='board' id='board-{html.escape(track)}'><thead><tr>"
-            + "".join(f"<th title='click to sort'{a}>{html.escape(h)}</th>" for h, a in zip(head, _th_attrs(board,
-                                                                                                         records)))
+            + "".join(f"<th title='click to sort'{a}>{html.escape(h)}</th>"
+                      for h, a in zip(head, _th_attrs(board, records, memo)))
             + f"</tr></thead><tbody>{body}</tbody></table>" + imgs)
 
 
