@@ -11,11 +11,13 @@ script for Qwen2.5-VL. Two variants:
 Budget: `max(MIN_STEPS, ceil(unlearning steps / 10))` optimiser steps, a tenth of what the unlearning spent, of the
 run's unlearning batch size and seed, at the learning rate that taught the knowledge (the target fine-tune's), no
 warm-up. Every language-model weight trains (the vision tower stays frozen, as in unlearning): the attacker holds
-the merged weights and is not bound to the unlearner's LoRA adapters. (A method's LoRA learning rate is not one for
-all weights: on the demo, SCRUB's 5e-3 and RMU's 1e-2 broke the model in 4 steps, retain metric 0.8 -> 0.1.) (On the demo, LoRA r=8 relearning at this budget moved the held-out forget probability of an NPO run
-by 0.017 of the target-gold gap; full fine-tuning moved it by 0.22.) The same budget on the gold model, which never
-saw the forget persons, is the reference row: relearning that also teaches gold the held-out persons is
-generalisation, not recovery. Training is `training.loop.train`, as for fine-tuning and unlearning.
+the merged weights and is not bound to the unlearner's LoRA adapters. On the demo, LoRA r=8 relearning at this
+budget moved the held-out forget probability of an NPO run by 0.017 of the target-gold gap, full fine-tuning by
+0.22; and a method's LoRA learning rate is not one for all weights (SCRUB's 5e-3 and RMU's 1e-2 took the retain
+metric from 0.8 to 0.1 in 4 steps). A bf16 / fp16 model relearns, and is scored, in float32. The same budget on
+the gold model, which never saw the forget persons, is the reference row: relearning that also teaches gold the
+held-out persons is generalisation, not recovery. Training is `training.loop.train`, as for fine-tuning and
+unlearning.
 """
 from __future__ import annotations
 
@@ -105,6 +107,8 @@ class Relearn(Attack):
         return set(split_persons(ctx)[1]) if self.on == "forget" else None
 
     def apply(self, model, processor, ctx):
+        import torch
+
         from ..data.collator import Collator
         from ..models.lora import freeze_vision
         from ..training.loop import TrainConfig, make_accelerator, train
@@ -114,6 +118,11 @@ class Relearn(Attack):
         samples = self.samples(ctx)
         seed_everything(r["seed"])
         accelerator = make_accelerator(1)
+        dtype = next(model.parameters()).dtype
+        if dtype in (torch.bfloat16, torch.float16):
+            # an AdamW step of lr 1e-5 is below half a bf16 step of a weight of 0.02 (1.2e-4): it would round away.
+            # Relearn, and score, in float32 (the gold row gets the same treatment)
+            model = model.float()
         model.requires_grad_(True)  # a merged peft model comes back frozen
         freeze_vision(model)
         per_epoch = math.ceil(len(samples) / r["batch_size"] / max(1, accelerator.num_processes))
@@ -124,6 +133,7 @@ class Relearn(Attack):
         model = accelerator.unwrap_model(model)
         model.requires_grad_(False)
         self._info = {**r, "items": len(samples), "steps_taken": result.steps,
+                      "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
                       "final_loss": round(result.losses[-1], 4) if result.losses else None}
         if self.on == "forget":
             self._info["relearned_persons"], self._info["scored_persons"] = split_persons(ctx)

@@ -171,8 +171,8 @@ def _gold_key(attack, ctx):
 
 
 def _key(run: _Run, attack, persons, ctx) -> str:
-    return stable_hash([RESULT_VERSION, attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"), run.eval,
-                        run.tasks, sorted(persons) if persons is not None else None, _gold_key(attack, ctx)])
+    return stable_hash([RESULT_VERSION, attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"),
+                        run.eval, run.tasks, sorted(persons) if persons is not None else None, _gold_key(attack, ctx)])
 
 
 def attack_one(run: _Run, attack, device: str | None = None) -> dict:

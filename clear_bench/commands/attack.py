@@ -38,7 +38,8 @@ def results_table(results: dict) -> str:
     for name, r in results.items():
         cost = (r.get("cost") or {}).get("attack_s", 0) + (r.get("cost") or {}).get("eval_s", 0)
         unlearn = r.get("unlearn_s")
-        lines.append(f"| {name}{' (held-out persons)' if r.get('scored_persons') else ''} | {f(r.get('forget_before'))} "
+        held_out = " (held-out persons)" if r.get("scored_persons") else ""
+        lines.append(f"| {name}{held_out} | {f(r.get('forget_before'))} "
                      f"| {f(r.get('forget'))} | {f(r.get('recovery'))} | {f(r.get('gold_row', {}).get('recovery'))} | "
                      f"{f(r.get('recovery_prob'))} | {f(r.get('gold_row', {}).get('recovery_prob'))} | "
                      f"{f(r.get('retain_before'))} | {f(r.get('retain'))} | {cost:.0f} | "
