@@ -254,24 +254,36 @@ def clear_eval_main(argv=None) -> int:
                    help="after the run, attack its saved model and re-score (as `clear-bench attack OUT --attacks "
                         "...`; `clear-bench ls attacks`), e.g. quanto-int8,quanto-int4; LM tracks, one seed")
     p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="flags from a YAML file (flag names as keys; method-arg as a mapping); flags given here win. "
+                        "Every run writes OUT/clear-eval.yaml, which --config takes to repeat it")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks of errors")
-    args = p.parse_args(argv)
+    from .configfile import parse_with_config, settings
+
+    try:
+        args = parse_with_config(p, argv)
+    except ClearBenchError as e:  # the file's problems: one line, as for any bad input
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     _setup_logging(args.verbose)
+    ran = settings(args, p)  # before the job fills in defaults: the command as given
 
     def run() -> int:
         from .threads import apply_threads, is_tiny
 
         check_flags(args)
         apply_threads(args.threads, is_tiny(args.model, args.preset))
-        return _run_track(args, p)
+        return _run_track(args, p, ran)
 
     return run_safely(run, verbose=args.verbose, command="clear-eval")
 
 
 def refuse_foreign_flags(args: argparse.Namespace, parser: argparse.ArgumentParser, track) -> None:
     """A flag the user gave that `track` does not honour is a one-line error naming it (never ignored)."""
+    from .configfile import default
+
     for name, value in vars(args).items():
-        if name not in track.flags and value != parser.get_default(name):
+        if name not in track.flags and value != default(parser, name):
             flag = "--" + name.replace("_", "-")
             honour = sorted(t.name for t in _tracks().values() if name in t.flags)
             raise ClearBenchError(f"{flag} belongs to --track {' / '.join(honour)}, not --track {track.name}"
@@ -328,8 +340,10 @@ def _sequence(args: argparse.Namespace) -> tuple[int, ...] | None:
     return sizes
 
 
-def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """`clear-eval` after parsing: the track's flags, its job (one seed or `--seeds K`), the printed result."""
+def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser, ran: dict | None = None) -> int:
+    """`clear-eval` after parsing: the track's flags, its job (one seed or `--seeds K`), the printed result, and
+    the settings it ran with (`ran`) as OUT/clear-eval.yaml."""
+    from .configfile import write_config
     from .repeat import run_seeds
     from .tracks import get_track
 
@@ -364,6 +378,7 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                         sequence=sequence)
     if args.seeds > 1:
         out = run_seeds(cfg, args.seeds, run_job, track)
+        write_config(out, ran or {})
         print((out / "seeds.md").read_text())
         print(f"group folder: {out}  (seed-<s>/ per seed, seeds.json)")
         return 0
@@ -371,10 +386,12 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         from .sequence import run_sequence
 
         out = run_sequence(cfg)
+        write_config(out, ran or {})
         print((out / "sequence.md").read_text())
         print(f"run folder: {out}  (sequence.png, request-<k>-forget<NN>/ per request, submission.json)")
         return 0
     out = run_job(cfg)
+    write_config(out, ran or {})
     print((out / "results.md").read_text())
     if args.attacks is not None:
         from accelerate import PartialState

@@ -32,7 +32,7 @@ class Board:
 
 # clear-eval flags every track reads (the CLI refuses any other flag a track does not list in `flags`)
 COMMON_FLAGS = frozenset({"method", "method_arg", "forget", "preset", "data", "seed", "seeds", "out", "track", "threads",
-                          "verbose"})
+                          "verbose", "config"})
 LM_FLAGS = COMMON_FLAGS | {"modality", "tofu", "model", "lora_r", "l1_lambda", "epochs", "lr", "batch_size", "cap",
                            "compile", "trust_remote_code", "attacks", "allow_unmemorised", "sequence"}
 
