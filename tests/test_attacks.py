@@ -116,6 +116,12 @@ def test_attack_command_refuses_bad_runs_and_attacks_in_one_line(capsys, tmp_pat
                                         '"format": "full", "track": "visual", "files": {}}')
     assert "does not apply to the visual track" in _one_error(capsys, main(["attack", str(tmp_path / "run"),
                                                                             "--attacks", "quanto-int4"]))
+    from clear_bench import runs  # a visual-track run keeps no LM model: refused by its track, not a missing file
+
+    visual = runs.claim(tmp_path / "visual", runs.CLEAR_EVAL, runs.run_identity("visual", method="scrub_bio")).start()
+    runs.release(visual.folder)
+    assert "does not apply to the visual track" in _one_error(capsys, main(["attack", str(visual.folder),
+                                                                            "--attacks", "relearn-retain"]))
     err = _one_error(capsys, clear_eval_main(["--preset", "demo", "--attacks", "quanto-int3",
                                               "--out", str(tmp_path / "x")]))
     assert "unknown attack 'quanto-int3'" in err and not (tmp_path / "x").exists()

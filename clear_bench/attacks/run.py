@@ -133,6 +133,22 @@ class _Run:
         self.tasks = _tasks(self.track, self.source, self.eval["forget"])
 
 
+def run_track(run_dir: str | os.PathLike) -> str:
+    """The track of a run folder: its saved model's (`training.saved`), else its marker's (a visual-track run keeps
+    no LM model, and its attacks are refused by track, not by a missing file)."""
+    from ..runs import read_marker
+    from ..training.saved import read_run_model_manifest
+
+    try:
+        return read_run_model_manifest(run_dir)["track"]
+    except ClearBenchError:
+        marker = read_marker(run_dir) if Path(run_dir).is_dir() else None
+        track = (marker or {}).get("identity", {}).get("track")
+        if track and track != "multimodal" and track != "text":
+            return track
+        raise
+
+
 def run_attacks(run_dir: str | os.PathLike, names, device: str | None = None) -> dict:
     """Run the attacks `names` (list or comma-separated) on the finished run in `run_dir`; returns attacks.json's
     content. Every name is checked against the run's track before any work."""
@@ -141,9 +157,7 @@ def run_attacks(run_dir: str | os.PathLike, names, device: str | None = None) ->
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ClearBenchError(f"run folder {run_dir} does not exist")
-    from ..training.saved import read_run_model_manifest
-
-    attacks = check_attacks(names, read_run_model_manifest(run_dir)["track"])  # inapplicable: one line, no work
+    attacks = check_attacks(names, run_track(run_dir))  # inapplicable: one line, no work
     run = _Run(run_dir)
     claim(run_dir, CLEAR_EVAL, run.identity, flag="RUN")  # our run's folder, and no other process writes into it
     try:

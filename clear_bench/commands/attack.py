@@ -49,12 +49,12 @@ def results_table(results: dict) -> str:
 
 def cmd_attack(args) -> int:
     from ..attacks import check_attacks
-    from ..attacks.run import run_attacks
+    from ..attacks.run import run_attacks, run_track
     from ..threads import apply_threads, is_tiny
     from ..training.saved import read_run_model_manifest
 
+    check_attacks(args.attacks, run_track(args.run))  # one line before any work (and before torch loads)
     manifest = read_run_model_manifest(args.run)
-    check_attacks(args.attacks, manifest["track"])  # one line before any work (and before torch loads)
     apply_threads(getattr(args, "threads", None), is_tiny(manifest.get("base_model"), None))
     results = run_attacks(args.run, args.attacks, device=args.device)
     print(results_table(results), end="")
