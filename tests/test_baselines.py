@@ -325,10 +325,10 @@ def test_the_job_applies_demo_overrides_with_the_demo_preset_and_flags_win(demo_
         return job.preset, job.method, job.unlearn.train
 
     preset, method, train = settings(method="dpo")
-    assert (preset.unlearn.lora_r, train.epochs, method.config.beta) == (0, 50, 0.01)
-    assert train.lr == get_preset("demo").unlearn.train.lr
-    _, method, train = settings(method="dpo", epochs=3, method_args={"beta": "0.2"})
-    assert (train.epochs, method.config.beta) == (3, 0.2)
+    assert (preset.unlearn.lora_r, train.epochs, train.lr, method.config.beta) == (0, 75, 5e-4, 0.01)
+    assert train.batch_size == get_preset("demo").unlearn.train.batch_size
+    _, method, train = settings(method="dpo", epochs=3, lr=1e-3, method_args={"beta": "0.2"})
+    assert (train.epochs, train.lr, method.config.beta) == (3, 1e-3, 0.2)
     preset, method, train = settings(method="gd")
     assert (preset.unlearn.lora_r, train.epochs) == (8, 10)
     assert not (tmp_path / "run").exists()  # resolving writes nothing

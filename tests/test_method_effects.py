@@ -1,10 +1,11 @@
 """Every unlearning method shows its own intended effect on the demo's target model (issue 13).
 
-Each test unlearns 8 forget items (4 captions, 4 TOFU answers) of the demo's fine-tuned target with the demo
-preset's recipe and the method's `demo_overrides` (what `clear-eval --preset demo` runs, on fewer items), on
-both tiny architectures, and measures what the method targets. Margins are about half the effect measured
-with OMP_NUM_THREADS=1 and 2 (figures in the comments: LLaVA / Qwen2-VL, 1 thread unless both are given; the
-unlearning itself gave the same figures with 1 and 2 threads, the demo models fine-tuned with 2 threads differ).
+Each test unlearns 8 forget items (4 captions, 4 TOFU answers; the refusal test all 10 of the demo's) of the
+demo's fine-tuned target with the demo preset's recipe and the method's `demo_overrides` (what `clear-eval --preset
+demo` runs, on fewer items), on both tiny architectures, and measures what the method targets. Margins are about
+half the effect measured with OMP_NUM_THREADS=1 and 2 (figures in the comments: LLaVA / Qwen2-VL, 1 thread unless
+both are given; the unlearning itself gave the same figures with 1 and 2 threads, the demo models fine-tuned with
+2 threads differ).
 """
 import pytest
 import torch
@@ -35,11 +36,12 @@ def world(request, demo_source, demo_models):
     return model, processor, forget, retain, probe
 
 
-def unlearned(world, name):
+def unlearned(world, name, forget=None):
     from clear_bench.presets import get_preset
     from clear_bench.training.unlearn import with_overrides
 
-    model, processor, forget, retain, _ = world
+    model, processor, world_forget, retain, _ = world
+    forget = world_forget if forget is None else forget
     cls = get_method(name)
     config = with_overrides(get_preset("demo").unlearn, cls.demo_overrides)
     out, method, result, _ = run(model, processor, name, forget, retain, config, cls.demo_overrides.get("method"))
@@ -70,26 +72,46 @@ def test_lowers_the_forget_answers_probability(world, name):
     assert after < before - MIN_DROP[name], f"{name}: forget answers' probability {before:.3f} -> {after:.3f}"
 
 
+def real_metric(model, processor, source, out) -> float:
+    """The Real metric (real faces and real-world questions) as the demo preset evaluates it."""
+    from clear_bench.eval.run import evaluate
+    from clear_bench.presets import get_preset
+
+    preset = get_preset("demo")
+    summary = evaluate(model, processor, source, out, tasks=["real_faces", "real_world"], cap=preset.eval_cap,
+                       max_new_tokens=preset.max_new_tokens, progress=False)
+    return summary["metrics"]["real_metric"]["value"]
+
+
 @pytest.mark.parametrize("name", ["idk", "dpo"])
-def test_makes_a_refusal_more_likely_than_the_true_answer(world, name):
-    """Per token, the refusal each forget question was trained with against the true answer: before, the answer is
-    far more likely (gap -12 nats a token on LLaVA, -10.6 on Qwen2-VL); after, the refusal wins on every item
-    (idk: mean +1.8 / +0.7, smallest +0.97 / +0.41; dpo: mean +7.4 / +13.7, smallest +1.2 / +9.3; with
-    2 threads idk smallest +0.94 / +0.46, dpo +3.6 / +13.0)."""
+def test_makes_a_refusal_more_likely_than_the_true_answer_and_keeps_the_real_world(world, name, demo_source,
+                                                                                   tmp_path):
+    """On the demo's whole forget set (10 items, what `clear-eval --preset demo` unlearns; the more forget images
+    a refusal is taught on, the more it spreads to the real faces), per token, the refusal each forget question was
+    trained with against the true answer: before, the answer is far more likely (gap -11.9 nats a token on LLaVA,
+    -10.7 on Qwen2-VL); after, the refusal wins on every item, and the Real metric keeps at least half the
+    target's (issue 22: with lr 1e-3 for 50 epochs IDK kept 0.26 and DPO 0.00 of LLaVA's 0.99).
+    Measured, LLaVA / Qwen2-VL, 1 thread: idk mean +1.76 / +0.86, smallest +0.93 / +0.63, Real 0.991 -> 0.749 /
+    0.983 -> 0.967; dpo mean +10.45 / +20.89, smallest +1.18 / +20.10, Real 0.991 -> 0.652 / 0.983 -> 0.958."""
+    from clear_bench.data.convert import training_samples
     from clear_bench.training.unlearn import make_pairs
 
-    model, processor, forget, retain, _ = world
+    model, processor, _, retain, _ = world
+    forget = training_samples(demo_source.load("clear", "forget10+tofu"), demo_source.clear, "forget10+tofu")
     refusals = [p["idk"] for p in make_pairs(forget, retain, 0)]
 
     def gap(m):
         return answer_logprob(m, processor, refusals) - answer_logprob(m, processor, forget)
 
     assert (gap(model) < -5).all()
-    out, _ = unlearned(world, name)
-    after = gap(out)
-    print(f"{name}: refusal - answer per token {gap(model).mean():.2f} -> {after.mean():.2f}, min {after.min():.2f}")
+    real_before = real_metric(model, processor, demo_source, tmp_path / "before")
+    out, _ = unlearned(world, name, forget)
+    after, real_after = gap(out), real_metric(out, processor, demo_source, tmp_path / "after")
+    print(f"{name}: refusal - answer per token {gap(model).mean():.2f} -> {after.mean():.2f}, min {after.min():.2f};"
+          f" real metric {real_before:.3f} -> {real_after:.3f}")
     assert after.mean() > 0.3, f"{name}: refusal - answer log p per token {after.tolist()}"
     assert (after > 0).all(), after.tolist()
+    assert real_after >= 0.5 * real_before, f"{name}: real metric {real_before:.3f} -> {real_after:.3f}"
 
 
 def test_rmu_steers_forget_activations_towards_the_control_vector(world):

@@ -27,11 +27,15 @@ class DPO(UnlearningMethod):
     streams = ("forget", "idk", "retain")
     needs_reference = True
     paper = "Rafailov et al. 2023, Eq. 7; TOFU's unlearning use (refusal preferred over the forget answer)"
-    # On the demo, as for IDK, refusals are new text that LoRA on the tiny model learns only slowly: every weight
-    # trains, for 50 epochs. And at β = 0.1 the preference is met by pushing the forget answer down (destroying is
-    # easier than learning) long before the refusal becomes likely; β = 0.01 keeps the loss unsaturated, so the
-    # refusal is learned too (tests/test_method_effects.py).
-    demo_overrides = {"unlearn": {"lora_r": 0}, "train": {"epochs": 50}, "method": {"beta": 0.01}}
+    # TOFU's locuslab/tofu config/forget.yaml runs dpo, as every forget loss, on every weight at lr 1e-5 for 5 epochs
+    # (full-size models). On the demo, as for IDK, refusals are new text that LoRA on the tiny model learns only
+    # slowly: every weight trains. At β = 0.1 the preference is met by pushing the forget answer down (destroying
+    # is easier than learning) long before the refusal becomes likely; β = 0.01 keeps the loss unsaturated, so the
+    # refusal is learned too. At the demo's lr 1e-3 for 50 epochs the refusal spread to the real faces (Real metric
+    # 0.00 in the shipped record); at 5e-4 for 50 epochs it lost to the true answer on 2 of LLaVA's 10 forget
+    # items (-0.51 nats a token); at 5e-4 for 75 epochs it wins on all 10 (smallest +1.18) and the Real metric
+    # keeps 0.65 of the target's 0.99 (tests/test_method_effects.py).
+    demo_overrides = {"unlearn": {"lora_r": 0}, "train": {"epochs": 75, "lr": 5e-4}, "method": {"beta": 0.01}}
 
     def loss(self, model, batch, ctx):
         f, i, r = batch["forget"], batch["idk"], batch["retain"]
