@@ -53,3 +53,18 @@ def test_a_preset_default_is_checked_too_and_args_override_it():
     assert build_method("ga", {"lr": "0.5"}, {"batch_size": 32, "not_a_field": 1}).config.batch_size == 32
     with pytest.raises(ClearBenchError, match="batch_size must be >= 1"):
         build_method("ga", {}, {"batch_size": 0})
+
+
+def test_preset_method_settings_name_real_methods_and_fields_and_yield_to_method_args():
+    from clear_bench.visual.presets import VISUAL_PRESETS
+
+    demo = VISUAL_PRESETS["demo"]
+    assert {"ga", "gd", "llmu", "dpo", "scrub"} <= set(demo.method_settings)
+    for preset in VISUAL_PRESETS.values():
+        for name, settings in preset.method_settings.items():
+            assert name in available(), name
+            config = build_method(name, {}, preset.defaults_for(name)).config
+            assert {k: getattr(config, k) for k in settings} == settings, name  # a typo would be dropped silently
+            assert config.batch_size == preset.method_defaults.get("batch_size", config.batch_size)
+    assert build_method("ga", {"lr": "0.5"}, demo.defaults_for("ga")).config.lr == 0.5
+    assert build_method("ga", {}, VISUAL_PRESETS["paper"].defaults_for("ga")).config.lr == 0.1  # the reference's

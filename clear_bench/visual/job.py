@@ -84,7 +84,7 @@ def resolve(cfg: VisualJobConfig):
     preset = get_visual_preset(cfg.preset)
     forget_configs(cfg.forget)
     n = check_splits(preset.splits if cfg.splits is None else cfg.splits)
-    method = build_method(cfg.method, cfg.method_args, preset.method_defaults)
+    method = build_method(cfg.method, cfg.method_args, preset.defaults_for(cfg.method))
     pretrain = preset.pretrain if cfg.pretrain is not False else None
     if cfg.pretrain and pretrain is None:
         raise ClearBenchError(f"the {preset.name} preset has no pretraining face set (--pretrain is for the paper "
@@ -197,7 +197,7 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     setting = stable_hash([RUNS_VERSION, splits.folder.name, cfg.seed])
 
     def cached(mname: str) -> tuple[RunScores, Cost]:
-        m = build_method(mname, {}, preset.method_defaults)
+        m = build_method(mname, {}, preset.defaults_for(mname))
         key = stable_hash([setting, dataclasses.asdict(m.config)])
         return method_scores(m, mname, splits, faces, preset, cfg.seed, cache / "visual" / "runs" / f"{mname}-{key}",
                              progress)

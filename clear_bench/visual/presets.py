@@ -25,6 +25,8 @@ class VisualPreset:
         pretrain: face-identity pretraining of the backbone before the split models (None: none).
         method_defaults: hyper-parameters given to every method that has the field, before --method-arg
             (the demo's few images per split need a smaller batch than the reference's 256).
+        method_settings: per method, hyper-parameters over `method_defaults` (and under --method-arg): where the
+            reference's values take too few steps on the demo's 24 forget images to move anything.
         doc: one line for `clear-bench ls`.
     """
 
@@ -36,7 +38,12 @@ class VisualPreset:
     splits: int
     pretrain: PretrainConfig | None = None
     method_defaults: dict = field(default_factory=dict)
+    method_settings: dict = field(default_factory=dict)
     doc: str = ""
+
+    def defaults_for(self, method: str) -> dict:
+        """The hyper-parameters this preset gives `method` before --method-arg."""
+        return {**self.method_defaults, **self.method_settings.get(method, {})}
 
 
 VISUAL_PRESETS = {
@@ -51,6 +58,17 @@ VISUAL_PRESETS = {
                          BackboneConfig("tiny", hidden_sizes=(16, 32, 64), depths=(1, 1, 1), embedding_size=16),
                          SGDRecipe(epochs=30, lr=0.05, batch_size=32, schedule="cosine"), splits=8,
                          method_defaults={"batch_size": 32},
+                         # The reference's settings take 2-15 steps here (24 forget images, batch 32) and leave
+                         # forget accuracy at Original's (GA .973, LLMU .973, DPO .991). With batch-norm in
+                         # eval mode (the reference's net.eval()) larger steps cost holdout and retain accuracy as
+                         # much as forget accuracy (GA lr 0.05, 10 epochs: forget .80, holdout .71, retain .77);
+                         # in training mode the same ascent is selective. Measured on the demo (one thread, Original
+                         # forget/holdout/retain .973/.821/.972): tests/test_visual_effects.py.
+                         method_settings={"ga": {"train_mode": True, "lr": 0.03},
+                                          "gd": {"train_mode": True, "lr": 0.05, "epochs": 5},
+                                          "llmu": {"train_mode": True, "lr": 0.1},
+                                          "dpo": {"train_mode": True, "lr": 0.5},
+                                          "scrub": {"train_mode": True, "lr": 0.1}},
                          doc="drawn portraits of the demo persons (32 px), a tiny ResNet, 8 split models, CPU"),
 }
 
