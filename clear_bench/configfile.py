@@ -98,7 +98,7 @@ def settings(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[
     out = {}
     for dest in _actions(parser):
         value = getattr(args, dest, None)
-        if dest == "method_arg":
+        if dest == "method_arg" and all("=" in item for item in value or []):  # else refused later, one line
             value = dict(item.split("=", 1) for item in value or [])
         out[dest.replace("_", "-")] = value
     return out
