@@ -59,7 +59,7 @@ def test_preset_method_settings_name_real_methods_and_fields_and_yield_to_method
     from clear_bench.visual.presets import VISUAL_PRESETS
 
     demo = VISUAL_PRESETS["demo"]
-    assert {"ga", "gd", "llmu", "dpo", "scrub"} <= set(demo.method_settings)
+    assert {"ga", "gd", "llmu", "dpo", "scrub", "sparsity"} <= set(demo.method_settings)
     for preset in VISUAL_PRESETS.values():
         for name, settings in preset.method_settings.items():
             assert name in available(), name

@@ -68,7 +68,8 @@ VISUAL_PRESETS = {
                                           "gd": {"train_mode": True, "lr": 0.05, "epochs": 5},
                                           "llmu": {"train_mode": True, "lr": 0.1},
                                           "dpo": {"train_mode": True, "lr": 0.5},
-                                          "scrub": {"train_mode": True, "lr": 0.1}},
+                                          "scrub": {"train_mode": True, "lr": 0.1},
+                                          "sparsity": {"lr": 0.02, "alpha": 1e-2, "epochs": 6}},
                          doc="drawn portraits of the demo persons (32 px), a tiny ResNet, 8 split models, CPU"),
 }
 

@@ -1,8 +1,8 @@
 """Sparsity: retain fine-tuning with an L1 penalty on the backbone's weights (`cv/unlearning/sparsity.py`).
 
-It forgets only by drifting away from what it no longer trains on; on the demo (24 forget images, a tiny ResNet)
-its forget, holdout and retain accuracy fall together at every lr / α tried (docs/visual_track.md), so the demo
-keeps the reference's settings and shows no selective effect."""
+It forgets only by drifting away from what it no longer trains on: on the demo (24 forget images, a tiny ResNet)
+its forget accuracy levels off about 0.05 below Original's wherever holdout and retain accuracy hold, and larger
+steps lower all three together (docs/visual_track.md)."""
 from dataclasses import dataclass
 
 import torch
