@@ -1,7 +1,7 @@
 """Run every method of a track on its demo preset and ship their submission records as that track's baselines.
 
     OMP_NUM_THREADS=1 CLEAR_BENCH_CACHE=<fresh> PYTHONPATH=. python scripts/make_baselines.py --track TRACK \\
-        [--methods gd,npo] [--runs <fresh folder>]
+        [--methods gd,npo] [--runs <fresh folder>] [--attacks quanto-int8,quanto-int4,relearn-forget]
 
 Writes clear_bench/resources/baselines/<method>.json (multimodal) or baselines/<track>/<method>.json, the records
 `clear-bench leaderboard` and `transfer` include. Each run is `clear-eval --track T --preset demo --method M`, so the
@@ -27,6 +27,8 @@ def main() -> int:
     p.add_argument("--track", required=True, choices=list(TRACKS))
     p.add_argument("--methods", default=None, help="comma-separated (default: every method the track runs)")
     p.add_argument("--runs", default=None, help="folder of the run folders (default: runs/baselines-TRACK)")
+    p.add_argument("--attacks", default=None, help="attacks each run's saved model after it (`clear-eval --attacks`): "
+                   "the records then carry their attacks block and robust forget metric")
     args = p.parse_args()
     track = get_track(args.track)
     methods = args.methods.split(",") if args.methods else track.method_names()
@@ -35,7 +37,8 @@ def main() -> int:
     dest.mkdir(parents=True, exist_ok=True)
     for m in methods:
         out = runs / m
-        code = clear_eval_main(["--track", track.name, "--preset", "demo", "--method", m, "--out", str(out)])
+        code = clear_eval_main(["--track", track.name, "--preset", "demo", "--method", m, "--out", str(out)]
+                               + (["--attacks", args.attacks] if args.attacks else []))
         if code != 0:
             print(f"{m}: clear-eval failed (exit {code}); stopping", file=sys.stderr)
             return code
