@@ -2,7 +2,11 @@
 
 Training time (`prepare`, cached like the target model): the persons of the fine-tune data are split
 into `shards` groups (by person, seeded), and one adapter per shard is trained on that shard's rows
-from the base the target model starts from, with the target's recipe.
+from the base the target model starts from, with the target's recipe. When that recipe replays world
+knowledge (the demo's: `FinetuneConfig.replay_world_knowledge`, the tiny base's pretraining data, which
+full fine-tuning would otherwise overwrite), every shard replays all of it, as the target does: it is the
+shared base's knowledge, not data any forget request names, so it is not sharded (without it the demo's
+shards forgot every real face and real-world answer, Real metric 0.00).
 
 Serving (`aggregate`): by default the S shard models' next-token distributions are averaged (the SISA
 paper aggregates its constituents' predictions; S forward passes per token). `mean` / `sum` instead
@@ -35,6 +39,7 @@ from .registry import register
 
 log = logging.getLogger(__name__)
 AGGREGATES = ("logits", "mean", "sum")
+SHARD_DATA_VERSION = 2  # 2: shards replay the recipe's world knowledge (cached shards of version 1 did not)
 
 
 @dataclass
@@ -170,7 +175,7 @@ class SISA(UnlearningMethod):
 
     def _plan(self, inputs):
         from ..data.convert import training_samples
-        from ..training.finetune import base_model, data_fingerprint
+        from ..training.finetune import base_model, data_fingerprint, world_knowledge
 
         if inputs.source is None or inputs.finetune is None:
             raise ClearBenchError("sisa retrains shard adapters: the runner must pass the data source and the "
@@ -187,10 +192,11 @@ class SISA(UnlearningMethod):
         config_name = recipe.config_name
         base = inputs.base or base_model(recipe, inputs.source, cache / "models")
         rows = training_samples(inputs.source.load("clear", config_name), inputs.source.name("clear"), config_name)
-        key = stable_hash([asdict(recipe), base, lora_r, lora_alpha, seed, c.shards,
+        replay = world_knowledge(inputs.source) if recipe.replay_world_knowledge else []
+        key = stable_hash([asdict(recipe), base, lora_r, lora_alpha, seed, c.shards, SHARD_DATA_VERSION,
                            data_fingerprint(inputs.source, "clear", config_name)])
-        return dict(base=base, rows=rows, recipe=recipe, seed=seed, lora_r=lora_r, lora_alpha=lora_alpha,
-                    folder=cache / "sisa" / key, shards=split_shards(rows, c.shards, seed))
+        return dict(base=base, rows=rows, replay=replay, recipe=recipe, seed=seed, lora_r=lora_r,
+                    lora_alpha=lora_alpha, folder=cache / "sisa" / key, shards=split_shards(rows, c.shards, seed))
 
     def prepare(self, processor, inputs):
         """Train (or load from the cache) the shard adapters on the full fine-tune data."""
@@ -205,8 +211,9 @@ class SISA(UnlearningMethod):
             if path.exists():
                 self.original_shards.append(load_file(str(path)))
                 continue
-            shard = train_shard(plan["base"], rows, plan["recipe"], plan["lora_r"], plan["lora_alpha"],
-                                shard_seed(plan["seed"], k), desc=f"sisa shard {k + 1}/{len(plan['shards'])}")
+            shard = train_shard(plan["base"], rows + plan["replay"], plan["recipe"], plan["lora_r"],
+                                plan["lora_alpha"], shard_seed(plan["seed"], k),
+                                desc=f"sisa shard {k + 1}/{len(plan['shards'])}")
             with atomic_dir(path.parent) as tmp:
                 save_file({n: t.contiguous() for n, t in shard.items()}, str(tmp / path.name))
             self.original_shards.append(shard)
@@ -248,8 +255,9 @@ class SISA(UnlearningMethod):
                 continue
             retrained.append(k)
             if keep:
-                shards[k] = train_shard(plan["base"], keep, plan["recipe"], plan["lora_r"], plan["lora_alpha"],
-                                        shard_seed(plan["seed"], k), desc=f"sisa retrain shard {k + 1}")
+                shards[k] = train_shard(plan["base"], keep + plan["replay"], plan["recipe"], plan["lora_r"],
+                                        plan["lora_alpha"], shard_seed(plan["seed"], k),
+                                        desc=f"sisa retrain shard {k + 1}")
             else:  # nothing left: the shard contributes no delta
                 shards[k] = {}
         del model  # the single fine-tuned model is not SISA's; free it before loading the base
