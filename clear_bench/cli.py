@@ -252,7 +252,8 @@ def clear_eval_main(argv=None) -> int:
                         "per metric (default: 1, a single run)")
     p.add_argument("--attacks", default=None, metavar="NAME,...",
                    help="after the run, attack its saved model and re-score (as `clear-bench attack OUT --attacks "
-                        "...`; `clear-bench ls attacks`), e.g. quanto-int8,quanto-int4; LM tracks, one seed")
+                        "...`; `clear-bench ls attacks`), e.g. quanto-int8,quanto-int4, or 'default' (int8, int4 and "
+                        "both relearning attacks, those the track takes) or 'all'; LM tracks, one seed")
     p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="flags from a YAML file (flag names as keys; method-arg as a mapping); flags given here win. "

@@ -134,3 +134,13 @@ def test_relearning_budget_is_a_tenth_of_the_unlearning_and_needs_persons():
     assert [a.name for a in check_attacks("relearn-retain", "text")] == ["relearn-retain"]
     with pytest.raises(ClearBenchError, match="relearn-forget' does not apply to the text track"):
         check_attacks("relearn-forget", "text")  # TOFU QA names no person to split the forget set by
+
+
+def test_default_and_all_name_the_sets_that_apply_to_the_track():
+    from clear_bench.attacks.base import DEFAULT_ATTACKS
+
+    assert [a.name for a in check_attacks("default", "multimodal")] == list(DEFAULT_ATTACKS)
+    assert [a.name for a in check_attacks("default", "text")] == ["quanto-int8", "quanto-int4", "relearn-retain"]
+    assert [a.name for a in check_attacks("all,quanto-int4", "multimodal")] == available()
+    with pytest.raises(ClearBenchError, match="no attack applies to the visual track"):
+        check_attacks("default", "visual")

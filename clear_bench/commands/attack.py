@@ -15,7 +15,8 @@ DESCRIPTION = ("Attack a finished clear-eval run's saved unlearned model (RUN/mo
 
 def add_attacks_arg(p, required: bool = True) -> None:
     p.add_argument("--attacks", required=required, default=None, metavar="NAME,...",
-                   help="comma-separated attack names (`clear-bench ls attacks`), e.g. quanto-int8,quanto-int4")
+                   help="comma-separated attack names (`clear-bench ls attacks`), e.g. quanto-int8,quanto-int4; "
+                        "'default': int8, int4 and both relearning attacks (those the run's track takes); 'all'")
 
 
 def add_parser(sub) -> None:

@@ -111,11 +111,13 @@ def list_attacks() -> list[str]:
     from ..attacks import ATTACKS, available
     from ..registry import first_line
 
+    from ..attacks.base import DEFAULT_ATTACKS
+
     lines = []
     for name in available():
         a = ATTACKS[name]
         lines.append(f"{name:15} tracks: {', '.join(a.tracks):18} {first_line(getattr(a, 'doc', '') or a)}")
-    return lines
+    return lines + [f"--attacks default = {','.join(DEFAULT_ATTACKS)} (those the run's track takes); --attacks all"]
 
 
 LISTERS = {"methods": list_methods, "metrics": list_metrics, "tasks": list_tasks, "presets": list_presets,
