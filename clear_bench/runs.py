@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 TOOL = "clear-bench"
 SCHEMA = 1
 MARKER = ".clear-run.json"
-CLEAR_EVAL, EVALUATION, LEADERBOARD = "clear-eval run", "evaluation", "leaderboard"
+CLEAR_EVAL, EVALUATION, LEADERBOARD, TRANSFER = "clear-eval run", "evaluation", "leaderboard", "transfer"
 CHECKPOINT_PREFIX = ".checkpoint-"
 
 _STARTED: set[Path] = set()  # folders this process created and has not finished: see `discard_unfinished`

@@ -338,3 +338,17 @@ def test_forget_sizes_are_ranked_apart_with_their_own_references(tmp_path):
     assert [(r["#"], r["method"], r["forget %"]) for r in table] == [
         ("ref", "target (before)", "5"), ("ref", "gold (retain only)", "5"), ("1", "npo", "5"),
         ("ref", "target (before)", "10"), ("ref", "gold (retain only)", "10"), ("1", "gd", "10")]
+
+
+def test_sort_says_which_sections_lack_the_key(tmp_path, caplog):
+    """Issue 28.6: `--sort forget_metric` sorted the multimodal section and left the text and visual ones in their
+    default order without a word; each section without the key now says so."""
+    import logging
+
+    from clear_bench.leaderboard.build import baseline_records
+
+    with caplog.at_level(logging.WARNING, logger="clear_bench.leaderboard.build"):
+        md = build(baseline_records(), tmp_path / "board", include_baselines=False,
+                   sort="forget_metric")["markdown"].read_text()
+    assert md.count("(`--sort forget_metric`: no record of this section has that metric; default order.)") == 2
+    assert {r.getMessage().split(": the ")[1].split(" section")[0] for r in caplog.records} == {"text", "visual"}

@@ -100,3 +100,19 @@ def test_transfer_reads_a_folder_of_run_folders(tmp_path, capsys):
     (runs / "mm-ga" / ".checkpoint-x" / "submission.json").write_text("{}")  # hidden: not a record
     assert main(["transfer", str(runs), "--out", str(tmp_path / "out")]) == 0
     assert "methods used: ga, gd, idk, npo" in capsys.readouterr().out
+
+
+def test_transfer_out_never_overwrites_a_users_file(tmp_path, capsys):
+    """Issue 28.6: `transfer --out` overwrote the user's transfer.md; a folder of someone else's files is refused
+    and left as it was; our own transfer folder is rewritten."""
+    from clear_bench.cli import main
+
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "transfer.md").write_text("my notes\n")
+    assert main(["transfer", "--out", str(mine)]) == 2
+    assert "already holds files that clear-bench did not write" in capsys.readouterr().err
+    assert (mine / "transfer.md").read_text() == "my notes\n" and sorted(p.name for p in mine.iterdir()) == \
+        ["transfer.md"]
+    ours = tmp_path / "ours"
+    assert main(["transfer", "--out", str(ours)]) == 0 and main(["transfer", "--out", str(ours)]) == 0

@@ -18,6 +18,20 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_transfer)
 
 
+def _claim(out: Path) -> None:
+    """`transfer --out`: a new or empty folder, or a transfer folder of ours; a user's folder is refused."""
+    from .. import runs
+
+    def earlier(folder):  # written before markers: our transfer.md, by its content
+        try:
+            return (folder / "transfer.md").read_text().startswith("| track vs multimodal |")
+        except OSError:
+            return False
+
+    runs.claim(out, runs.TRANSFER, {}, adopt=earlier).start()
+    runs.release(out)
+
+
 def cmd_transfer(args) -> int:
     from ..leaderboard import transfer as tr
     from ..utils import atomic_write_text
@@ -32,7 +46,7 @@ def cmd_transfer(args) -> int:
         keys.setdefault(track, {})[kind] = metric
     correlations = tr.transfer(tr.load_records(args.records or tr.shipped_records()), keys)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _claim(out)  # never the user's transfer.md (issue 28.6)
     text = tr.render(correlations)
     atomic_write_text(out / "transfer.md", text)
     tr.figure(correlations, out / "transfer.png")

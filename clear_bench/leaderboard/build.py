@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,8 @@ from ..utils import atomic_write_text, check_writable
 from .records import load_record
 from .table import (COLLAPSE_FLOOR, COLLAPSE_FRACTION, CONFIDENCE, EFFICIENCY, arrow, collapsed, entry,  # noqa: F401
                     entry_goal, first_entry, key_goal, oriented, rows, value)
+
+log = logging.getLogger(__name__)
 
 MEMORISED = "Memorised"  # the column of the memorisation gate's margin (`eval/memorisation.py`), when measured
 
@@ -239,7 +242,11 @@ def build(record_paths: list[str | Path], out: str | Path, include_baselines: bo
         # a sort key of another track's section leaves this section in its default order
         own_sort = sort if sort and any(entry(r, sort) for r in records) else None
         table = rows(pairs, board, own_sort)
-        md += [f"## {board.title}", "", heading(board, records, own_sort), "", markdown(table, board, records)]
+        md += [f"## {board.title}", "", heading(board, records, own_sort), ""]
+        if sort and own_sort is None:  # said, not silent (issue 28.6)
+            log.warning("--sort %s: the %s section has no such metric; it keeps its default order", sort, track)
+            md += [f"(`--sort {sort}`: no record of this section has that metric; default order.)", ""]
+        md += [markdown(table, board, records)]
         plots = tradeoff_plots(table, board, records, out, track, tradeoff)
         files.update({f"plot-{track}" + ("" if i == 0 else f"-{i}"): p for i, p in enumerate(plots)})
         sections.append(html_section(table, board, records, [p.name for p in plots], own_sort, track))
