@@ -352,3 +352,32 @@ def test_sort_says_which_sections_lack_the_key(tmp_path, caplog):
                    sort="forget_metric")["markdown"].read_text()
     assert md.count("(`--sort forget_metric`: no record of this section has that metric; default order.)") == 2
     assert {r.getMessage().split(": the ")[1].split(" section")[0] for r in caplog.records} == {"text", "visual"}
+
+
+def test_the_board_shows_robust_forget_for_attacked_runs(tmp_path):
+    """Issue 23: a run attacked after unlearning (`robust_forget` in its record: the worst forget metric over the
+    attacks) gets a 'Robust forget' column beside its plain Forget; seeds are averaged; an unattacked run shows
+    n/a, and a section of unattacked runs has no such column."""
+    from clear_bench.leaderboard.records import make_record, record_hash, write_record
+
+    paths = []
+    for method, seed, forget, robust in (("gd", 0, 0.20, 0.60), ("gd", 1, 0.22, 0.40), ("npo", 0, 0.30, None)):
+        metrics = {"forget_metric": {"value": forget, "direction": "↓", "higher_is_better": False},
+                   "retain_metric": {"value": 0.6, "direction": "↑", "higher_is_better": True}}
+        r = make_record(method=method, modality="both", forget=10, seed=seed, config={"preset": "demo"}, data={},
+                        model={}, versions={}, metrics=metrics)
+        if robust is not None:
+            r["robust_forget"] = robust
+            r["record_hash"] = record_hash(r)
+        paths.append(write_record(tmp_path / f"{method}{seed}.json", r))
+    files = build(paths, tmp_path / "board", include_baselines=False)
+    lines = files["markdown"].read_text().splitlines()
+    head = next(line for line in lines if line.startswith("| #"))
+    assert head.rstrip(" |").endswith("| Robust forget ↓")
+    cells = {line.split("|")[2].strip(): line.split("|")[-2].strip() for line in lines
+             if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
+    assert cells == {"gd": "0.500", "npo": "n/a"}  # gd: the mean over its two seeds
+    assert "Robust forget ↓</th>" in files["html"].read_text()
+    alone = build([paths[2]], tmp_path / "board2", include_baselines=False)["markdown"].read_text()
+    head = next(line for line in alone.splitlines() if line.startswith("| #"))
+    assert "Robust forget" not in head

@@ -19,7 +19,9 @@ import json
 import logging
 import re
 from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 from ..errors import ClearBenchError
 from ..tracks import TRACKS as TRACK_REGISTRY, Board
@@ -31,6 +33,7 @@ from .table import (COLLAPSE_FLOOR, COLLAPSE_FRACTION, CONFIDENCE, EFFICIENCY, a
 log = logging.getLogger(__name__)
 
 MEMORISED = "Memorised"  # the column of the memorisation gate's margin (`eval/memorisation.py`), when measured
+ROBUST = "Robust forget"  # the worst forget metric over a run's attacks (`attacks/run.py`), when attacked
 
 
 # Each track's section (columns, forget / retain / keep / sort keys) is the track's `Board` (`clear_bench/tracks.py`).
@@ -92,16 +95,38 @@ def memorised(row: dict) -> float | None:
     return min(margins) if margins else None
 
 
-def _memo(table: list[dict]) -> bool:
-    """A section shows the Memorised column when some row's records measured it."""
-    return any(memorised(r) is not None for r in table)
+def robust_forget(row: dict) -> float | None:
+    """A method row's robust forget metric (issue 23): the worst forget metric over the attacks its records were
+    run under (`attacks.run`: `robust_forget` in submission.json), averaged over its seeds; None if never attacked."""
+    if row["kind"] != "method":
+        return None
+    values = [rec["robust_forget"] for rec in row["records"] if isinstance(rec.get("robust_forget"), (int, float))]
+    return sum(values) / len(values) if values else None
 
 
-def _header(board: TrackBoard, records: list[dict], memo: bool = False) -> list[str]:
+@dataclass(frozen=True)
+class Extra:
+    """A column a section shows only when some row has a value for it."""
+
+    header: str
+    arrow: str
+    value: Callable[[dict], float | None]
+    best: str  # the HTML sort's first-click direction
+
+
+EXTRAS = (Extra(MEMORISED, "↑", memorised, "desc"), Extra(ROBUST, "↓", robust_forget, "asc"))
+
+
+def _extras(table: list[dict]) -> list[Extra]:
+    """The optional columns some row of the section has a value for (records made before them show none)."""
+    return [x for x in EXTRAS if any(x.value(r) is not None for r in table)]
+
+
+def _header(board: TrackBoard, records: list[dict], extras: Sequence[Extra] = ()) -> list[str]:
     cols = [f"{h} {arrow(records, k)}".strip() for k, h in board.columns]
     return (["#", "method", "model", "from", "modality", "forget %", "preset", "n"] + cols
             + [f"{h} {a}" for _, h, a in DISTANCE] + ["front", f"{EFFICIENCY[1]} {EFFICIENCY[2]}"]
-            + ([f"{MEMORISED} ↑"] if memo else []))
+            + [f"{x.header} {x.arrow}" for x in extras])
 
 
 def _label(r: dict) -> str:
@@ -110,19 +135,19 @@ def _label(r: dict) -> str:
     return label + (" (unmemorised)" if r["kind"] == "method" and unmemorised else "")
 
 
-def _cells(r: dict, board: TrackBoard, memo: bool = False) -> list[str]:
+def _cells(r: dict, board: TrackBoard, extras: Sequence[Extra] = ()) -> list[str]:
     rank = "ref" if r["kind"] != "method" else str(r["rank"])
     return ([rank, _label(r), r["model"], r["from"], r["modality"], str(r["forget"]), r["preset"], str(r["n"])]
             + [_fmt_stat(r["stats"].get(k)) for k, _ in board.columns]
             + [_fmt(r.get(k)) for k, _, _ in DISTANCE] + ["◆" if r.get("front") else ""]
-            + [_fmt_stat(r["stats"].get(EFFICIENCY[0]))] + ([_fmt(memorised(r))] if memo else []))
+            + [_fmt_stat(r["stats"].get(EFFICIENCY[0]))] + [_fmt(x.value(r)) for x in extras])
 
 
 def markdown(table: list[dict], board: TrackBoard, records: list[dict]) -> str:
-    memo = _memo(table)
-    head = _header(board, records, memo)
+    extras = _extras(table)
+    head = _header(board, records, extras)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(_cells(r, board, memo)) + " |" for r in table]
+    lines += ["| " + " | ".join(_cells(r, board, extras)) + " |" for r in table]
     return "\n".join(lines) + "\n"
 
 
@@ -138,7 +163,9 @@ NOTE = ("↑ higher is better, ↓ lower is better, closest to x: a target value
         "retained-knowledge truth ratio (paper v4 §5.1); each falls as a model forgets. Memorised (runs that "
         "measured it): the smallest, over the forget tasks, of the fraction of items the target answers minus the "
         "gold model's (docs/memorisation.md); (unmemorised): the target failed that gate and the run went on with "
-        "--allow-unmemorised. 'shipped': a demo record that comes with clear-bench.")
+        "--allow-unmemorised. Robust forget (runs that were attacked: `clear-eval --attacks`, docs/attacks.md): "
+        "the worst forget metric over the attacks, quantization and relearning; far above Forget means the "
+        "forgetting came back. 'shipped': a demo record that comes with clear-bench.")
 
 
 def record_name(record: dict) -> str:
@@ -147,10 +174,10 @@ def record_name(record: dict) -> str:
     return f"{record.get('track', 'multimodal')}-{label}-s{record['seed']}-{record['record_hash'][:10]}.json"
 
 
-def _html_row(r: dict, board: TrackBoard, memo: bool = False) -> str:
-    cells = _cells(r, board, memo)
+def _html_row(r: dict, board: TrackBoard, extras: Sequence[Extra] = ()) -> str:
+    cells = _cells(r, board, extras)
     keys = ([None] * 8 + [k for k, _ in board.columns] + [k for k, _, _ in DISTANCE] + [None, EFFICIENCY[0]])
-    numbers = [None if k is None else r.get(k) for k in keys] + ([memorised(r)] if memo else [])
+    numbers = [None if k is None else r.get(k) for k in keys] + [x.value(r) for x in extras]
     numbers[0] = r["rank"]
     numbers[5], numbers[7] = r["forget"], r["n"]
     links = " ".join(f'<a href="records/{html.escape(record_name(rec))}">{"record" if not r["seeds"] else "s" + str(s)}'
@@ -167,7 +194,7 @@ def _html_row(r: dict, board: TrackBoard, memo: bool = False) -> str:
     return f"<tr data-ref='{ref}' data-kind='{r['kind']}'{cls}>" + "".join(tds) + "</tr>"
 
 
-def _th_attrs(board: TrackBoard, records: list[dict], memo: bool = False) -> list[str]:
+def _th_attrs(board: TrackBoard, records: list[dict], extras: Sequence[Extra] = ()) -> list[str]:
     """Each header's sorting hints for the page's script: data-best (the first click's direction), data-ideal."""
     def hint(g):
         if isinstance(g, float):
@@ -176,14 +203,14 @@ def _th_attrs(board: TrackBoard, records: list[dict], memo: bool = False) -> lis
 
     return ([" data-best='asc'"] + [""] * 7 + [hint(key_goal(records, k)) for k, _ in board.columns]
             + [" data-best='asc'"] * len(DISTANCE) + [""] + [" data-best='asc'"]
-            + ([" data-best='desc'"] if memo else []))
+            + [f" data-best='{x.best}'" for x in extras])
 
 
 def html_section(table: list[dict], board: TrackBoard, records: list[dict], plots: list[str],
                  sort: str | None = None, track: str = "") -> str:
-    memo = _memo(table)
-    head = _header(board, records, memo)
-    body = "".join(_html_row(r, board, memo) for r in table)
+    extras = _extras(table)
+    head = _header(board, records, extras)
+    body = "".join(_html_row(r, board, extras) for r in table)
     heading_html = html.escape(heading(board, records, sort)).replace("**", "")
     imgs = "".join(f'<p><img src="{html.escape(p)}" alt="{html.escape(board.title)}: {html.escape(p)}"></p>'
                    for p in plots)
@@ -192,7 +219,7 @@ def html_section(table: list[dict], board: TrackBoard, records: list[dict], plot
             f"aria-label='filter {html.escape(board.title)}'></p>"
             f"<table class='board' id='board-{html.escape(track)}'><thead><tr>"
             + "".join(f"<th title='click to sort'{a}>{html.escape(h)}</th>"
-                      for h, a in zip(head, _th_attrs(board, records, memo)))
+                      for h, a in zip(head, _th_attrs(board, records, extras)))
             + f"</tr></thead><tbody>{body}</tbody></table>" + imgs)
 
 
