@@ -250,6 +250,9 @@ def clear_eval_main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
                         "per metric (default: 1, a single run)")
+    p.add_argument("--vary", default="unlearn", choices=("unlearn", "train", "both"),
+                   help="with --seeds: which seed the seeds are: unlearn (pairing, shuffling, LoRA init; the "
+                        "default), train (target and gold re-fine-tuned per seed, cached per seed) or both")
     p.add_argument("--attacks", default=None, metavar="NAME,...",
                    help="after the run, attack its saved model and re-score (as `clear-bench attack OUT --attacks "
                         "...`; `clear-bench ls attacks`), e.g. quanto-int8,quanto-int4, or 'default' (int8, int4 and "
@@ -352,6 +355,8 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser, ran: d
     refuse_foreign_flags(args, parser, track)
     args.method = args.method or track.default_method
     check_method_track(args.method, track)
+    if getattr(args, "vary", "unlearn") != "unlearn" and args.seeds < 2:
+        raise ClearBenchError(f"--vary {args.vary} chooses which seed --seeds K varies: give --seeds 2 or more")
     if args.attacks is not None:  # an unknown or inapplicable attack is refused before any training
         from .attacks import check_attacks
 
@@ -378,7 +383,7 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser, ran: d
                         trust_remote_code=args.trust_remote_code, allow_unmemorised=args.allow_unmemorised,
                         sequence=sequence)
     if args.seeds > 1:
-        out = run_seeds(cfg, args.seeds, run_job, track)
+        out = run_seeds(cfg, args.seeds, run_job, track, vary=args.vary)
         write_config(out, ran or {})
         print((out / "seeds.md").read_text())
         print(f"group folder: {out}  (seed-<s>/ per seed, seeds.json)")

@@ -60,6 +60,9 @@ class JobConfig:
             (`sequence.py`), e.g. (1, 5, 10); `forget` is then the last. None: one request, `forget`.
         allow_unmemorised: unlearn even when the target did not memorise the forget set (`eval/memorisation.py`;
             off: the run stops after evaluating the target, in one line naming the figures).
+        train_seed: seed of the target's and gold's fine-tuning (and of the tiny base they start from); None: the
+            preset's. `--seeds K --vary train` sets it per seed (`repeat.run_seeds`), so each seed unlearns its own
+            target, cached per seed (Lanyon et al.: method rankings move with the seed of the unlearned model).
     """
 
     method: str = "npo"
@@ -82,6 +85,7 @@ class JobConfig:
     compile: bool | None = None
     trust_remote_code: bool = False
     allow_unmemorised: bool = False
+    train_seed: int | None = None
     sequence: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -235,6 +239,8 @@ def _recipe(cfg: JobConfig, track):
     from .training.unlearn import with_overrides
 
     preset = track.get_presets().get(cfg.preset)
+    if cfg.train_seed is not None:  # another target and gold: the fine-tune recipe (and its cache key) changes
+        preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, seed=cfg.train_seed))
     if cfg.compile is not None:
         preset = dataclasses.replace(preset, finetune=dataclasses.replace(preset.finetune, compile=cfg.compile))
     # a method's demo-preset override (`UnlearningMethod.demo_overrides`): only with a preset that takes them

@@ -20,8 +20,10 @@ SEED_GROUP = "clear-eval seed group"
 
 
 def spread(summaries: Sequence[dict]) -> dict[str, dict[str, Any]]:
-    """{metric: {"mean", "sd", "n", "direction"}} over the runs' summaries (values that are None are left out;
-    sd is the sample standard deviation, None for fewer than two values)."""
+    """{metric: {"mean", "sd", "ci95", "n", "direction"}} over the runs' summaries (values that are None are left
+    out; sd is the sample standard deviation and ci95 the half-width of the 95 % Student-t interval of the mean,
+    None for fewer than two values)."""
+    from scipy.stats import t
     out: dict[str, dict[str, Any]] = {}
     keys = dict.fromkeys(k for s in summaries for k in s["metrics"])
     for key in keys:
@@ -31,25 +33,44 @@ def spread(summaries: Sequence[dict]) -> dict[str, dict[str, Any]]:
             continue
         mean = sum(values) / len(values)
         sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
-        out[key] = {"mean": mean, "sd": sd, "n": len(values),
+        ci = None if sd is None else float(t.ppf(0.975, len(values) - 1)) * sd / math.sqrt(len(values))
+        out[key] = {"mean": mean, "sd": sd, "ci95": ci, "n": len(values),
                     "direction": next((e.get("direction") for e in entries if e.get("direction")), "")}
     return out
 
 
 def spread_markdown(table: dict[str, dict[str, Any]], seeds: Sequence[int]) -> str:
-    lines = [f"Mean ± sample sd over seeds {', '.join(map(str, seeds))} (n = values that were computed).", "",
-             "| metric | dir | mean ± sd | n |", "|---|---|---|---|"]
+    lines = [f"Mean ± sample sd over seeds {', '.join(map(str, seeds))}, and the 95 % Student-t interval of the mean "
+             "(n = values that were computed).", "",
+             "| metric | dir | mean ± sd | 95 % interval | n |", "|---|---|---|---|---|"]
     for key, e in table.items():
         sd = "–" if e["sd"] is None else f"{e['sd']:.4f}"
-        lines.append(f"| {key} | {e['direction']} | {e['mean']:.4f} ± {sd} | {e['n']} |")
+        ci = e.get("ci95")
+        interval = "–" if ci is None else f"[{e['mean'] - ci:.4f}, {e['mean'] + ci:.4f}]"
+        lines.append(f"| {key} | {e['direction']} | {e['mean']:.4f} ± {sd} | {interval} | {e['n']} |")
     return "\n".join(lines) + "\n"
 
 
-def run_seeds(cfg, k: int, run_job=None, track=None) -> Path:
+VARY = ("unlearn", "train", "both")
+
+
+def seed_config(cfg, s: int, vary: str):
+    """`cfg` for seed `s`: `unlearn` varies the unlearning seed (pairing, shuffling, LoRA initialisation), `train`
+    the fine-tuning seed of target and gold (`JobConfig.train_seed`; the unlearning seed stays cfg.seed), `both`
+    the two."""
+    if vary not in VARY:
+        from .errors import ClearBenchError
+
+        raise ClearBenchError(f"--vary must be one of {', '.join(VARY)} (got {vary!r})")
+    return dataclasses.replace(cfg, **({"seed": s} if vary in ("unlearn", "both") else {}),
+                               **({"train_seed": s} if vary in ("train", "both") else {}))
+
+
+def run_seeds(cfg, k: int, run_job=None, track=None, vary: str = "unlearn") -> Path:
     """Run `cfg` (a track's job config: `job.JobConfig`, `visual.VisualJobConfig`) with seeds cfg.seed ..
     cfg.seed + k - 1 into one group folder; returns it. `run_job`: the track's job function (default: the LM
     recipe's `job.run_job`); `track`: the `tracks.Track` (default: the multimodal one), whose `summary` file each
-    seed's run folder holds."""
+    seed's run folder holds; `vary`: which seed the seeds are (`seed_config`)."""
     from .tracks import get_track
 
     if run_job is None:
@@ -60,14 +81,16 @@ def run_seeds(cfg, k: int, run_job=None, track=None) -> Path:
     model = getattr(cfg, "model", None) or getattr(track.get_presets().get(cfg.preset), "model", None)
     base = Path(cfg.out or track.default_out(cfg.method, modality, cfg.forget, cfg.preset, model) + "-seeds")
     identity = {k_: v for k_, v in dataclasses.asdict(cfg).items() if k_ not in ("seed", "out", "allow_unmemorised")}
-    group = runs.claim(base, SEED_GROUP, {**identity, "seeds": seeds})
+    group = runs.claim(base, SEED_GROUP, {**identity, "seeds": seeds, **({"vary": vary} if vary != "unlearn" else {})})
     group.start()
-    folders = [run_job(dataclasses.replace(cfg, seed=s, out=str(base / f"seed-{s}"))) for s in seeds]
+    folders = [run_job(dataclasses.replace(seed_config(cfg, s, vary), out=str(base / f"seed-{s}"))) for s in seeds]
     summaries = [json.loads((f / track.summary).read_text()) for f in folders]
     table = spread(summaries)
-    atomic_write_json(base / "seeds.json", {"seeds": seeds, "runs": [str(f) for f in folders], "spread": table,
-                                            "hardware": hardware()})
+    atomic_write_json(base / "seeds.json", {"seeds": seeds, "vary": vary, "runs": [str(f) for f in folders],
+                                            "spread": table, "hardware": hardware()})
+    what = {"unlearn": "unlearning seeds", "train": "training seeds (target and gold re-fine-tuned per seed)",
+            "both": "training and unlearning seeds"}[vary]
     atomic_write_text(base / "seeds.md", f"# {cfg.method} · {track.name} · {modality} · forget {cfg.forget}% · "
-                                         f"{len(seeds)} seeds\n\n" + spread_markdown(table, seeds))
+                                         f"{len(seeds)} {what}\n\n" + spread_markdown(table, seeds))
     group.finish()
     return base

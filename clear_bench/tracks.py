@@ -34,7 +34,7 @@ class Board:
 COMMON_FLAGS = frozenset({"method", "method_arg", "forget", "preset", "data", "seed", "seeds", "out", "track", "threads",
                           "verbose", "config"})
 LM_FLAGS = COMMON_FLAGS | {"modality", "tofu", "model", "lora_r", "l1_lambda", "epochs", "lr", "batch_size", "cap",
-                           "compile", "trust_remote_code", "attacks", "allow_unmemorised", "sequence"}
+                           "compile", "trust_remote_code", "attacks", "allow_unmemorised", "sequence", "vary"}
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ CLEAR_EVAL_VALUES = {  # a valid non-default value of every clear-eval flag
     "--model": "tiny", "--lora-r": "4", "--l1-lambda": "0.1", "--epochs": "2", "--lr": "0.01", "--batch-size": "2",
     "--seed": "7", "--cap": "3", "--compile": None, "--splits": "4", "--pretrain": None,
     "--trust-remote-code": None, "--seeds": "2", "--method-arg": "beta=0.2", "--out": "somewhere", "--threads": "1",
-    "--attacks": "quanto-int4", "--allow-unmemorised": None, "--sequence": "1,5", "--config": "run.yaml",
+    "--attacks": "quanto-int4", "--allow-unmemorised": None, "--sequence": "1,5", "--config": "run.yaml", "--vary": "train",
 }
 
 
@@ -103,7 +103,8 @@ def test_every_shared_flag_is_honoured_or_refused_on_every_track(track, capsys, 
     for dest, opt in flags.items():
         if dest in t.flags:
             # --attacks runs after the job (`attacks.run.run_attacks` on its folder), not inside it
-            assert dest in fields | {"seeds", "method_arg", "modality", "threads", "attacks", "config"}, (track, dest)
+            assert dest in fields | {"seeds", "method_arg", "modality", "threads", "attacks", "config", "vary"}, \
+                (track, dest)
             continue
         value = CLEAR_EVAL_VALUES[opt]
         argv = ["--track", track, "--preset", "demo", opt] + ([] if value is None else [value])
