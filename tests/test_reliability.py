@@ -600,8 +600,9 @@ def test_spread_over_seeds():
 
     table = spread([summary(0.2, None), summary(0.4, 1.0), summary(0.6, None)])
     assert table["m"]["mean"] == pytest.approx(0.4) and table["m"]["sd"] == pytest.approx(0.2)
-    assert table["w"] == {"mean": 1.0, "sd": None, "n": 1, "direction": "↓"}
-    assert "| m | ↑ | 0.4000 ± 0.2000 | 3 |" in spread_markdown(table, [1, 2, 3])
+    assert table["w"] == {"mean": 1.0, "sd": None, "ci95": None, "n": 1, "direction": "↓"}
+    # 95 % t-interval: 0.4 ± t(0.975, 2) * 0.2 / sqrt(3) = 0.4 ± 0.4968
+    assert "| m | ↑ | 0.4000 ± 0.2000 | [-0.0968, 0.8968] | 3 |" in spread_markdown(table, [1, 2, 3])
 
 
 @pytest.mark.slow
