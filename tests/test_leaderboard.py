@@ -378,6 +378,7 @@ def test_the_board_shows_robust_forget_for_attacked_runs(tmp_path):
              if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
     assert cells == {"gd": "0.500", "npo": "n/a"}  # gd: the mean over its two seeds
     assert "Robust forget ↓</th>" in files["html"].read_text()
+    assert (tmp_path / "board" / "robust-multimodal.png").stat().st_size > 0  # forget vs robust forget
     alone = build([paths[2]], tmp_path / "board2", include_baselines=False)["markdown"].read_text()
     head = next(line for line in alone.splitlines() if line.startswith("| #"))
     assert "Robust forget" not in head
