@@ -420,6 +420,11 @@ def save_model(job: Job) -> None:
     of checksums (`training.saved`), so that `clear-bench attack` and every command taking a run can load it."""
     from .training.saved import MODEL_DIR, save_run_model
 
+    if job.result.adapters is None and not hasattr(job.model, "save_pretrained"):
+        # SISA scores an ensemble of its shard models (`baselines/sisa.py`): there is no one model to keep
+        log.warning("%s's unlearned model is %s, not one model: not saved (clear-bench attack cannot run on this "
+                    "run)", job.cfg.method, type(job.model).__name__)
+        return
     src = job.source
     save_run_model(job.out / MODEL_DIR, job.model, job.processor, job.result.adapters, method=job.cfg.method,
                    track=job.track.name, family=job.family.name, base_model=job.base_model, target_dir=job.target_dir,
