@@ -37,3 +37,18 @@ def resolve_source(args, preset):
     from ..presets import data_source
 
     return data_source(getattr(args, "data", None), getattr(args, "tofu", None), preset.data)
+
+
+def claim_output(out, kind: str, file: str, starts: str) -> None:
+    """An output folder of a command that writes one (`leaderboard`, `transfer`): new or empty, or one of ours of
+    `kind` (`runs.claim`); a folder from before markers is ours when its `file` starts with `starts`; a user's
+    folder is refused in one line and left as it is."""
+    from .. import runs
+
+    def earlier(folder):
+        try:
+            return (folder / file).read_text().startswith(starts)
+        except OSError:
+            return False
+
+    runs.claim(out, kind, {}, adopt=earlier).start()

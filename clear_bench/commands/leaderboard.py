@@ -22,14 +22,9 @@ def add_parser(sub) -> None:
 def _claim(out) -> None:
     """`leaderboard --out`: a new or empty folder, or a leaderboard folder of ours; never a user's folder."""
     from .. import runs
+    from .common import claim_output
 
-    def earlier_board(folder):  # written before markers: our leaderboard.md, by its content
-        try:
-            return (folder / "leaderboard.md").read_text().startswith("# CLEAR leaderboard")
-        except OSError:
-            return False
-
-    runs.claim(out, runs.LEADERBOARD, {}, adopt=earlier_board).start()
+    claim_output(out, runs.LEADERBOARD, "leaderboard.md", "# CLEAR leaderboard")
 
 
 def cmd_leaderboard(args) -> int:

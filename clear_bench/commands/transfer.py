@@ -21,15 +21,9 @@ def add_parser(sub) -> None:
 def _claim(out: Path) -> None:
     """`transfer --out`: a new or empty folder, or a transfer folder of ours; a user's folder is refused."""
     from .. import runs
+    from .common import claim_output
 
-    def earlier(folder):  # written before markers: our transfer.md, by its content
-        try:
-            return (folder / "transfer.md").read_text().startswith("| track vs multimodal |")
-        except OSError:
-            return False
-
-    runs.claim(out, runs.TRANSFER, {}, adopt=earlier).start()
-    runs.release(out)
+    claim_output(out, runs.TRANSFER, "transfer.md", "| track vs multimodal |")
 
 
 def cmd_transfer(args) -> int:
