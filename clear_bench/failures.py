@@ -31,13 +31,17 @@ def _frames(exc: BaseException):
         tb = tb.tb_next
 
 
-def _local_path(exc: BaseException, suffix: str) -> str | None:
-    """A file path ending in `suffix` held by a local variable of the failing calls (innermost first)."""
+def _local_paths(exc: BaseException):
+    """Every path-like local variable (str or os.PathLike) of the failing calls, innermost first."""
     for frame, _ in reversed(list(_frames(exc))):
         for value in frame.f_locals.values():
-            if isinstance(value, (str, os.PathLike)) and str(value).endswith(suffix):
-                return str(value)
-    return None
+            if isinstance(value, (str, os.PathLike)):
+                yield str(value)
+
+
+def _local_path(exc: BaseException, suffix: str) -> str | None:
+    """A file path ending in `suffix` held by a local variable of the failing calls (innermost first)."""
+    return next((v for v in _local_paths(exc) if v.endswith(suffix)), None)
 
 
 def _plugin_module(exc: BaseException) -> str | None:
@@ -98,11 +102,8 @@ def _written_path(exc: BaseException) -> str | None:
     for e in _chain(exc):
         if isinstance(e, OSError) and e.filename:
             return shown(e.filename)
-    for frame, _ in reversed(list(_frames(exc))):
-        for value in frame.f_locals.values():
-            if isinstance(value, (str, os.PathLike)) and os.sep in str(value) and Path(value).parent.is_dir():
-                return shown(value)
-    return None
+    found = next((v for v in _local_paths(exc) if os.sep in v and Path(v).parent.is_dir()), None)
+    return None if found is None else shown(found)
 
 
 def _free_mb(path: str | None) -> float | None:
@@ -121,7 +122,8 @@ def _free_mb(path: str | None) -> float | None:
 
 
 # what a serialiser that keeps no errno says (safetensors: "I/O error: No space left on device (os error 28)")
-_FULL_TEXT = ("No space left on device", "os error 28", "Disk quota exceeded", "os error 122")
+_FULL_TEXT = ("No space left on device", "os error 28")
+_QUOTA_TEXT = ("Disk quota exceeded", "os error 122")
 # what torch.save says when a write stops short: a full disk only if the disk is
 _SHORT_WRITE = ("unexpected pos", "iostream error", "PytorchStreamWriter failed", "failed to write", "short write")
 
@@ -130,16 +132,19 @@ def _disk_full(exc: BaseException) -> str | None:
     """One line for a write that failed because the disk is full (ENOSPC / EDQUOT anywhere in the chain, or a
     serialiser's errno-less short write with under 1 MB left where it wrote); None otherwise."""
     chain = list(_chain(exc))
-    quota = any(isinstance(e, OSError) and e.errno == errno.EDQUOT for e in chain)
-    quota = quota or any(m in str(e) for e in chain for m in _FULL_TEXT[2:])
-    full = quota or any(isinstance(e, OSError) and e.errno == errno.ENOSPC for e in chain) or any(
-        m in str(e) for e in chain for m in _FULL_TEXT[:2])
+
+    def says(errno_: int | None, texts) -> bool:  # an OSError of that errno, or one of the texts, in the chain
+        return any((errno_ is not None and isinstance(e, OSError) and e.errno == errno_)
+                   or any(m in str(e) for m in texts) for e in chain)
+
+    quota = says(errno.EDQUOT, _QUOTA_TEXT)
+    full = quota or says(errno.ENOSPC, _FULL_TEXT)
+    if not full and not says(None, _SHORT_WRITE):  # not a write that stopped: no path to look up
+        return None
     path = _written_path(exc)
     free = _free_mb(path)
-    if not full:
-        short = any(m in str(e) for e in chain for m in _SHORT_WRITE)
-        if not (short and free is not None and free < 1):
-            return None
+    if not full and not (free is not None and free < 1):
+        return None
     what = "disk quota exceeded" if quota else "disk full"
     room = f" ({free:.0f} MB free there)" if free is not None else ""
     return (f"{what} at {path or 'the output folder'}{room}: free some space and run the same command again "
