@@ -82,7 +82,7 @@ def parse_with_config(parser: argparse.ArgumentParser, argv: Sequence[str] | Non
     known, _ = pre.parse_known_args(argv)
     if known.config is not None:
         values = read_config(known.config, parser)
-        # what the flags default to without the file: a flag the file sets is as given (`given`)
+        # what the flags default to without the file: a flag the file sets counts as given (`default`)
         parser.original_defaults = {dest: parser.get_default(dest) for dest in values}
         parser.set_defaults(**values)
     return parser.parse_args(argv)

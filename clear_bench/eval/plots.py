@@ -211,11 +211,15 @@ def tradeoff_figure(points: Sequence[Point], x: Axis, y: Axis, title: str):
     return fig, ax, texts, layout
 
 
-def tradeoff(points: Sequence[Point], out: str | Path, x: Axis, y: Axis, title: str) -> Path:
+def tradeoff(points: Sequence[Point], out: str | Path, x: Axis, y: Axis, title: str, diagonal: bool = False) -> Path:
     """Scatter of a board's rows (`Point`s): runs by model colour (filled: yours, hollow: shipped demo records,
     grey x: collapsed), the target (star) and gold (diamond) references, error bars where seeds were merged, the
-    ideal of each axis dashed, labels kept apart, fixed axis ranges (`_limits`)."""
-    fig, *_ = tradeoff_figure(points, x, y, title)
+    ideal of each axis dashed, labels kept apart, fixed axis ranges (`_limits`); `diagonal`: y = x dotted (two
+    readings of one score, e.g. forget before and after an attack)."""
+    fig, ax, *_ = tradeoff_figure(points, x, y, title)
+    if diagonal:
+        lo, hi = ax.get_xlim()
+        ax.plot([lo, hi], [lo, hi], color="#777777", linewidth=0.8, linestyle=":", zorder=1)
     fig.savefig(out, dpi=120, bbox_inches="tight")
     import matplotlib.pyplot as plt
 

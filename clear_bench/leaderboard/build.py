@@ -335,7 +335,7 @@ def robust_plot(table: list[dict], board: TrackBoard, records: list[dict], out: 
     """Forget after unlearning (x) vs robust forget, the worst after the attacks (y), for the attacked runs
     (issue 23): on the diagonal the forgetting survived every attack; above it, that much came back. None when no
     run was attacked."""
-    from ..eval.plots import Axis, Point, tradeoff_figure
+    from ..eval.plots import Axis, Point, tradeoff
 
     runs = [r for r in table if r["kind"] == "method" and robust_forget(r) is not None and r[board.forget] is not None]
     if not runs:
@@ -345,15 +345,8 @@ def robust_plot(table: list[dict], board: TrackBoard, records: list[dict], out: 
     gold = golds[0] if len(golds) == 1 else None
     points = [Point(r["label"], r[board.forget], robust_forget(r), model=r["model"], shipped=r["from"] == "shipped",
                     collapsed=r["collapsed"], n=r["n"]) for r in runs]
-    fig, ax, *_ = tradeoff_figure(
-        points, Axis(f"{name} after unlearning {arrow(records, board.forget)}", gold, "gold's value"),
+    return tradeoff(
+        points, out, Axis(f"{name} after unlearning {arrow(records, board.forget)}", gold, "gold's value"),
         Axis(f"robust {name}: the worst after the attacks {arrow(records, board.forget)}", gold, ""),
         f"{board.title}: forgetting that survives the attacks ({len(runs)} attacked run{'s' if len(runs) > 1 else ''}; "
-        "above the diagonal: it came back)")
-    lo, hi = ax.get_xlim()
-    ax.plot([lo, hi], [lo, hi], color="#777777", linewidth=0.8, linestyle=":", zorder=1)
-    fig.savefig(out, dpi=120, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return out
+        "above the diagonal: it came back)", diagonal=True)
