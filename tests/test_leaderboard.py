@@ -4,6 +4,8 @@ import json
 from clear_bench.leaderboard.build import build
 from clear_bench.leaderboard.records import make_record, write_record
 
+from _boards import last_column
+
 
 def _record(tmp_path, method, fq, utility, forget=0.2, retain=0.6, target_retain=None, track="multimodal",
             extra=None, seed=0, model="tiny", config=None, reference=None):
@@ -371,11 +373,8 @@ def test_the_board_shows_robust_forget_for_attacked_runs(tmp_path):
             r["record_hash"] = record_hash(r)
         paths.append(write_record(tmp_path / f"{method}{seed}.json", r))
     files = build(paths, tmp_path / "board", include_baselines=False)
-    lines = files["markdown"].read_text().splitlines()
-    head = next(line for line in lines if line.startswith("| #"))
+    head, cells = last_column(files["markdown"].read_text())
     assert head.rstrip(" |").endswith("| Robust forget ↓")
-    cells = {line.split("|")[2].strip(): line.split("|")[-2].strip() for line in lines
-             if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
     assert cells == {"gd": "0.500", "npo": "n/a"}  # gd: the mean over its two seeds
     assert "Robust forget ↓</th>" in files["html"].read_text()
     assert (tmp_path / "board" / "robust-multimodal.png").stat().st_size > 0  # forget vs robust forget

@@ -7,6 +7,8 @@ from clear_bench.errors import ClearBenchError
 from clear_bench.eval import logs, memorisation
 from clear_bench.eval.logs import ItemRecord
 
+from _boards import last_column
+
 
 def _write(run, task, rouges, nll=1.0):
     records = [ItemRecord(item_id=f"x:{task}:{i}", task=task, answer="Anna Stone was born in Lyon.",
@@ -107,11 +109,8 @@ def test_the_board_shows_the_margin_and_marks_an_unmemorised_target(tmp_path):
                         model={}, versions={}, metrics=metrics, memorisation=memo)
         paths.append(write_record(tmp_path / f"{method}.json", r))
     files = build(paths, tmp_path / "board", include_baselines=False)
-    lines = files["markdown"].read_text().splitlines()
-    head = next(line for line in lines if line.startswith("| #"))
+    head, cells = last_column(files["markdown"].read_text())
     assert head.rstrip(" |").endswith("| Memorised ↑")
-    cells = {line.split("|")[2].strip(): line.split("|")[-2].strip() for line in lines
-             if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
     assert cells == {"gd": "0.330", "npo (unmemorised)": "0.000", "kl": "n/a"}
     page = files["html"].read_text()
     assert "Memorised ↑</th>" in page and 'data-v="0.33"' in page
