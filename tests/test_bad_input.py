@@ -311,3 +311,21 @@ def test_validate_offline_says_the_hub_is_unreachable_once(tmp_path, capsys, mon
     assert code == 2 and len(errors) == 1, captured
     assert "cannot reach the Hugging Face Hub to download therem/CLEAR;" in errors[0]
     assert "cannot reach" not in captured.out
+
+
+def test_tiny_base_key_covers_every_config_it_reads(data_copy, monkeypatch):
+    """The tiny base is cached by a key; every config its corpus and pretraining read must move the key, or a
+    changed config goes unread (and unchecked) once a base is cached (CI failed on this order dependence)."""
+    from clear_bench.data.sources import DataSource, clear_cache
+    from clear_bench.training import finetune as ft
+
+    source = DataSource.from_path(data_copy)
+    read = set()
+    load = DataSource.load
+    monkeypatch.setattr(DataSource, "load", lambda self, d, c, validate=True: read.add((d, c)) or load(self, d, c))
+    ft.corpus_of(source), ft.world_knowledge(source)
+    assert ("clear", "retain_perturbed") in read and read <= set(ft.corpus_configs())
+    before = ft.tiny_base_key(source)
+    _rewrite(data_copy, "retain_perturbed", _ragged)
+    clear_cache()
+    assert ft.tiny_base_key(DataSource.from_path(data_copy)) != before

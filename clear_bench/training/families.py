@@ -89,27 +89,20 @@ def _vlm_replay(source):
 
 def text_corpus(source) -> list[str]:
     """All TOFU text the tiny tokenizer is trained on (holdout persons stay unseen, as for the tiny VLM)."""
-    from ..data.schema import OPTIONAL_CONFIGS, TOFU_SCHEMAS
+    from .finetune import corpus_configs, corpus_text
 
-    texts = []
-    for config, schema in TOFU_SCHEMAS.items():
-        if config in OPTIONAL_CONFIGS or config.startswith("forget0") or config.startswith("retain9"):
-            continue  # subsets of full / retain_perturbed
-        ds = source.load("tofu", config)
-        for col in {**schema.required, **schema.optional}:
-            if col in ds.column_names:
-                for v in ds[col]:
-                    texts.extend(v if isinstance(v, list) else [v] if v else [])
-    return texts
+    return corpus_text(source, corpus_configs(("tofu",)))
 
 
 def _text_tiny(source, cache_dir, seed, name):
     """The random tiny causal LM of a data source with its tokenizer, built once and cached (target and gold
     share it: same tokenizer, same initial weights)."""
     from ..models.causal_lm import TINY_TEXT_MODELS, save_model
-    from .finetune import data_fingerprint
+    from .finetune import corpus_configs, data_fingerprint
 
-    parts = [data_fingerprint(source, "tofu", c) for c in ("full", "retain_perturbed", *TEXT_WORLD_CONFIGS)]
+    # every config the corpus reads, and the world configs the replay reads
+    configs = dict.fromkeys([c for _, c in corpus_configs(("tofu",))] + list(TEXT_WORLD_CONFIGS))
+    parts = [data_fingerprint(source, "tofu", c) for c in configs]
     out = Path(cache_dir) / f"text-{name}-base-{stable_hash(parts + [seed, TINY_TEXT_BASE_VERSION])}"
     if (out / "config.json").exists():
         return out

@@ -87,26 +87,42 @@ def _files_hash(files: tuple[tuple[str, int, int], ...]) -> str:
     return stable_hash([(Path(f).name, file_sha256(f)) for f, _, _ in files])
 
 
+def corpus_configs(datasets=("clear", "tofu")) -> list[tuple[str, str]]:
+    """The (dataset, config) pairs a tiny model's tokenizer is trained on: every required config but the subsets
+    of full / retain_perturbed (forget0*, retain9*); holdout persons stay unseen by design. The tiny base's cache
+    key covers exactly these, so a changed config is read (and validated) again."""
+    from ..data.schema import CLEAR_SCHEMAS, OPTIONAL_CONFIGS, TOFU_SCHEMAS
+
+    tables = {"clear": CLEAR_SCHEMAS, "tofu": TOFU_SCHEMAS}
+    return [(d, c) for d in datasets for c in tables[d]
+            if c not in OPTIONAL_CONFIGS and not c.startswith("forget0") and not c.startswith("retain9")]
+
+
+def corpus_text(source, configs) -> list[str]:
+    """All text columns of `configs` ((dataset, config) pairs) of a data source, lists flattened."""
+    from ..data.schema import CLEAR_SCHEMAS, TOFU_SCHEMAS
+
+    tables = {"clear": CLEAR_SCHEMAS, "tofu": TOFU_SCHEMAS}
+    texts = []
+    for dataset, config in configs:
+        schema = tables[dataset][config]
+        ds = source.load(dataset, config)
+        for col, kind in {**schema.required, **schema.optional}.items():
+            if col not in ds.column_names or kind == "image":
+                continue
+            for v in ds[col]:
+                if isinstance(v, list):
+                    texts.extend(v)
+                elif v:
+                    texts.append(v)
+    return texts
+
+
 def corpus_of(source) -> list[str]:
     """All text of a data source: what the tiny model's tokenizer is trained on."""
     from ..data.prompts import CAPTION_QUESTIONS, NAME_PROMPT
-    from ..data.schema import CLEAR_SCHEMAS, OPTIONAL_CONFIGS, TOFU_SCHEMAS
 
-    texts = list(CAPTION_QUESTIONS) + [NAME_PROMPT]
-    for dataset, table in (("clear", CLEAR_SCHEMAS), ("tofu", TOFU_SCHEMAS)):
-        for config, schema in table.items():
-            if config in OPTIONAL_CONFIGS or config.startswith("forget0") or config.startswith("retain9"):
-                continue  # subsets of full / retain_perturbed; holdout persons stay unseen by design
-            ds = source.load(dataset, config)
-            for col, kind in {**schema.required, **schema.optional}.items():
-                if col not in ds.column_names or kind == "image":
-                    continue
-                for v in ds[col]:
-                    if isinstance(v, list):
-                        texts.extend(v)
-                    elif v:
-                        texts.append(v)
-    return texts
+    return list(CAPTION_QUESTIONS) + [NAME_PROMPT] + corpus_text(source, corpus_configs())
 
 
 TINY_PRETRAIN = TrainConfig(epochs=60, lr=1e-3, batch_size=10, weight_decay=0.0, warmup_epochs=1.0)
@@ -126,6 +142,14 @@ def world_knowledge(source) -> list:
     return out
 
 
+def tiny_base_key(source, seed: int = 0, name: str = TINY) -> str:
+    """The tiny base's cache key: the content of every config its tokenizer and pretraining read, the seed and
+    the pretraining settings (a key over fewer configs let a changed `retain_perturbed` go unread and unchecked
+    once a base was cached: tests/test_bad_input.py::test_tiny_base_key_covers_every_config_it_reads)."""
+    parts = [data_fingerprint(source, d, c) for d, c in corpus_configs()] + [seed, asdict(TINY_PRETRAIN)]
+    return stable_hash(parts if name == TINY else parts + [name])
+
+
 def tiny_base(source, cache_dir: Path, seed: int = 0, name: str = TINY) -> Path:
     """The tiny offline base model for a data source, built once and cached (same tokenizer for target and gold).
 
@@ -136,11 +160,7 @@ def tiny_base(source, cache_dir: Path, seed: int = 0, name: str = TINY) -> Path:
     from ..data.collator import Collator
     from ..models.tiny import save_tiny_vlm
 
-    parts = [data_fingerprint(source, "clear", "full"), data_fingerprint(source, "tofu", "full"),
-             data_fingerprint(source, "clear", "real_faces"), data_fingerprint(source, "clear", "real_world"),
-             seed, asdict(TINY_PRETRAIN)]
-    key = stable_hash(parts if name == TINY else parts + [name])
-    out = Path(cache_dir) / f"{name}-base-{key}"
+    out = Path(cache_dir) / f"{name}-base-{tiny_base_key(source, seed, name)}"
     # Under `accelerate launch` every process takes part (the pretraining is itself distributed): all look
     # for the cached base before anyone writes it, all train, the main process saves.
     from accelerate import PartialState
