@@ -156,6 +156,9 @@ def main(argv=None) -> None:
     p.add_argument("--layers", type=int, default=None, help="shrink the language model (smoke runs)")
     p.add_argument("--vision-layers", type=int, default=None)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", default=None, metavar="FILE",
+                   help="also write the unit costs and the workload to FILE, for `clear-bench reproduce --dry-run "
+                        "--unit-costs FILE` (its GPU-hours estimate of a grid)")
     args = p.parse_args(argv)
     preset = get_preset(args.preset)
     paper = args.preset == "paper"
@@ -202,6 +205,15 @@ def main(argv=None) -> None:
             ("evaluation, short answers", f"{work.evals} models x {work.short} items", short,
              work.evals * work.short * short)]
     total = sum(r[3] for r in rows)
+    if args.json:
+        import dataclasses
+        import json
+
+        Path(args.json).write_text(json.dumps({
+            "device": torch.cuda.get_device_name() if gpu else "CPU", "model": built.name, "preset": args.preset,
+            "finetune_s_per_sample": ft, "unlearn_s_per_row": un, "caption_s_per_item": cap,
+            "short_s_per_item": short, "finetune_epochs": ft_epochs, "unlearn_epochs": un_epochs,
+            "workload": dataclasses.asdict(work)}, indent=1))
     worst = total + (cap_worst - cap) * work.caption_like  # the unlearned model's answers run to the cap
     where = torch.cuda.get_device_name() if gpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"\n{args.preset} preset, {built.name} on {where}; torch {torch.__version__}, "

@@ -111,10 +111,10 @@ THREADS_HELP = ("CPU threads for torch (default: 1 for the tiny demo models, els
 
 
 def _commands():
-    from .commands import attack, audit, data, env, evaluate, leaderboard, ls, push, transfer
+    from .commands import attack, audit, data, env, evaluate, leaderboard, ls, push, reproduce, transfer
 
     return [data.add_parser, evaluate.add_parser, leaderboard.add_parser, transfer.add_parser, ls.add_parser,
-            audit.add_parser, env.add_parser, attack.add_parser, push.add_parser]
+            audit.add_parser, env.add_parser, attack.add_parser, push.add_parser, reproduce.add_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import dataclasses
 import sys
 import typing
 
-KINDS = ("methods", "metrics", "tasks", "presets", "stages", "attacks")
+KINDS = ("methods", "metrics", "tasks", "presets", "stages", "attacks", "tables")
 
 
 def _type_name(t) -> str:
@@ -120,8 +120,16 @@ def list_attacks() -> list[str]:
     return lines + [f"--attacks default = {','.join(DEFAULT_ATTACKS)} (those the run's track takes); --attacks all"]
 
 
+def list_tables() -> list[str]:
+    """The paper tables `clear-bench reproduce TABLE` rebuilds (`published.TABLES`)."""
+    from .. import published
+
+    return [f"{name:7} {t['title']}" for name, t in published.TABLES.items()] + ["run one: clear-bench reproduce TABLE [--preset demo|paper] "
+                                                        "[--dry-run]"]
+
+
 LISTERS = {"methods": list_methods, "metrics": list_metrics, "tasks": list_tasks, "presets": list_presets,
-           "stages": list_stages, "attacks": list_attacks}
+           "stages": list_stages, "attacks": list_attacks, "tables": list_tables}
 
 
 def add_parser(sub) -> None:
@@ -140,5 +148,5 @@ def add_parser(sub) -> None:
 
 def cmd_ls(args) -> int:
     lister = LISTERS[args.kind]
-    print("\n".join(lister() if args.kind in ("stages", "attacks") else lister(args.track)))
+    print("\n".join(lister() if args.kind in ("stages", "attacks", "tables") else lister(args.track)))
     return 0

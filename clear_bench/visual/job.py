@@ -168,6 +168,22 @@ def _table(summaries: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+COMPLETE = ("submission.json", "results.md", "summary.json", "scores.npz")
+
+
+def _complete(run_folder) -> bool:
+    """The claimed folder already holds this run (same identity), finished: every output there, the record valid."""
+    from ..leaderboard.records import load_record
+
+    if not run_folder.resumed or not all((run_folder.folder / f).is_file() for f in COMPLETE):
+        return False
+    try:
+        load_record(run_folder.folder / "submission.json")
+    except ClearBenchError:
+        return False
+    return True
+
+
 def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     """Run the visual track for one method; returns the run folder."""
     from ..efficiency import efficiency, summary_entries
@@ -187,6 +203,11 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     # the same marker as every track's run (`runs.claim`): another run's folder is refused here, before any work
     run_folder = runs.claim(out, runs.CLEAR_EVAL, runs.run_identity(
         **config, seed=cfg.seed, data={"clear": source.clear, "faces": faces.fingerprint}))
+    if _complete(run_folder):  # as the LM job (`job.is_complete`): a finished run is not unlearned again
+        run_folder.finish()
+        log.warning("already complete: %s holds this run's record (submission.json); nothing was redone "
+                    "(choose another --out, or remove the folder, to run it again)", out)
+        return out
     cache = cache_dir()
     device = _device()
     if device.type == "cuda":  # uint8 images live on the GPU (0.6 GB for CLEAR at 224 px): no copy per batch
