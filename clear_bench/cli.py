@@ -114,7 +114,26 @@ def _commands():
     from .commands import attack, audit, data, env, evaluate, leaderboard, ls, push, reproduce, transfer
 
     return [data.add_parser, evaluate.add_parser, leaderboard.add_parser, transfer.add_parser, ls.add_parser,
-            audit.add_parser, env.add_parser, attack.add_parser, push.add_parser, reproduce.add_parser]
+            audit.add_parser, env.add_parser, attack.add_parser, push.add_parser,
+            lambda sub: reproduce.add_parser(sub, runner=run_grid_cell)]
+
+
+def run_grid_cell(cell, log_path) -> int:
+    """One cell of a `clear-bench reproduce` grid (`grid.execute` calls it, in this process or in a Ray worker):
+    `clear-eval` with the cell's argv, its output and log lines into `log_path`; returns its exit status."""
+    import contextlib
+
+    _setup_logging()
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    with open(log_path, "a") as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
+        handler = logging.StreamHandler(f)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.handlers = [handler]
+        try:
+            return clear_eval_main(list(cell.argv))
+        finally:
+            root.handlers = saved
 
 
 def build_parser() -> argparse.ArgumentParser:

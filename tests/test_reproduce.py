@@ -7,8 +7,7 @@ import pytest
 
 from clear_bench import grid
 from clear_bench import reproduce as rp
-from clear_bench.cli import main
-from clear_bench.commands.reproduce import run_cell
+from clear_bench.cli import main, run_grid_cell as run_cell
 
 pytestmark = pytest.mark.slow
 METHODS = ["original", "retain_ft"]

@@ -1,9 +1,6 @@
 """`clear-bench reproduce TABLE`: a paper table as a grid of clear-eval runs, our numbers beside the published ones."""
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
 from pathlib import Path
 
 DESCRIPTION = ("Build the grid of clear-eval runs behind one of the CLEAR paper's tables (table1: the multimodal "
@@ -17,7 +14,9 @@ DESCRIPTION = ("Build the grid of clear-eval runs behind one of the CLEAR paper'
 REPRODUCTION = "reproduction"  # the run-folder kind of OUT (`runs.claim`)
 
 
-def add_parser(sub) -> None:
+def add_parser(sub, runner=None) -> None:
+    """`runner(cell, log_path) -> exit status` runs one cell (the CLI's `cli.run_grid_cell`: clear-eval in this
+    process; this layer does not import the CLI module)."""
     from ..grid import ENGINES
     from ..reproduce import TABLE_NAMES
 
@@ -45,25 +44,7 @@ def add_parser(sub) -> None:
                    "run nothing")
     p.add_argument("--unit-costs", default=None, metavar="FILE", help="with --dry-run: unit costs measured by "
                    "benchmarks/estimate_paper_run.py --json FILE, for the GPU-hours estimate")
-    p.set_defaults(func=cmd_reproduce)
-
-
-def run_cell(cell, log_path) -> int:
-    """One grid cell: `clear-eval` with the cell's argv in this process, its output and log lines to `log_path`
-    (both engines run cells through this function: `grid.execute`)."""
-    from ..cli import _setup_logging, clear_eval_main
-
-    _setup_logging()
-    root = logging.getLogger()
-    saved = root.handlers[:]
-    with open(log_path, "a") as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
-        handler = logging.StreamHandler(f)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.handlers = [handler]
-        try:
-            return clear_eval_main(list(cell.argv))
-        finally:
-            root.handlers = saved
+    p.set_defaults(func=cmd_reproduce, runner=runner)
 
 
 def cmd_reproduce(args) -> int:
@@ -92,7 +73,7 @@ def cmd_reproduce(args) -> int:
         print(grid.plan(cells, grid.load_units(args.unit_costs) if args.unit_costs else None))
         return 0
     folder = runs.claim(out, REPRODUCTION, {}).start()  # never a user's folder; ours is resumed
-    results = grid.run_grid(cells, run_cell, out / "logs", engine=args.engine, address=args.address,
+    results = grid.run_grid(cells, args.runner, out / "logs", engine=args.engine, address=args.address,
                             retries=args.retries, progress=True)
     transfer = None
     if table == "table2":
