@@ -65,16 +65,55 @@ def test_the_ray_engine_writes_the_sequential_records(table5, tmp_path):
     ray = pytest.importorskip("ray")
     out, _ = table5
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        cells = rp.cells("table5", rp.Setting(root=tmp_path), METHODS)
-        results = grid.run_grid(cells, run_cell, tmp_path / "logs", engine="ray", progress=False)
+    try:  # `reproduce --engine ray` runs on the instance this process started (ray.init: a cluster's address)
+        assert main(["reproduce", "table5", "--methods", ",".join(METHODS), "--engine", "ray", "--out",
+                     str(tmp_path)]) == 0
     finally:
         ray.shutdown()
-    assert [r.status for r in results] == ["done", "done"], [r.error for r in results]
-    sequential, distributed = _records(out), _records(tmp_path)
-    assert sequential.keys() == distributed.keys() == {c.name for c in cells}
+    cells = rp.cells("table5", rp.Setting(root=tmp_path), METHODS)
+    statuses = [c["status"] for c in json.loads((tmp_path / "table5-demo.json").read_text())["cells"]]
+    assert statuses == ["done", "done"]
+    assert (tmp_path / "table5-demo.md").read_text() == (out / "table5-demo.md").read_text()
+    names = {c.name for c in cells}
+    sequential = {n: r for n, r in _records(out).items() if n in names}
+    distributed = _records(tmp_path)
+    assert sequential.keys() == distributed.keys() == names
     for name, mine in distributed.items():
         theirs = sequential[name]
         assert mine["config_hash"] == theirs["config_hash"], name
         values = {k: e["value"] for k, e in mine["metrics"].items() if "cost" not in k}
         assert values == {k: e["value"] for k, e in theirs["metrics"].items() if "cost" not in k}, name
+
+
+def test_a_grid_killed_mid_cell_resumes_it_from_its_checkpoint(table5, monkeypatch, capsys):
+    """SIGKILL during the third cell (after some of its split models are unlearned): the next call reuses the two
+    finished cells and unlearns only the split models the killed cell had not finished."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import clear_bench.visual.job as vjob
+
+    out, _ = table5
+    argv = ["reproduce", "table5", "--methods", ",".join(METHODS + ["scrub_bio"]), "--out", str(out)]
+    work = out / "runs" / "visual-scrub_bio-forget10-demo"
+    proc = subprocess.Popen([sys.executable, "-m", "clear_bench.cli", *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not list(work.glob(".checkpoint-*/split_00[0-9].npz")) and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finished = len(list(work.glob(".checkpoint-*/split_*.npz")))
+    assert finished >= 1 and not (work / "submission.json").exists()
+    unlearned = []
+    real = vjob.UnlearnTask
+    monkeypatch.setattr(vjob, "UnlearnTask", lambda *a, **k: unlearned.append(1) or real(*a, **k))
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "3 cells: 1 run, 2 reused, 0 failed" in capsys.readouterr().out
+    assert len(unlearned) == 8 - finished  # the killed cell resumed at its first unfinished split model
