@@ -169,7 +169,7 @@ class Job:
         out: the run folder.
         names: the config names of the forget size (`data.schema.forget_configs`).
         base_model: the model target and gold are fine-tuned from.
-        eval: the evaluation settings every evaluation of the run shares (forget, cap, max_new_tokens).
+        eval: the evaluation settings every evaluation of the run shares (forget, cap, max_new_tokens, score_eos).
         tasks: the evaluation tasks (None: those of the track's the data holds).
         cache: the cache root (`presets.cache_dir()`).
         run: the run folder's claim (`runs.claim`): its marker holds the run's identity.
@@ -276,7 +276,8 @@ def resolve(cfg: JobConfig) -> Job:
     out = Path(cfg.out or track.default_out(method.name or cfg.method, cfg.modality, cfg.forget, preset.name,
                                             cfg.model or preset.model)
                + ("-sequence-" + "-".join(map(str, cfg.sequence)) if cfg.sequence else ""))
-    tasks = None if track.tasks_by_data else list(track.tasks)
+    tasks = None if track.tasks_by_data else list(track.tasks) + [
+        n for n in track.optional_tasks if source.has_config(get_task(n).dataset, get_task(n).config_for(cfg.forget))]
     # the data is reachable and well-formed, before any training
     for dataset, config in [track.forget_data] + ([track.retain_data] if tasks else []):
         source.load(dataset, names[config])
@@ -285,7 +286,7 @@ def resolve(cfg: JobConfig) -> Job:
     job = Job(cfg=cfg, track=track, family=family, preset=preset, method=method, source=source, unlearn=unlearn,
               out=out, names=names, base_model=cfg.model or preset.model, cache=cache_dir(), tasks=tasks,
               eval=dict(forget=cfg.forget, cap=preset.eval_cap if cfg.cap is None else (cfg.cap or None),
-                        max_new_tokens=preset.max_new_tokens))  # cap 0 = every item, as in `evaluate`
+                        max_new_tokens=preset.max_new_tokens, score_eos=preset.score_eos))  # cap 0 = every item
     job.run = runs.claim(out, runs.CLEAR_EVAL, _identity(job))  # another run's folder is refused here
     job.holdout = holdout_samples(source, cfg.modality) if method.needs_holdout else []
     return job
@@ -303,7 +304,7 @@ def _identity(job: Job) -> dict:
         cap=job.eval["cap"], finetune=[dataclasses.asdict(finetune_recipe(job.preset, s, job.base_model,
                                                                           cfg.trust_remote_code))
                                        for s in ("full", names["retain"])],
-        max_new_tokens=job.eval["max_new_tokens"], track=job.track.name,
+        max_new_tokens=job.eval["max_new_tokens"], score_eos=job.eval["score_eos"], track=job.track.name,
         data={"clear": src.clear, "tofu": src.tofu, **{c: data_fingerprint(src, dataset, c) for dataset, c in
               _named(job.track.identity_data, names)}})
 

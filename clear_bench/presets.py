@@ -23,8 +23,11 @@ class Preset:
         finetune_replay: fine-tune on the world knowledge too (`FinetuneConfig.replay_world_knowledge`).
         finetune: optimisation settings of target and gold fine-tuning.
         unlearn: the unlearning recipe (LoRA, optimisation).
-        eval_cap: items per evaluation task (None: all).
+        eval_cap: items per evaluation task, the first in dataset order (None: all); 300 is the `ds_size` of the
+            CLEAR reference's evaluations (multimodal and text) and of TOFU's.
         max_new_tokens: greedy generation length for ROUGE-L.
+        score_eos: score each answer's end-of-turn token too, as TOFU and OpenUnlearning do (the text track's
+            form, for CLEAR Table 4); False: the answer's own tokens (`eval/scoring.py` module docstring).
         method_overrides: apply the methods' `demo_overrides` (tuned for the tiny VLM).
         doc: one line for `--help` and `ls presets`.
     """
@@ -40,6 +43,7 @@ class Preset:
     unlearn: UnlearnConfig = field(default_factory=UnlearnConfig)
     eval_cap: int | None = 300
     max_new_tokens: int = 300
+    score_eos: bool = False
     method_overrides: bool = False
     doc: str = ""
 
@@ -70,12 +74,16 @@ PRESETS: Registry[Preset] = Registry("preset", {
 
 # CLEAR App. F: fine-tuning on TOFU full (target) and retain90 (gold), then unlearning, 5 epochs each,
 # batch 4, lr 1e-5, weight decay 0.01, LoRA r 8 / alpha 32 / dropout 0. TOFU generates up to 200 tokens.
+# Evaluation as TOFU's and the CLEAR reference's Table 4 runs: the first 300 items of each set (`ds_size: 300`,
+# locuslab/tofu:config/eval_everything.yaml:30, somvy/multimodal_unlearning:config/nlp/eval_everything.yaml:35;
+# forget10 has 400 QA pairs, so the KS p-value is on 300 vs 300 items as in Table 4), every answer scored with its
+# end-of-sequence token (locuslab/tofu:data_module.py:27). The demo keeps the same scoring and its own size.
 _TEXT_PAPER_TRAIN = TrainConfig(epochs=5, lr=1e-5, batch_size=4, weight_decay=0.01, warmup_epochs=1.0, seed=42)
 
 TEXT_PRESETS: Registry[Preset] = Registry("text-track preset", {
     "paper": Preset("paper", "meta-llama/Llama-2-7b-chat-hf", None, lora_r=8, lora_alpha=32, finetune=_TEXT_PAPER_TRAIN,
                     unlearn=UnlearnConfig(modality="text", lora_r=8, lora_alpha=32, train=_TEXT_PAPER_TRAIN),
-                    eval_cap=None, max_new_tokens=200,
+                    eval_cap=300, max_new_tokens=200, score_eos=True,
                     doc="locuslab/TOFU from the Hub, Llama-2-7b-chat, the paper's LoRA recipe (CLEAR Table 4)"),
     # The tiny Llama memorises only with full fine-tuning at a high learning rate (as the tiny VLM). Unlearning:
     # 40 steps on the 4 forget QA pairs (measured: GA / GD / NPO lower the forget answers' probability from 0.99
@@ -86,7 +94,7 @@ TEXT_PRESETS: Registry[Preset] = Registry("text-track preset", {
                    unlearn=UnlearnConfig(modality="text", lora_r=8, lora_alpha=16,
                                          train=TrainConfig(epochs=20, lr=1e-3, batch_size=2, warmup_epochs=0.0,
                                                            weight_decay=0.0)),
-                   eval_cap=300, max_new_tokens=24,
+                   eval_cap=300, max_new_tokens=24, score_eos=True,
                    doc="built-in procedural TOFU data and a tiny Llama trained from scratch, offline on a CPU"),
 })
 

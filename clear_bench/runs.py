@@ -214,9 +214,11 @@ def run_identity(track: str, **settings) -> dict:
 
 def clear_eval_identity(*, method: str, method_config: Mapping, modality: str, forget: int, seed: int,
                         preset: str, unlearn: Mapping, finetune: list[Mapping], cap: int | None,
-                        max_new_tokens: int, data: Mapping, track: str = "multimodal") -> dict:
-    """Everything that makes a `clear-eval` run's numbers (module docstring)."""
+                        max_new_tokens: int, data: Mapping, track: str = "multimodal",
+                        score_eos: bool = False) -> dict:
+    """Everything that makes a `clear-eval` run's numbers (module docstring); `score_eos` only when set, so that
+    the identities of runs scored without it stay what they were."""
     return {"method": method, "method_config": dict(method_config), "modality": modality, "forget": forget,
             "seed": seed, "preset": preset, "track": track, "unlearn": dict(unlearn),
             "finetune": [dict(f) for f in finetune], "cap": cap, "max_new_tokens": max_new_tokens,
-            "data": dict(data)}
+            "data": dict(data), **({"score_eos": True} if score_eos else {})}

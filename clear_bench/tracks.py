@@ -48,6 +48,8 @@ class Track:
         tasks: its evaluation tasks (`eval/tasks.py`), in report order; () for the split-model recipe, whose
             forget / retain / holdout face sets are not tasks.
         tasks_by_data: evaluate those of `tasks` whose configs the data holds (the Hub has no holdout persons).
+        optional_tasks: tasks evaluated besides `tasks` when the data holds their configs (the text track's holdout
+            authors, for membership inference: TOFU on the Hub has none).
         headline: (metric key, label, direction) of the metrics a reader looks at first: the run's plot bars.
         board: the leaderboard section (`Board`).
         presets: "module:NAME" of its presets registry.
@@ -77,6 +79,7 @@ class Track:
     default_method: str
     flags: frozenset[str]
     tasks_by_data: bool = False
+    optional_tasks: tuple[str, ...] = ()
     summary: str = "eval/summary.json"
     forget_data: tuple[str, str] = ("clear", "forget_mixed")
     retain_data: tuple[str, str] = ("clear", "retain_mixed")
@@ -140,6 +143,7 @@ def _load(spec: str):
 MULTIMODAL_TASKS = ("forget_captions", "retain_captions", "forget_facerec", "retain_facerec", "real_faces", "real_world",
                     "tofu_forget", "tofu_retain", "holdout_captions", "holdout_facerec", "tofu_holdout")
 TEXT_TASKS = ("text_forget", "text_retain", "text_real_authors", "text_world_facts")
+TEXT_HOLDOUT_TASKS = ("text_holdout",)
 
 TRACKS: Registry[Track] = Registry("track", [(t.name, t) for t in (
     Track("multimodal", "lm", "vlm", MULTIMODAL_TASKS,
@@ -168,7 +172,7 @@ TRACKS: Registry[Track] = Registry("track", [(t.name, t) for t in (
                       forget="text_forget_metric", retain="text_retain_metric", sort="text_log_forget_quality",
                       keep="text_model_utility"),
           presets="clear_bench.presets:TEXT_PRESETS", methods="clear_bench.baselines",
-          modalities=("text",), default_method="npo", flags=LM_FLAGS,
+          modalities=("text",), default_method="npo", flags=LM_FLAGS, optional_tasks=TEXT_HOLDOUT_TASKS,
           forget_data=("tofu", "forget"), retain_data=("tofu", "retain"),
           identity_data=(("tofu", "full"), ("tofu", "{retain}"), ("tofu", "{forget}")), cache_prefix="text-",
           refused_methods=(("sisa", "it retrains shard adapters on the multimodal fine-tune data (CLEAR "

@@ -46,6 +46,8 @@ def test_run_folder_and_record(runs):
         assert (out / name).exists(), name
     record = load_record(out / "submission.json")
     assert record["track"] == "text" and record["method"] == "npo" and record["config"]["preset"] == "demo"
+    # the evaluation settings of TOFU's protocol travel with the record (docs/text_track.md)
+    assert record["config"]["eval"]["cap"] == 300 and record["config"]["eval"]["score_eos"] is True
     m = _summary(out / "eval")
     assert record["metrics"]["text_forget_metric"]["value"] == m["text_forget_metric"]["value"]
     assert m["text_forget_metric"]["direction"] == "↓" and m["text_retain_metric"]["direction"] == "↑"
@@ -128,6 +130,9 @@ def test_tofu_metrics_equal_a_recomputation_from_the_logs(runs, method):
                         ("text_real_metric", ["text_real_authors", "text_world_facts"])):
         want = _hmean([parts[t][k] for t in tasks for k in ("rouge_l", "prob", "keep")])
         assert v(m, name) == pytest.approx(want, abs=1e-6), name
+        # the reference's form (nlp/aggregate_eval_stat.py, Table 4): Prob and the role's truth ratio, no ROUGE
+        want = _hmean([parts[t][k] for t in tasks for k in ("prob", "truth_ratio")])
+        assert v(m, name + "_ref") == pytest.approx(want, abs=1e-6), name
     mine = [_ratio(it) for it in _items(folder, "text_forget")]
     theirs = [_ratio(it) for it in _items(gold, "text_forget")]
     p = ks_2samp(mine, theirs).pvalue
@@ -160,3 +165,69 @@ def test_a_second_run_reuses_the_models_and_repeats_the_numbers(runs):
     first, again = _summary(runs / "gd" / "eval"), _summary(out / "eval")
     del first["unlearn_cost_fraction"], again["unlearn_cost_fraction"]  # timing, not a result
     assert {k: e["value"] for k, e in again.items()} == {k: e["value"] for k, e in first.items()}
+
+
+# ------------------------------------------------------------------- reference-form metrics, MIA, EOS scoring
+
+
+@pytest.mark.parametrize("method", ["ga", "gd", "npo"])
+def test_reference_forget_metric_falls_as_the_methods_forget(runs, method):
+    before, after, gold = _summary(_cached("target")), _summary(runs / method / "eval"), _summary(_cached("gold"))
+    # measured: target 0.74, gold 0.03; after 0.04 (ga), 0.15 (gd), 0.02 (npo)
+    assert v(after, "text_forget_metric_ref") <= 0.5 * v(before, "text_forget_metric_ref")
+    assert v(gold, "text_forget_metric_ref") <= 0.5 * v(before, "text_forget_metric_ref")
+
+
+ATTACKS = ("loss", "zlib", "min_k", "min_k_pp")
+
+
+def test_membership_inference_sees_the_target_remember_and_gold_not(runs):
+    target, gold = _summary(_cached("target")), _summary(_cached("gold"))
+    # measured: target AUC 1.0 for every attack (PrivLeak -100); gold LOSS 0.28, Min-K%++ 0.59 (4 vs 8 QA pairs)
+    for a in ATTACKS:
+        assert v(target, f"text_forget/mia_{a}_auc") >= 0.9, a
+        assert abs(v(gold, f"text_forget/mia_{a}_auc") - 0.5) < abs(v(target, f"text_forget/mia_{a}_auc") - 0.5), a
+    assert v(target, "text_forget/privleak_loss") <= -90
+
+
+@pytest.mark.parametrize("method", ["ga", "gd", "npo"])
+def test_membership_inference_moves_toward_chance_as_the_methods_forget(runs, method):
+    before, after = _summary(_cached("target")), _summary(runs / method / "eval")
+    # measured LOSS AUC 1.0 -> 0.47 (ga), 0.56 (gd), 0.41 (npo); PrivLeak -100 -> -26, -39, -17
+    for a in ("loss", "min_k_pp"):
+        assert abs(v(after, f"text_forget/mia_{a}_auc") - 0.5) <= 0.25 < abs(v(before, f"text_forget/mia_{a}_auc") - 0.5)
+        assert abs(v(after, f"text_forget/privleak_{a}")) <= 0.6 * abs(v(before, f"text_forget/privleak_{a}"))
+
+
+def test_scoring_the_end_of_sequence_token_moves_short_answers_most(demo_text_target):
+    """The demo's target scored in both forms: one more token per answer, the same NLL once it is taken out, and a
+    larger per-token Prob shift on world facts (1-2 token answers) than on retain QA (~8 tokens)."""
+    from clear_bench.eval.run import task_samples
+    from clear_bench.eval.scoring import score_items
+    from clear_bench.eval.tasks import get_task
+
+    model, tok, source = demo_text_target
+    shift = {}
+    for task in ("text_world_facts", "text_retain"):
+        spec = get_task(task)
+        samples = task_samples(spec, source.load("tofu", spec.config_for(10)), cap=12)
+        ours, ref = (score_items(model, tok, samples, generate=False, score_eos=e) for e in (False, True))
+        diffs = []
+        for a, b in zip(ours, ref):
+            u, w = a.variants[0], b.variants[0]
+            assert w.tokens == u.tokens + 1
+            assert w.nll + b.token_logprobs[-1] == pytest.approx(u.nll, abs=1e-4)  # EOS excluded: the same
+            diffs.append(abs(math.exp(-w.nll / w.tokens) - math.exp(-u.nll / u.tokens)))
+        shift[task] = float(np.mean(diffs))
+    assert shift["text_world_facts"] > shift["text_retain"], shift
+
+
+@pytest.fixture(scope="module")
+def demo_text_target(runs):
+    """The demo's fine-tuned text target (cached by the runs above), loaded, with the demo data."""
+    from clear_bench.presets import cache_dir, data_source
+    from clear_bench.training.families import FAMILIES
+
+    (folder,) = (cache_dir() / "models").glob("text-full-*")
+    model, tok = FAMILIES.get("causal-lm").load(str(folder))
+    return model.eval(), tok, data_source("demo")

@@ -39,6 +39,9 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
                    help="greedy generation length; 0 = no generation (default: 300)")
     p.add_argument("--naive-scoring", action="store_true",
                    help="re-encode image and prompt for every answer variant (slower; same numbers)")
+    p.add_argument("--score-eos", action="store_true",
+                   help="score each answer's end-of-turn token too, as TOFU and OpenUnlearning do (the text track's "
+                        "form, paper Table 4; default: the answer's own tokens, the multimodal track's form)")
     p.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
     p.add_argument("--trust-remote-code", action="store_true", help="allow code shipped with the model to run")
 
@@ -77,11 +80,12 @@ def cmd_evaluate(args) -> int:
     run = claim(args.out, EVALUATION, {  # a folder of another run, or of the user's files, is refused
         "model": model_id, "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
         "forget": args.forget, "cap": None if args.cap == 0 else args.cap, "max_new_tokens": args.max_new_tokens,
-        "scoring": "naive" if args.naive_scoring else "shared_prefix"},
+        "scoring": "naive" if args.naive_scoring else "shared_prefix",
+        **({"score_eos": True} if args.score_eos else {})},
         adopt=_earlier_run)
     out = run.folder
     if args.gold is not None:
-        check_gold(args.gold, args.forget)
+        check_gold(args.gold, args.forget, args.score_eos)
     for t in resolve_tasks(source, tasks, args.forget):  # data errors before the (slow) model load; cached
         source.load(t.dataset, t.config_for(args.forget))
     model, processor = load_model(str(model_path) if model_path.exists() else args.model, device=args.device,
@@ -97,7 +101,7 @@ def cmd_evaluate(args) -> int:
     summary = evaluate(model, processor, source, out, forget=args.forget, tasks=tasks,
                        cap=None if args.cap == 0 else args.cap, batch_size=args.batch_size,
                        max_new_tokens=args.max_new_tokens, shared_prefix=not args.naive_scoring,
-                       gold_dir=args.gold, run_info=run_info)
+                       gold_dir=args.gold, run_info=run_info, score_eos=args.score_eos)
     run.finish()
     sys.stdout.write(summary_markdown(summary))
     log.info("per-item logs and summary in %s", out)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # scoring imports torch: `clear-bench --help` should not wait
 log = logging.getLogger(__name__)
 
 # run.json keys that must agree for a run folder to be resumed: anything else would mix two runs' logs.
-RESUME_KEYS = ("model", "data", "forget", "cap", "max_new_tokens")
+RESUME_KEYS = ("model", "data", "forget", "cap", "max_new_tokens", "score_eos")
 
 
 # --------------------------------------------------------------------------------------- tasks
@@ -108,12 +108,13 @@ def task_samples(task: TaskSpec, dataset, forget: int = DEFAULT_FORGET, cap: int
 
 
 def evaluate_task(model, processor, task: TaskSpec, samples: Sequence[Sample], batch_size: int = 8,
-                  max_new_tokens: int = 300, shared_prefix: bool = True) -> list[ItemRecord]:
-    """Score (and, unless `max_new_tokens` is 0, generate for) one task's samples; records in input order."""
+                  max_new_tokens: int = 300, shared_prefix: bool = True, score_eos: bool = False) -> list[ItemRecord]:
+    """Score (and, unless `max_new_tokens` is 0, generate for) one task's samples; records in input order.
+    `score_eos`: the answers' end-of-turn token is scored too (`scoring` module docstring)."""
     from .scoring import score_items
 
     scores = score_items(model, processor, samples, generate=max_new_tokens > 0, shared_prefix=shared_prefix,
-                         batch_size=batch_size, max_new_tokens=max(max_new_tokens, 1))
+                         batch_size=batch_size, max_new_tokens=max(max_new_tokens, 1), score_eos=score_eos)
     if len(scores) != len(samples):
         raise ClearBenchError(f"task '{task.name}': {len(scores)} scores for {len(samples)} items")
     return [to_record(task, s, sc) for s, sc in zip(samples, scores)]
@@ -137,8 +138,9 @@ def _check_resumable(out: Path, info: Mapping[str, Any]) -> None:
                               f"{json.dumps(info.get(k))}; write to a new --out folder (or delete {out} to start over)")
 
 
-def check_gold(gold_dir, forget: int) -> None:
-    """A gold run folder usable with a run of forget size `forget`, or a one-line `ClearBenchError`."""
+def check_gold(gold_dir, forget: int, score_eos: bool | None = None) -> None:
+    """A gold run folder usable with a run of forget size `forget` (and, given `score_eos`, scored the same way: a
+    truth ratio with the end-of-turn token is not one without), or a one-line `ClearBenchError`."""
     if not logs.list_tasks(gold_dir):  # raises if the folder does not exist
         raise ClearBenchError(f"gold run folder {gold_dir} holds no per-item logs (*{logs.SUFFIX}); "
                               "evaluate the gold model into it first")
@@ -146,15 +148,20 @@ def check_gold(gold_dir, forget: int) -> None:
     if gold_forget is not None and gold_forget != forget:
         raise ClearBenchError(f"gold run {gold_dir} was evaluated with forget={gold_forget}, this run uses "
                               f"forget={forget}; forget quality compares the same forget set")
+    gold_eos = bool(logs.read_run_info(gold_dir).get("score_eos", False))
+    if score_eos is not None and gold_eos != score_eos:
+        raise ClearBenchError(f"gold run {gold_dir} was scored with score_eos={gold_eos}, this run with "
+                              f"score_eos={score_eos}; forget quality compares answers scored the same way")
 
 
-def _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix) -> dict[str, Any]:
+def _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix,
+              score_eos) -> dict[str, Any]:
     """run.json of an evaluation: how it was made (the keys of `RESUME_KEYS` must agree to resume it)."""
     param = next(iter(model.parameters()), None)
     return {
         "model": _model_name(model), "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
         "forget": forget, "cap": cap, "seed": None, "tasks": [t.name for t in specs],
-        "batch_size": batch_size, "max_new_tokens": max_new_tokens,
+        "batch_size": batch_size, "max_new_tokens": max_new_tokens, "score_eos": score_eos,
         "scoring": "shared_prefix" if shared_prefix else "naive",
         "device": str(param.device) if param is not None else None,
         "dtype": str(param.dtype).replace("torch.", "") if param is not None else None,
@@ -165,7 +172,7 @@ def _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, sha
 def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int = DEFAULT_FORGET,
              tasks: Sequence[str] | None = None, cap: int | None = DEFAULT_CAP, batch_size: int = 8,
              max_new_tokens: int = 300, shared_prefix: bool = True, gold_dir: str | os.PathLike | None = None,
-             run_info: dict | None = None, progress: bool = True) -> dict:
+             run_info: dict | None = None, progress: bool = True, score_eos: bool = False) -> dict:
     """Evaluate `model` on `tasks` of `source` into `out_dir` and return the summary dict.
 
     model, processor: a loaded VLM and its processor (`models.loading.load_model`), already on device.
@@ -176,6 +183,9 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     batch_size: items per scoring forward (generation batches 2x as many on CPU, 8x on CUDA).
     max_new_tokens: greedy generation length for ROUGE-L; 0 skips generation (no ROUGE).
     shared_prefix: encode image + prompt once per item (same numbers as the naive path, faster).
+    score_eos: score each answer's end-of-turn token too, as TOFU / OpenUnlearning do (the text track's presets);
+        False: the answer's own tokens (the multimodal track's). Recorded in run.json; a folder scored the other
+        way is not resumed.
     gold_dir: the gold model's run folder: enables forget quality and PrivLeak in the summary.
     run_info: extra facts for run.json (e.g. {"model": path, "seed": 42}); its keys win.
 
@@ -194,7 +204,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     out = check_writable(out_dir)
     if out.exists() and not out.is_dir():
         raise ClearBenchError(f"output {out} is a file, not a run folder")
-    info = _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix)
+    info = _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix, score_eos)
     info.update(run_info or {})
     if out.is_dir():
         _check_resumable(out, info)
@@ -202,7 +212,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
         info["tasks"] = list(dict.fromkeys(old.get("tasks", []) + info["tasks"]))
         info["task_seconds"] = dict(old.get("task_seconds", {}))  # of the tasks finished before
     if gold_dir is not None:
-        check_gold(gold_dir, forget)
+        check_gold(gold_dir, forget, score_eos)
 
     pending = [t for t in specs if not (out.is_dir() and logs.task_done(out, t.name))]
     for t in specs:
@@ -216,7 +226,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     for t in progress_bar(pending, desc="evaluate", unit="task", disable=not (progress and pending)):
         start = time.perf_counter()
         samples = task_samples(t, configs[t.name], forget=forget, cap=cap)
-        records = evaluate_task(model, processor, t, samples, batch_size, max_new_tokens, shared_prefix)
+        records = evaluate_task(model, processor, t, samples, batch_size, max_new_tokens, shared_prefix, score_eos)
         logs.write_task(out, t.name, records)
         info["task_seconds"][t.name] = round(time.perf_counter() - start, 2)
         logs.write_run_info(out, info)

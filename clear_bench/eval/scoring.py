@@ -5,6 +5,14 @@ is then indexed out to all its answer variants (true, paraphrase, perturbed, opt
 scored in one batched forward. Logits over the vocabulary are computed only where answer tokens
 are read. Models with multimodal rotary positions (Qwen2-VL) continue at the positions the model
 assigned after the image (`models/positions.py`). Both paths give the same numbers (tested).
+
+What an answer's score covers (`score_eos`): False scores the answer's own tokens (our form, the multimodal track's);
+True also scores the end-of-turn token the model was fine-tuned to close its answer with (the collator's training
+target), as TOFU and OpenUnlearning score the EOS they train with (locuslab/tofu:data_module.py:27 appends one
+`eos_token_id` to the labels; locuslab/open-unlearning:src/data/utils.py:113-114 appends it when the chat template
+has not), and as the CLEAR reference's text track does (somvy/multimodal_unlearning:nlp/data_module.py:33). NLL
+and token count then include that token: per-token Prob moves most on 1-3-token answers (tests/test_text_track.py);
+without it the two forms are the same numbers (tests/test_text_eos.py).
 """
 from __future__ import annotations
 
@@ -68,9 +76,11 @@ def _device(model):
 
 
 @torch.no_grad()
-def score_naive(model, processor, samples: Sequence[Sample], batch_size: int = 8) -> list[ItemScore]:
-    """Every variant as its own full sequence (image and prompt re-encoded each time): the reference's way."""
-    coll = Collator(processor, padding_side="right", include_eot=False)
+def score_naive(model, processor, samples: Sequence[Sample], batch_size: int = 8,
+                score_eos: bool = False) -> list[ItemScore]:
+    """Every variant as its own full sequence (image and prompt re-encoded each time): the reference's way.
+    `score_eos`: the answer's end-of-turn token is scored too (module docstring)."""
+    coll = Collator(processor, padding_side="right", include_eot=score_eos)
     flat = [(i, kind, s.with_answer(text)) for i, s in enumerate(samples) for kind, text in variants_of(s)]
     results = [ItemScore(s.item_id, s.person, []) for s in samples]
     dev = _device(model)
@@ -92,9 +102,12 @@ def score_naive(model, processor, samples: Sequence[Sample], batch_size: int = 8
 
 
 @torch.no_grad()
-def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size: int = 8) -> list[ItemScore]:
-    """Encode image + prompt once per item, reuse its KV cache for all answer variants."""
+def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size: int = 8,
+                        score_eos: bool = False) -> list[ItemScore]:
+    """Encode image + prompt once per item, reuse its KV cache for all answer variants (`score_eos`: as
+    `score_naive`)."""
     tok = tokenizer_of(processor)
+    eot = end_of_turn(processor) if score_eos else ""  # the same string the naive path's collator appends
     coll = Collator(processor, padding_side="left")
     dev = _device(model)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
@@ -111,7 +124,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
             prompt = render_prompt(processor, s.question, s.has_image)
             p_ids = tok(prompt)["input_ids"]
             for kind, text in variants_of(s):
-                f_ids = tok(prompt + text)["input_ids"]
+                f_ids = tok(prompt + text + eot)["input_ids"]
                 if _common_prefix(p_ids, f_ids) != len(p_ids):
                     naive_items.append(i)  # the answer's first token merged with the prompt's last
                     break
@@ -144,7 +157,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
                 if kind == "answer":
                     score.token_logprobs, score.token_mu, score.token_sigma = t.tolist(), mu.tolist(), sigma.tolist()
         for i in sorted(set(naive_items)):
-            item_scores[i] = score_naive(model, processor, [items[i]], batch_size)[0]
+            item_scores[i] = score_naive(model, processor, [items[i]], batch_size, score_eos)[0]
         results.extend(item_scores)
     return results
 
@@ -199,13 +212,13 @@ def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens
 
 
 def score_items(model, processor, samples: Sequence[Sample], generate: bool = True, shared_prefix: bool = True,
-                batch_size: int = 8, max_new_tokens: int = 300) -> list[ItemScore]:
-    """Scores and (optionally) generations for `samples`, in order."""
+                batch_size: int = 8, max_new_tokens: int = 300, score_eos: bool = False) -> list[ItemScore]:
+    """Scores and (optionally) generations for `samples`, in order (`score_eos`: module docstring)."""
     was_training = model.training
     model.eval()
     try:
         fn = score_shared_prefix if shared_prefix else score_naive
-        scores = fn(model, processor, samples, batch_size)
+        scores = fn(model, processor, samples, batch_size, score_eos)
         if generate:
             # with a static cache (CUDA) decoding is memory-bound: a larger batch costs little more per step
             gen_batch = batch_size * (8 if _static_cache_ok(model) else 2)

@@ -112,6 +112,9 @@ TEXT_TASKS: dict[str, TaskSpec] = {t.name: t for t in (
     _text("text_retain", "retain_perturbed", "paraphrased_answer", "retain", "tofu_qa", False),
     _text("text_real_authors", "real_authors_perturbed", None, "real", "real_authors", True),
     _text("text_world_facts", "world_facts_perturbed", None, "real", "world_facts", True),
+    # Authors never trained on (TOFU on the Hub has no such config; generated data has them): the non-members of
+    # the text track's membership inference and PrivLeak (OpenUnlearning's TOFU suite scores forget vs holdout10).
+    _text("text_holdout", "holdout_perturbed", "paraphrased_answer", "holdout", "tofu_qa", False),
 )}
 
 PAPER_TASKS = tuple(n for n, t in TASKS.items() if t.paper)

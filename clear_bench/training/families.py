@@ -87,21 +87,34 @@ def _vlm_replay(source):
     return world_knowledge(source)
 
 
-def text_corpus(source) -> list[str]:
-    """All TOFU text the tiny tokenizer is trained on (holdout persons stay unseen, as for the tiny VLM)."""
-    from .finetune import corpus_configs, corpus_text
+def _text_corpus_configs(source) -> list[tuple[str, str]]:
+    """The TOFU configs the tiny causal LM's tokenizer is trained on: those of `corpus_configs`, and the holdout
+    authors' QA when the data has them. Their names then tokenize as the forget authors' do (a pretrained
+    tokenizer's vocabulary covers every person alike); the weights never train on them. Without them a holdout
+    answer took 12-14 tokens where a forget answer of the same template took 7-8, and the text track's
+    membership inference told members from non-members by tokenization alone: the gold model, which never saw
+    either, had a LOSS-attack AUC of 1.0 (demo, tests/test_text_track.py)."""
+    from .finetune import corpus_configs
 
-    return corpus_text(source, corpus_configs(("tofu",)))
+    holdout = [("tofu", "holdout_perturbed")] if source.has_config("tofu", "holdout_perturbed") else []
+    return corpus_configs(("tofu",)) + holdout
+
+
+def text_corpus(source) -> list[str]:
+    """All TOFU text the tiny tokenizer is trained on (`_text_corpus_configs`)."""
+    from .finetune import corpus_text
+
+    return corpus_text(source, _text_corpus_configs(source))
 
 
 def _text_tiny(source, cache_dir, seed, name):
     """The random tiny causal LM of a data source with its tokenizer, built once and cached (target and gold
     share it: same tokenizer, same initial weights)."""
     from ..models.causal_lm import TINY_TEXT_MODELS, save_model
-    from .finetune import corpus_configs, data_fingerprint
+    from .finetune import data_fingerprint
 
     # every config the corpus reads, and the world configs the replay reads
-    configs = dict.fromkeys([c for _, c in corpus_configs(("tofu",))] + list(TEXT_WORLD_CONFIGS))
+    configs = dict.fromkeys([c for _, c in _text_corpus_configs(source)] + list(TEXT_WORLD_CONFIGS))
     parts = [data_fingerprint(source, "tofu", c) for c in configs]
     out = Path(cache_dir) / f"text-{name}-base-{stable_hash(parts + [seed, TINY_TEXT_BASE_VERSION])}"
     if (out / "config.json").exists():

@@ -5,7 +5,7 @@ them with `list_metrics()` (every registered one, recorded ones too: `METRICS`);
 gives a summary key's direction arrow; `resolve_order()` sorts them so that dependencies come first.
 """
 # Imported for registration; this order is the order reports list the metrics in.
-from . import probability, truth_ratio, rouge, forget_quality, utility, privacy, cost, tofu  # noqa: F401,I001
+from . import probability, truth_ratio, rouge, forget_quality, utility, privacy, cost, tofu, tofu_ref  # noqa: F401,I001
 from .registry import (METRICS, ROLES, MetricContext, MetricSpec, TaskLog, arrow_for, get_metric, list_metrics,
                        metric, recorded_metric, resolve_order)
 
