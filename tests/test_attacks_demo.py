@@ -86,13 +86,15 @@ def test_a_finished_attack_is_not_run_again(gd_attacked, capsys):
 
 def test_text_track_attacks(tmp_path):
     """The text track (tiny Llama on TOFU): measured on the demo (NPO, one thread, seed 42) relearn-retain gives back
-    0.285 of the target-gold gap of text_forget_metric (0.000 -> 0.190; gold -0.002); int8 0.000."""
+    0.071 of the target-gold gap of text_forget_metric (0.000 -> 0.043, about gold's 0.041; gold's own row -0.015);
+    int8 0.000. (0.285 before the text demo scored each answer's EOS and its tokenizer read the holdout QA.)"""
     out = tmp_path / "text-npo"
     assert clear_eval_main(["--track", "text", "--preset", "demo", "--method", "npo", "--out", str(out),
                             "--attacks", "quanto-int8,relearn-retain"]) == 0
     r = json.loads((out / "attacks.json").read_text())
     assert r["relearn-retain"]["metric"] == "text_forget_metric"
-    assert r["relearn-retain"]["recovery"] > 0.1 > abs(r["relearn-retain"]["gold_row"]["recovery"])
+    recovery, gold = r["relearn-retain"]["recovery"], r["relearn-retain"]["gold_row"]["recovery"]
+    assert recovery > 0.04 and recovery > 3 * abs(gold)
     assert abs(r["quanto-int8"]["recovery_prob"]) < 0.01
     assert set(load_record(out / "submission.json")["attacks"]) == {"quanto-int8", "relearn-retain"}
 
