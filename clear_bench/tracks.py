@@ -168,7 +168,8 @@ TRACKS: Registry[Track] = Registry("track", [(t.name, t) for t in (
           board=Board("Text-only (paper Table 4)",
                       (("text_forget_metric", "Forget"), ("text_retain_metric", "Retain"),
                        ("text_real_metric", "Real"), ("text_log_forget_quality", "log FQ"),
-                       ("text_forget/forget_quality_js", "FQ (1−JS)"), ("text_model_utility", "Utility")),
+                       ("text_forget/forget_quality_js", "FQ (1−JS)"), ("text_model_utility", "Utility"),
+                       ("text_forget/privleak_min_k", "PrivLeak")),  # OpenUnlearning's TOFU default (min-k)
                       forget="text_forget_metric", retain="text_retain_metric", sort="text_log_forget_quality",
                       keep="text_model_utility"),
           presets="clear_bench.presets:TEXT_PRESETS", methods="clear_bench.baselines",

@@ -212,10 +212,12 @@ def test_scoring_the_end_of_sequence_token_moves_short_answers_most(demo_text_ta
         spec = get_task(task)
         samples = task_samples(spec, source.load("tofu", spec.config_for(10)), cap=12)
         ours, ref = (score_items(model, tok, samples, generate=False, score_eos=e) for e in (False, True))
+        logged = {it["item_id"]: it for it in _items(_cached("target"), task)}  # what the demo run recorded
         diffs = []
         for a, b in zip(ours, ref):
             u, w = a.variants[0], b.variants[0]
-            assert w.tokens == u.tokens + 1
+            assert w.tokens == u.tokens + 1 == logged[b.item_id]["answer_tokens"]  # the run scored the EOS form
+            assert w.nll == pytest.approx(logged[b.item_id]["answer_nll"], abs=1e-4)
             assert w.nll + b.token_logprobs[-1] == pytest.approx(u.nll, abs=1e-4)  # EOS excluded: the same
             diffs.append(abs(math.exp(-w.nll / w.tokens) - math.exp(-u.nll / u.tokens)))
         shift[task] = float(np.mean(diffs))
