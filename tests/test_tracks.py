@@ -289,6 +289,7 @@ def test_ls_tasks_and_presets_list_the_track_s_own(capsys):
     assert main(["ls", "tasks", "--track", "text"]) == 0
     out = capsys.readouterr().out
     assert "text_forget" in out and "text_world_facts" in out and "forget_captions" not in out
+    assert "text_holdout      holdout  tofu:holdout_perturbed      when the data has it" in out
     assert main(["ls", "presets", "--track", "text"]) == 0
     out = capsys.readouterr().out
     assert "Llama-2-7b-chat" in out and "Qwen2-VL" not in out

@@ -78,8 +78,10 @@ def list_tasks(track: str = "multimodal") -> list[str]:
     if not t.tasks:
         return [f"the {track} track has no evaluation tasks: each split model is scored on the forget, retain and "
                 "holdout face sets (`clear-bench ls metrics --track visual`)"]
+    optional = set(t.optional_tasks)  # evaluated when the data holds their config (holdout authors)
     return [f"{name:17} {s.role:8} {s.dataset}:{s.config.replace('{forget:02d}', 'NN'):22} "
-            f"{'paper task' if s.paper else ''}".rstrip() for name, s in ((n, get_task(n)) for n in t.tasks)]
+            f"{'paper task' if s.paper else 'when the data has it' if name in optional else ''}".rstrip()
+            for name, s in ((n, get_task(n)) for n in (*t.tasks, *t.optional_tasks))]
 
 
 def list_presets(track: str = "multimodal") -> list[str]:
