@@ -230,7 +230,8 @@ def clear_eval_main(argv=None) -> int:
                    "demo (built-in offline data, tiny model, CPU)")
     p.add_argument("--data", default=None, help=DATA_HELP + " (default: the preset's)")
     p.add_argument("--tofu", default=None, help=TOFU_HELP)
-    p.add_argument("--model", default=None, help="base model to fine-tune (Hub id, folder, or 'tiny' / 'tiny-qwen2vl')")
+    p.add_argument("--model", default=None, help="base model to fine-tune (Hub id, folder, or a tiny model: 'tiny', "
+                   "'tiny-qwen2vl', ...; clear-bench ls models)")
     p.add_argument("--lora-r", type=int, default=None, help="LoRA rank for unlearning; 0 = full fine-tuning")
     p.add_argument("--l1-lambda", type=float, default=None,
                    help="L1 penalty on the LoRA weights, >= 0 (paper: 0.01-0.1; default: the preset's, 0)")

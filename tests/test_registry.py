@@ -73,7 +73,7 @@ def test_ls_metrics_gives_directions_and_roles_the_cost_metric_included(capsys):
     assert {n for n, spec in METRICS.items() if spec.track in (None, "multimodal")} <= set(lines)
     assert re.match(r"unlearn_cost_fraction\s+↓\s+all\s+cost of unlearning", lines["unlearn_cost_fraction"])
     assert "forget↓ retain↑" in lines["prob"] and re.match(r"forget_metric\s+↓\s+forget", lines["forget_metric"])
-    for kind in ("tasks", "presets", "stages"):
+    for kind in ("tasks", "presets", "stages", "models"):
         assert main(["ls", kind]) == 0 and capsys.readouterr().out.strip()
 
 

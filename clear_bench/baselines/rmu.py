@@ -83,8 +83,19 @@ class RMU(UnlearningMethod):
     demo_overrides = {"train": {"lr": 1e-2}, "method": {"layer": 2, "alpha": 10.0}}
 
     def _layer(self, model) -> int:
+        """ℓ; on a model with cross-attention image layers (Mllama) a layer below the first of them: transformers
+        skips those layers for a batch without images and leaves them out of `hidden_states`, so above the first
+        one index ℓ + 1 names another layer in a text-only batch (`models/cross_attention.py`)."""
+        from ..models.cross_attention import cross_attention_layers
+
         n = _lm_config(model).num_hidden_layers
-        return self.config.layer if self.config.layer >= 0 else max(0, n // 4)
+        first_cross = min(cross_attention_layers(model), default=n)
+        if self.config.layer >= 0:
+            if self.config.layer >= first_cross:
+                raise ClearBenchError(f"rmu layer {self.config.layer} is at or above the first cross-attention layer "
+                                      f"({first_cross}), which a text-only batch skips; choose a layer below it")
+            return self.config.layer
+        return min(max(0, n // 4), max(0, first_cross - 1))
 
     @torch.no_grad()
     def forget_activation_norm(self, model, ctx, batch_size: int = 8) -> float:

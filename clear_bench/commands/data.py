@@ -13,7 +13,8 @@ def add_finetune_parser(sub) -> None:
                        description="Fine-tune a VLM on CLEAR+TOFU with the paper's recipe (or the demo's).")
     add_data_args(p)
     p.add_argument("--model", default=None,
-                   help="Hub id or folder of the base model, or 'tiny' / 'tiny-qwen2vl' (default: preset's)")
+                   help="Hub id or folder of the base model, or a tiny model ('tiny', 'tiny-qwen2vl', ...: "
+                        "clear-bench ls models; default: preset's)")
     p.add_argument("--split", default="full", help="full (target model) or retain90/retain95/retain99 (gold model)")
     p.add_argument("--lora-r", type=int, default=None, help="LoRA rank; 0 = full fine-tuning (default: preset's)")
     p.add_argument("--lora-alpha", type=int, default=32, help="LoRA scaling numerator (default: 32)")

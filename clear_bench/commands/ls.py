@@ -1,4 +1,4 @@
-"""`clear-bench ls methods|metrics|tasks|presets|stages|attacks`: what each registry holds, one entry a line
+"""`clear-bench ls methods|metrics|tasks|presets|stages|attacks|models`: what each registry holds, one entry a line
 (or a few), with its one-line doc; a user never reads source to learn a name or a hyper-parameter."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 import sys
 import typing
 
-KINDS = ("methods", "metrics", "tasks", "presets", "stages", "attacks", "tables")
+KINDS = ("methods", "metrics", "tasks", "presets", "stages", "attacks", "tables", "models")
 
 
 def _type_name(t) -> str:
@@ -130,18 +130,39 @@ def list_tables() -> list[str]:
                                                         "[--dry-run]"]
 
 
+def list_models() -> list[str]:
+    """The support matrix of the VLM families (`models/architectures.py`, checked by tests/test_families.py)."""
+    from ..models.architectures import ARCHITECTURES, CAPABILITIES, HEADERS
+
+    width = max(len(a.name) for a in ARCHITECTURES)
+    tiny = max(len(a.tiny) for a in ARCHITECTURES)
+    lines = [f"{'family':{width}}  {'tiny model':{tiny}}  " + "  ".join(HEADERS)]
+    refusals = []
+    for a in ARCHITECTURES:
+        cells = []
+        for c, h in zip(CAPABILITIES, HEADERS):
+            cells.append(f"{'yes' if a.supports(c) else 'no*':{len(h)}}")
+            if not a.supports(c):
+                refusals.append(f"* {a.name}, {h}: {getattr(a, c)}")
+        lines.append(f"{a.name:{width}}  {a.tiny:{tiny}}  " + "  ".join(cells).rstrip())
+    lines += refusals + [f"note: {a.name}: {a.note}" for a in ARCHITECTURES if a.note]
+    lines += [f"checkpoints: {a.name}: {', '.join(a.checkpoints)}" for a in ARCHITECTURES]
+    return lines + ["the causal-LM text track takes any AutoModelForCausalLM (`clear-bench ls presets --track text`)"]
+
+
 LISTERS = {"methods": list_methods, "metrics": list_metrics, "tasks": list_tasks, "presets": list_presets,
-           "stages": list_stages, "attacks": list_attacks, "tables": list_tables}
+           "stages": list_stages, "attacks": list_attacks, "tables": list_tables, "models": list_models}
 
 
 def add_parser(sub) -> None:
     from ..tracks import TRACKS
 
-    p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets, generation stages or attacks",
+    p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets, generation stages, attacks or "
+                                  "model families",
                        description="List a registry: methods with their hyper-parameters (type, default), metrics "
                                    "with their direction (↑ higher is better, ↓ lower, →x closer to x) and role, "
                                    "evaluation tasks, presets, generation stages and backends, attacks with the "
-                                   "tracks they apply to.")
+                                   "tracks they apply to, model families with what each supports.")
     p.add_argument("kind", choices=KINDS, help="what to list")
     p.add_argument("--track", default="multimodal", choices=list(TRACKS),
                    help="methods, metrics, tasks and presets of this track (default: multimodal)")
@@ -150,5 +171,5 @@ def add_parser(sub) -> None:
 
 def cmd_ls(args) -> int:
     lister = LISTERS[args.kind]
-    print("\n".join(lister() if args.kind in ("stages", "attacks", "tables") else lister(args.track)))
+    print("\n".join(lister() if args.kind in ("stages", "attacks", "tables", "models") else lister(args.track)))
     return 0

@@ -80,11 +80,13 @@ class Collator:
 
     def _process(self, texts: list[str], samples: Sequence[Sample], padding_side: str,
                  pad_to_multiple_of: int | None = None):
-        images = [s.image for s in samples if s.has_image]
+        # one list of images per row (empty for a text row): Gemma 3's and Mllama's processors pair images with
+        # rows only so; the others give the same tensors as with a flat list
+        images = [[s.image] if s.has_image else [] for s in samples]
         old = self.tokenizer.padding_side
         self.tokenizer.padding_side = padding_side
         try:
-            kwargs = {"images": images} if images else {}
+            kwargs = {"images": images} if any(images) else {}
             if pad_to_multiple_of:
                 kwargs["pad_to_multiple_of"] = pad_to_multiple_of
             return self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)

@@ -4,7 +4,9 @@ Fast path (`shared_prefix=True`): the image and prompt of an item are encoded on
 is then indexed out to all its answer variants (true, paraphrase, perturbed, options), which are
 scored in one batched forward. Logits over the vocabulary are computed only where answer tokens
 are read. Models with multimodal rotary positions (Qwen2-VL) continue at the positions the model
-assigned after the image (`models/positions.py`). Both paths give the same numbers (tested).
+assigned after the image (`models/positions.py`); models with cross-attention image layers (Mllama) never batch
+text rows beside image rows and continue the prefix's cross-attention mask (`models/cross_attention.py`). Both
+paths give the same numbers (tested, per architecture: tests/test_families.py).
 
 What an answer's score covers (`score_eos`): False scores the answer's own tokens (our form, the multimodal track's);
 True also scores the end-of-turn token the model was fine-tuned to close its answer with (the collator's training
@@ -26,6 +28,7 @@ from ..data.collator import IGNORE, Collator, _common_prefix
 from ..data.prompts import end_of_turn, render_prompt, tokenizer_of
 from ..data.sample import Sample
 from ..models.compat import cache_kwargs, output_cache
+from ..models.cross_attention import batch_groups, continuation_kwargs
 from ..models.positions import next_positions, prefix_position_kwargs
 
 log = logging.getLogger(__name__)
@@ -84,8 +87,8 @@ def score_naive(model, processor, samples: Sequence[Sample], batch_size: int = 8
     flat = [(i, kind, s.with_answer(text)) for i, s in enumerate(samples) for kind, text in variants_of(s)]
     results = [ItemScore(s.item_id, s.person, []) for s in samples]
     dev = _device(model)
-    for start in range(0, len(flat), batch_size):
-        chunk = flat[start:start + batch_size]
+    for group in batch_groups(model, flat, batch_size, lambda x: x[2].has_image):
+        chunk = [flat[j] for j in group]
         batch = {k: v.to(dev) for k, v in coll([x[2] for x in chunk]).items()}
         labels = batch.pop("labels")
         logits = model(**batch).logits[:, :-1]
@@ -111,9 +114,9 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
     coll = Collator(processor, padding_side="left")
     dev = _device(model)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    results = []
-    for start in range(0, len(samples), batch_size):
-        items = list(samples[start:start + batch_size])
+    results = [None] * len(samples)
+    for group in batch_groups(model, samples, batch_size, lambda s: s.has_image):
+        items = [samples[j] for j in group]
         prefix = {k: v.to(dev) for k, v in coll.prompts_only(items).items()}
         out = model(**prefix, **prefix_position_kwargs(model, prefix), use_cache=True, logits_to_keep=1)
         last_logits, cache = out.logits[:, -1], output_cache(out)
@@ -145,7 +148,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
             attn = torch.cat([prefix["attention_mask"][rows_t], cmask], 1)
             pos = first_pos[rows_t] + torch.arange(lc, device=dev)[None]
             cont_logits = model(input_ids=ids, attention_mask=attn, **cache_kwargs(model, cache), position_ids=pos,
-                                use_cache=False, logits_to_keep=lc).logits
+                                **continuation_kwargs(prefix, rows_t, lc), use_cache=False, logits_to_keep=lc).logits
             # the first answer token is predicted by the prefix's last position
             logits = torch.cat([last_logits[rows_t][:, None], cont_logits[:, :-1]], 1)
             for r, j in enumerate(keep):
@@ -158,7 +161,8 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
                     score.token_logprobs, score.token_mu, score.token_sigma = t.tolist(), mu.tolist(), sigma.tolist()
         for i in sorted(set(naive_items)):
             item_scores[i] = score_naive(model, processor, [items[i]], batch_size, score_eos)[0]
-        results.extend(item_scores)
+        for j, score in zip(group, item_scores):
+            results[j] = score
     return results
 
 
@@ -199,8 +203,8 @@ def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens
     # Similar lengths together: less padding per batch; results are returned in the input order.
     order = sorted(range(len(samples)), key=lambda i: len(samples[i].question))
     texts = [None] * len(samples)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+    for group in batch_groups(model, order, batch_size, lambda i: samples[i].has_image):
+        idx = [order[j] for j in group]
         batch = [samples[i] for i in idx]
         if static:
             batch += [batch[-1]] * (batch_size - len(batch))

@@ -53,6 +53,10 @@ def load_processor(name_or_path: str, trust_remote_code: bool = False):
             log.info("%s: no video processor (%s); using the image-only Qwen2-VL processor", name_or_path,
                      type(e).__name__)
             return load_image_only_processor(name_or_path)
+        fallback = _image_only_processor(name_or_path, trust_remote_code)
+        if fallback is not None:
+            log.info("%s: no video processor (%s); using its processor without one", name_or_path, type(e).__name__)
+            return fallback
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         hint = " (a missing package)" if isinstance(e, ImportError) else ""
         raise ClearBenchError(f"cannot load the processor of {name_or_path}{hint}: {reason}") from e
@@ -60,6 +64,26 @@ def load_processor(name_or_path: str, trust_remote_code: bool = False):
         raise ClearBenchError(f"{name_or_path}: only a tokenizer could be loaded, no image processor "
                               "(processor_config.json missing, or its processor_class unknown to transformers)")
     return processor
+
+
+def _image_only_processor(name_or_path: str, trust_remote_code: bool):
+    """The checkpoint's processor class without its video processor (`tiny_families.image_only`), or None when
+    the folder names no transformers processor class with a video processor."""
+    import transformers
+
+    from .tiny_families import image_only
+
+    try:
+        cfg = json.loads((Path(name_or_path) / "processor_config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    cls = getattr(transformers, str(cfg.get("processor_class")), None)
+    if cls is None or "video_processor" not in cls.get_attributes():
+        return None
+    try:
+        return image_only(cls).from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except (ImportError, AttributeError, OSError, ValueError, TypeError):
+        return None
 
 
 def _is_qwen2_vl(name_or_path: str) -> bool:
@@ -79,7 +103,9 @@ def check_compatible(model, processor, name: str) -> None:
         raise ClearBenchError(f"{name}: processor vocabulary ({len(tok)} tokens) is larger than the model's "
                               f"embedding table ({n_emb}); model and processor do not match")
     model_img = getattr(model.config, "image_token_id", None) or getattr(model.config, "image_token_index", None)
-    proc_img = getattr(processor, "image_token_id", None)
+    # Gemma 3's processor names its image-start token `image_token_id`; its tokenizer knows the soft image token
+    proc_img = (tok.convert_tokens_to_ids(tok.image_token) if getattr(tok, "image_token", None)
+                else getattr(processor, "image_token_id", None))
     if model_img is not None and proc_img is not None and model_img != proc_img:
         raise ClearBenchError(f"{name}: the processor's image token id {proc_img} differs from the model's "
                               f"{model_img}; model and processor do not match")
@@ -110,12 +136,33 @@ def load_weights(auto_cls, name_or_path: str, device: str, dtype, trust_remote_c
         raise ClearBenchError(f"cannot load model {name_or_path}{where}: {str(e).splitlines()[0][:200]}") from e
 
 
+def check_family(name_or_path: str, trust_remote_code: bool = False) -> None:
+    """A checkpoint whose `model_type` is no family of the support matrix (`models/architectures.py`) is refused
+    in one line naming the known ones, from its config.json alone (a local folder's, or the Hub's: no weights
+    are fetched). Remote code (`trust_remote_code`) brings its own architecture and is let through."""
+    from .architectures import check_model_type
+
+    path = Path(name_or_path) / "config.json"
+    try:
+        if path.exists():
+            model_type = json.loads(path.read_text()).get("model_type", "")
+        else:
+            from transformers import AutoConfig
+
+            model_type = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code).model_type
+    except (OSError, ValueError):  # no config to read: load_weights says why
+        return
+    if not trust_remote_code:
+        check_model_type(model_type, name_or_path)
+
+
 def load_model(name_or_path: str, device: str | None = None, dtype=None, trust_remote_code: bool = False,
                processor_path: str | None = None):
     """(model, processor) from a Hub id or a local folder; a peft adapter folder is merged onto its base."""
     from transformers import AutoModelForImageTextToText
 
     device = device or default_device()
+    check_family(name_or_path, trust_remote_code)
     model = load_weights(AutoModelForImageTextToText, name_or_path, device, dtype or default_dtype(device),
                          trust_remote_code)
     processor = load_processor(processor_path or name_or_path, trust_remote_code)

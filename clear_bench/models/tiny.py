@@ -148,3 +148,23 @@ TINY_MODELS = {
     "tiny": build_tiny_vlm,
     "tiny-qwen2vl": lambda corpus, seed=0: build_tiny_qwen2vl(corpus, hidden=128, layers=4, seed=seed),
 }
+
+
+def _family_builder(name: str):
+    def build(corpus, seed=0):
+        from .tiny_families import TINY_FAMILY_MODELS
+
+        return TINY_FAMILY_MODELS[name](corpus, seed=seed)
+    return build
+
+
+def _add_family_models() -> None:
+    """The tiny models of the newer families (`models/tiny_families.py`), under the names the support matrix
+    declares (`models/architectures.py`): `--model tiny-gemma3` and so on."""
+    from .architectures import ARCHITECTURES
+
+    for a in ARCHITECTURES:
+        TINY_MODELS.setdefault(a.tiny, _family_builder(a.tiny))
+
+
+_add_family_models()

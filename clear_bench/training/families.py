@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ClearBenchError
+from ..models.tiny import TINY_MODELS
 from ..registry import Registry
 from ..utils import atomic_dir, stable_hash
 
@@ -61,6 +62,9 @@ class Family:
             if model in other.tiny and model not in self.tiny:
                 raise ClearBenchError(f"--model {model} is a {other.kind}; the {track} track takes a {self.kind} "
                                       f"(Hub id or folder) or {' / '.join(self.tiny)}")
+        if model and model.startswith("tiny") and model not in self.tiny and not Path(model).exists():
+            raise ClearBenchError(f"--model {model}: no such tiny model or folder; the {track} track's tiny models: "
+                                  f"{' / '.join(self.tiny)}")
 
 
 def _load_vlm(name_or_path, device=None, trust_remote_code=False):
@@ -133,7 +137,7 @@ def _text_replay(source) -> list:
 
 
 FAMILIES: Registry[Family] = Registry("model family", [(f.name, f) for f in (
-    Family("vlm", "vision-language model", "clear", "{split}+tofu", ("tiny", "tiny-qwen2vl"), _load_vlm, _vlm_tiny,
+    Family("vlm", "vision-language model", "clear", "{split}+tofu", tuple(TINY_MODELS), _load_vlm, _vlm_tiny,
            _vlm_replay, (("clear", "real_faces"), ("clear", "real_world")), caption_requests=True),
     Family("causal-lm", "causal language model", "tofu", "{split}", ("tiny",), _load_causal_lm, _text_tiny,
            _text_replay, tuple(("tofu", c) for c in TEXT_WORLD_CONFIGS), caption_requests=False,
