@@ -87,6 +87,7 @@ class Collator:
         self.tokenizer.padding_side = padding_side
         try:
             kwargs = {"images": images} if any(images) else {}
+            kwargs["padding_side"] = padding_side  # InternVL's processor pads left unless told
             if pad_to_multiple_of:
                 kwargs["pad_to_multiple_of"] = pad_to_multiple_of
             return self.processor(text=texts, padding=True, return_tensors="pt", **kwargs)

@@ -52,6 +52,7 @@ ARCHITECTURES = (
     Architecture("Gemma 3", ("gemma3",), "tiny-gemma3", ("google/gemma-3-4b-it", "google/gemma-3-12b-it")),
     Architecture("LLaVA-OneVision", ("llava_onevision",), "tiny-onevision",
                  ("llava-hf/llava-onevision-qwen2-0.5b-ov-hf", "llava-hf/llava-onevision-qwen2-7b-ov-hf")),
+    Architecture("InternVL", ("internvl",), "tiny-internvl", ("OpenGVLab/InternVL3-1B-hf", "OpenGVLab/InternVL3-8B-hf")),
     # cross-attention image layers: scoring and generation keep image rows and text rows in separate batches and
     # continue the cross-attention mask (`models/cross_attention.py`); RMU steers a self-attention layer
     Architecture("Llama-3.2-Vision (Mllama)", ("mllama",), "tiny-mllama",

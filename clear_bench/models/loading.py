@@ -139,21 +139,22 @@ def load_weights(auto_cls, name_or_path: str, device: str, dtype, trust_remote_c
 def check_family(name_or_path: str, trust_remote_code: bool = False) -> None:
     """A checkpoint whose `model_type` is no family of the support matrix (`models/architectures.py`) is refused
     in one line naming the known ones, from its config.json alone (a local folder's, or the Hub's: no weights
-    are fetched). Remote code (`trust_remote_code`) brings its own architecture and is let through."""
+    are fetched). A checkpoint with code of its own (`auto_map`) brings its own architecture: `load_weights` refuses
+    it without `trust_remote_code` and runs it with."""
     from .architectures import check_model_type
 
     path = Path(name_or_path) / "config.json"
     try:
         if path.exists():
-            model_type = json.loads(path.read_text()).get("model_type", "")
+            config = json.loads(path.read_text())
         else:
             from transformers import AutoConfig
 
-            model_type = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code).model_type
-    except (OSError, ValueError):  # no config to read: load_weights says why
+            config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code).to_dict()
+    except (OSError, ValueError):  # no config to read (or remote code refused): load_weights says why
         return
-    if not trust_remote_code:
-        check_model_type(model_type, name_or_path)
+    if "auto_map" not in config:  # remote code is refused or run by load_weights, whose message says which
+        check_model_type(config.get("model_type", ""), name_or_path)
 
 
 def load_model(name_or_path: str, device: str | None = None, dtype=None, trust_remote_code: bool = False,

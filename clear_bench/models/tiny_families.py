@@ -267,6 +267,33 @@ def build_tiny_mllama(corpus: Iterable[str], hidden: int = 64, layers: int = 3, 
     return _finish(model, tok, ["<|eot_id|>"]), proc
 
 
+# InternVL3-hf's format: Qwen's turns, the image placeholder on its own line before the question (the processor
+# expands it to <img><IMG_CONTEXT>...</img>).
+INTERNVL_CHAT_TEMPLATE = QWEN_CHAT_TEMPLATE.replace("<|vision_start|><|image_pad|><|vision_end|>", "<IMG_CONTEXT>\n")
+
+
+def build_tiny_internvl(corpus: Iterable[str], hidden: int = 64, layers: int = 2, seed: int = 0):
+    """InternVL (3, "-hf" format): InternViT tower, pixel shuffle (ratio 0.5: 4 tokens per 32x32 image, no
+    tiling), MLP projector, Qwen2 LM."""
+    from transformers import (GotOcr2ImageProcessorPil, InternVLConfig, InternVLForConditionalGeneration,
+                              InternVLProcessor)
+
+    specials = QWEN_SPECIALS[:3] + ["<img>", "</img>", "<IMG_CONTEXT>", "<video>"]
+    tok = bpe_tokenizer(corpus, specials, INTERNVL_CHAT_TEMPLATE, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                        start_image_token="<img>", end_image_token="</img>", context_image_token="<IMG_CONTEXT>",
+                        video_token="<video>")
+    image_proc = GotOcr2ImageProcessorPil(size={"height": 32, "width": 32}, crop_to_patches=False, max_patches=1)
+    proc = image_only(InternVLProcessor)(image_processor=image_proc, tokenizer=tok, image_seq_length=4,
+                                         chat_template=INTERNVL_CHAT_TEMPLATE)
+    cfg = InternVLConfig(
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=[32, 32], patch_size=[8, 8]),
+        text_config=dict(model_type="qwen2", **_llama_text(tok, hidden, layers)),
+        image_token_id=tok.convert_tokens_to_ids("<IMG_CONTEXT>"), image_seq_length=4, downsample_ratio=0.5)
+    _seeded(seed)
+    return _finish(InternVLForConditionalGeneration(cfg), tok, ["<|im_end|>"]), proc
+
+
 # tiny name -> builder `(corpus, seed=0) -> (model, processor)`; `models/architectures.py` declares what each
 # supports
 TINY_FAMILY_MODELS = {
@@ -276,4 +303,5 @@ TINY_FAMILY_MODELS = {
     "tiny-gemma3": build_tiny_gemma3,
     "tiny-onevision": build_tiny_onevision,
     "tiny-mllama": build_tiny_mllama,
+    "tiny-internvl": build_tiny_internvl,
 }
