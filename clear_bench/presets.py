@@ -53,13 +53,18 @@ PRESETS: Registry[Preset] = Registry("preset", {
     # enough that target + gold fine-tuning, unlearning and the six tasks fit one GPU in well under an hour.
     # Batches group image rows with image rows and text with text (`full+tofu` mixes ~300-token image rows
     # with ~60-token TOFU rows): same steps and batch size as the paper, far less padding.
-    "paper": Preset("paper", "Qwen/Qwen2-VL-2B-Instruct", None, lora_r=8,
+    "paper": (_PAPER := Preset("paper", "Qwen/Qwen2-VL-2B-Instruct", None, lora_r=8,
                     finetune=TrainConfig(epochs=3, lr=1e-5, batch_size=4, weight_decay=0.01, warmup_epochs=1.0,
                                          seed=42, group_by_length=True),
                     unlearn=UnlearnConfig(lora_r=8, lora_alpha=32,
                                           train=TrainConfig(epochs=5, lr=1e-5, batch_size=4, warmup_epochs=1.0,
                                                             group_by_length=True)),
-                    doc="therem/CLEAR + locuslab/TOFU from the Hub, Qwen2-VL-2B-Instruct, the paper's LoRA recipe"),
+                    doc="therem/CLEAR + locuslab/TOFU from the Hub, Qwen2-VL-2B-Instruct, the paper's LoRA recipe")),
+    # The paper's other two models and the newer Qwen2.5-VL sizes: the paper preset's recipe on another base
+    # (`clear-bench ls models`: what each family supports).
+    **{name: replace(_PAPER, name=name, model=model, doc=f"the paper preset on {model}") for name, model in (
+        ("llava", "llava-hf/llava-1.5-7b-hf"), ("llama-vision", "meta-llama/Llama-3.2-11B-Vision-Instruct"),
+        ("qwen2.5-3b", "Qwen/Qwen2.5-VL-3B-Instruct"), ("qwen2.5-7b", "Qwen/Qwen2.5-VL-7B-Instruct"))},
     # The tiny model memorises only with full fine-tuning at a high learning rate (LoRA on a random base
     # memorises by argmax only, with flat probabilities: tests/test_finetune_demo.py checks the recipe).
     "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_requests=(NAME_PROMPT,), finetune_replay=True,

@@ -94,12 +94,14 @@ def _generation_equal(target, merged, adapters, proc, items) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHITECTURES, ids=[a.tiny for a in ARCHITECTURES])
-def test_family_fine_tunes_unlearns_and_scores_fast(arch, demo):
+def test_family_fine_tunes_unlearns_and_scores_fast(arch, demo, tmp_path):
     from clear_bench.data.collator import Collator
     from clear_bench.models.architectures import model_type
     from clear_bench.models.lora import lora_target_regex
     from clear_bench.training.loop import TrainConfig, train
 
+    if arch.tiny == "tiny-smolvlm":
+        pytest.importorskip("num2words", reason="SmolVLM2's processor needs num2words (the smolvlm extra)")
     torch.manual_seed(0)
     model, proc = _build(arch.tiny, demo["corpus"])
     assert model_type(model) in arch.model_types
@@ -117,6 +119,18 @@ def test_family_fine_tunes_unlearns_and_scores_fast(arch, demo):
     target = model.eval()
     memorised = _answer_prob(target, proc, forget)
     assert memorised > max(0.5, 2 * before), (before, memorised)  # "finetune" is claimed by every row
+
+    # saved and reloaded through load_model (the processor without torchvision: `models/loading.py`), same numbers
+    from clear_bench.models.loading import load_model
+    from clear_bench.models.tiny import save_tiny_vlm
+
+    save_tiny_vlm(target, proc, tmp_path / "target")
+    loaded, loaded_proc = load_model(str(tmp_path / "target"), device="cpu")
+    assert type(loaded_proc).__name__ == type(proc).__name__ and loaded_proc.chat_template == proc.chat_template
+    batch, again = Collator(proc)(items[:3]), Collator(loaded_proc)(items[:3])
+    assert torch.equal(batch["input_ids"], again["input_ids"])
+    with torch.no_grad():
+        assert torch.allclose(target(**batch).loss, loaded.eval()(**again).loss, atol=1e-5)
 
     got = {"finetune": True}
     unlearned, result = _unlearn(copy.deepcopy(target), proc, "npo", forget, retain, epochs=3, lr=1e-2)
@@ -190,3 +204,16 @@ def test_an_unknown_tiny_model_is_one_line_naming_the_known_ones():
     with pytest.raises(ClearBenchError) as e:
         FAMILIES.get("vlm").check_model("tiny-blip", "multimodal")
     assert "\n" not in str(e.value) and "tiny-gemma3" in str(e.value) and "tiny-mllama" in str(e.value)
+
+
+def test_every_preset_model_is_a_family_of_the_matrix():
+    from clear_bench.presets import PRESETS
+
+    known = {c for a in ARCHITECTURES for c in a.checkpoints} | {a.tiny for a in ARCHITECTURES}
+    assert {p.model for p in PRESETS.values()} <= known
+    assert {"paper", "llava", "llama-vision", "qwen2.5-3b", "qwen2.5-7b"} <= set(PRESETS)
+
+
+def test_a_known_but_unsupported_family_says_why():
+    with pytest.raises(ClearBenchError, match="'paligemma' is not supported: PaliGemma's processor wants an image"):
+        check_model_type("paligemma", "google/paligemma-3b-mix-224")

@@ -132,7 +132,7 @@ def list_tables() -> list[str]:
 
 def list_models() -> list[str]:
     """The support matrix of the VLM families (`models/architectures.py`, checked by tests/test_families.py)."""
-    from ..models.architectures import ARCHITECTURES, CAPABILITIES, HEADERS
+    from ..models.architectures import ARCHITECTURES, CAPABILITIES, HEADERS, UNSUPPORTED
 
     width = max(len(a.name) for a in ARCHITECTURES)
     tiny = max(len(a.tiny) for a in ARCHITECTURES)
@@ -147,6 +147,7 @@ def list_models() -> list[str]:
         lines.append(f"{a.name:{width}}  {a.tiny:{tiny}}  " + "  ".join(cells).rstrip())
     lines += refusals + [f"note: {a.name}: {a.note}" for a in ARCHITECTURES if a.note]
     lines += [f"checkpoints: {a.name}: {', '.join(a.checkpoints)}" for a in ARCHITECTURES]
+    lines += [f"not supported: {t}: {why}" for t, why in UNSUPPORTED.items()]
     return lines + ["the causal-LM text track takes any AutoModelForCausalLM (`clear-bench ls presets --track text`)"]
 
 

@@ -49,6 +49,9 @@ ARCHITECTURES = (
     Architecture("Qwen3-VL", ("qwen3_vl",), "tiny-qwen3vl", ("Qwen/Qwen3-VL-2B-Instruct", "Qwen/Qwen3-VL-8B-Instruct")),
     Architecture("Idefics3 / SmolVLM", ("idefics3",), "tiny-idefics3",
                  ("HuggingFaceM4/Idefics3-8B-Llama3", "HuggingFaceTB/SmolVLM-Instruct")),
+    Architecture("SmolVLM2", ("smolvlm",), "tiny-smolvlm",
+                 ("HuggingFaceTB/SmolVLM2-2.2B-Instruct", "HuggingFaceTB/SmolVLM2-500M-Video-Instruct"),
+                 note="its processor needs num2words (`pip install clear-bench[smolvlm]`)"),
     Architecture("Gemma 3", ("gemma3",), "tiny-gemma3", ("google/gemma-3-4b-it", "google/gemma-3-12b-it")),
     Architecture("LLaVA-OneVision", ("llava_onevision",), "tiny-onevision",
                  ("llava-hf/llava-onevision-qwen2-0.5b-ov-hf", "llava-hf/llava-onevision-qwen2-7b-ov-hf")),
@@ -60,6 +63,14 @@ ARCHITECTURES = (
                  note="cross-attention image layers: image and text rows are scored in separate batches; RMU "
                       "steers a layer below the first cross-attention layer (0-2 on the 11B)"),
 )
+
+
+# Families transformers ships whose input format the shared collator cannot feed, each with the reason.
+UNSUPPORTED = {
+    "paligemma": "PaliGemma's processor wants an image in every row (CLEAR+TOFU mixes in text-only rows) and the "
+                 "answer as a separate suffix (its prefix attends bidirectionally), not the prompt + answer rows "
+                 "the collator builds",
+}
 
 
 def architecture_of(model_type: str) -> Architecture | None:
@@ -83,6 +94,8 @@ def model_type(model) -> str:
 def check_model_type(model_type: str, name: str) -> Architecture:
     """The architecture of a checkpoint's `model_type`, or a one-line error naming the known families."""
     arch = architecture_of(model_type)
+    if model_type in UNSUPPORTED:
+        raise ClearBenchError(f"{name}: model family '{model_type}' is not supported: {UNSUPPORTED[model_type]}")
     if arch is None:
         known = ", ".join(f"{a.name} ({'/'.join(a.model_types)})" for a in ARCHITECTURES)
         raise ClearBenchError(f"{name}: model family '{model_type}' is not one clear-bench knows; known: {known}")

@@ -12,6 +12,7 @@ import math
 import torch
 
 from .compat import cache_kwargs, output_cache
+from .cross_attention import continuation_kwargs
 from .positions import next_positions, prefix_position_kwargs
 
 
@@ -76,5 +77,5 @@ class LogitEnsemble(torch.nn.Module):
                 break
             attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(token), 1)], 1)
             out = self(input_ids=token[:, None], attention_mask=attention_mask, cache=output_cache(out),
-                       position_ids=pos + step, use_cache=True)
+                       position_ids=pos + step, use_cache=True, **continuation_kwargs(prompt, slice(None), 1))
         return torch.cat([input_ids, torch.stack(new, 1)], 1)

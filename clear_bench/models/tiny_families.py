@@ -8,7 +8,9 @@ a few demo persons takes seconds (tests/test_families.py).
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 from .tiny import QWEN_CHAT_TEMPLATE, QWEN_SPECIALS, _train_bpe
 
@@ -41,19 +43,35 @@ def bpe_tokenizer(corpus: Iterable[str], specials: list[str], chat_template: str
     return hf
 
 
+_NO_VIDEO = SimpleNamespace(num_frames=None, fps=None)
+
+
 def image_only(processor_cls):
     """`processor_cls` without its video processor (which needs torchvision): images go through the PIL image
     processor. Saved under the real class's name, so a machine with torchvision loads the full processor from
     the same folder, one without it this class (`models/loading.py`)."""
     from transformers.processing_utils import ProcessorMixin
 
-    base_attrs = ProcessorMixin.get_attributes.__func__
+    attributes = [a for a in ProcessorMixin.get_attributes.__func__(processor_cls) if a != "video_processor"]
 
     class ImageOnly(processor_cls):
         @classmethod
         def get_attributes(cls):
-            return [a for a in base_attrs(cls) if a != "video_processor"]
+            return list(attributes)
 
+        @property
+        def video_processor(self):  # SmolVLM's chat template reads its frame settings (unset: no video here)
+            return _NO_VIDEO
+
+    if inspect.signature(processor_cls.__init__).parameters["video_processor"].default is inspect.Parameter.empty:
+        # SmolVLM's takes it without a default. Spelled out: from_pretrained reads the arguments a constructor
+        # takes (chat_template, image_seq_len) from its code object
+        def __init__(self, image_processor=None, tokenizer=None, video_processor=None, image_seq_len: int = 169,
+                     chat_template=None, **kwargs):
+            processor_cls.__init__(self, image_processor, tokenizer, video_processor, image_seq_len=image_seq_len,
+                                   chat_template=chat_template, **kwargs)
+
+        ImageOnly.__init__ = __init__
     ImageOnly.__name__ = ImageOnly.__qualname__ = processor_cls.__name__
     return ImageOnly
 
@@ -167,6 +185,28 @@ def build_tiny_idefics3(corpus: Iterable[str], hidden: int = 64, layers: int = 2
         image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2, pad_token_id=tok.pad_token_id)
     _seeded(seed)
     return _finish(Idefics3ForConditionalGeneration(cfg), tok, ["<end_of_utterance>"]), proc
+
+
+def build_tiny_smolvlm(corpus: Iterable[str], hidden: int = 64, layers: int = 2, seed: int = 0):
+    """SmolVLM2: Idefics3's design (SigLIP tower, pixel shuffle, Llama LM, its chat format) under its own classes;
+    one 32x32 image without splitting gives 4 image tokens. Its processor needs the num2words package."""
+    from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessorPil, SmolVLMProcessor
+
+    specials = ["<|begin_of_text|>", "<|end_of_text|>", "<pad>", "<image>", "<fake_token_around_image>",
+                "<global-img>", "<end_of_utterance>", "<video>"]
+    tok = bpe_tokenizer(corpus, specials, IDEFICS3_CHAT_TEMPLATE, bos="<|begin_of_text|>",
+                        eos_token="<end_of_utterance>", pad_token="<pad>")
+    image_proc = SmolVLMImageProcessorPil(do_image_splitting=False, size={"longest_edge": 32},
+                                          max_image_size={"longest_edge": 32})
+    proc = image_only(SmolVLMProcessor)(image_processor=image_proc, tokenizer=tok, image_seq_len=4,
+                                        chat_template=IDEFICS3_CHAT_TEMPLATE)
+    cfg = SmolVLMConfig(
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        text_config=dict(model_type="llama", **_llama_text(tok, hidden, layers)),
+        image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2, pad_token_id=tok.pad_token_id)
+    _seeded(seed)
+    return _finish(SmolVLMForConditionalGeneration(cfg), tok, ["<end_of_utterance>"]), proc
 
 
 # Gemma 3's format (google/gemma-3-4b-it): turns "<start_of_turn>user\n...<end_of_turn>\n", the model's turn
@@ -300,6 +340,7 @@ TINY_FAMILY_MODELS = {
     "tiny-qwen2.5vl": build_tiny_qwen25vl,
     "tiny-qwen3vl": build_tiny_qwen3vl,
     "tiny-idefics3": build_tiny_idefics3,
+    "tiny-smolvlm": build_tiny_smolvlm,
     "tiny-gemma3": build_tiny_gemma3,
     "tiny-onevision": build_tiny_onevision,
     "tiny-mllama": build_tiny_mllama,
