@@ -37,7 +37,7 @@ def _assert_one_line(code, errors, pattern):
     (["--preset", "demo", "--method", "npoo"], r"unknown method 'npoo'.*Did you mean 'npo'"),
     (["--preset", "demo", "--modality", "audio"], r"unknown modality 'audio'; valid: text, image, both"),
     (["--preset", "demo", "--forget", "20"], r"forget size 20 is not one of 1, 5, 10"),
-    (["--preset", "fast"], r"unknown preset 'fast'; valid: demo, paper"),
+    (["--preset", "fast"], r"unknown preset 'fast'; valid: demo, llama-vision, llava, paper, qwen2.5-3b"),
     (["--preset", "demo", "--method-arg", "beta"], r"--method-arg 'beta' must look like KEY=VALUE"),
     (["--preset", "demo", "--method", "npo", "--method-arg", "gamma=1"], r"no hyper-parameter 'gamma'.*beta"),
     (["--preset", "demo", "--method", "npo", "--method-arg", "beta=abc"], r"beta='abc' is not a valid float"),
