@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -93,9 +94,28 @@ def check_writable(path: str | os.PathLike) -> Path:
     if probe.exists() and not probe.is_dir():
         where = "is a file" if probe == path else f"is inside {probe}, which is a file"
         raise ClearBenchError(f"output folder {path} {where}, not a folder")
-    if not os.access(probe, os.W_OK):
-        raise ClearBenchError(f"output folder {path} is not writable (no write permission on {probe})")
+    _probe_write(path, probe)
     return path
+
+
+def _probe_write(path: Path, probe: Path) -> None:
+    """Prove `probe` takes writes by writing (a file in it, or a folder beside where `path` will be made), not
+    by `os.access`: root passes every permission check, yet /proc or a read-only mount refuse the write itself
+    (tests/test_bad_input.py::test_out_that_refuses_writes_is_refused_before_work)."""
+    if not probe.exists():
+        return  # nothing on this path exists at all (a relative path on a fresh machine): the write will tell
+    try:
+        if probe == path:
+            fd, name = tempfile.mkstemp(dir=probe, prefix=".clear-bench-probe-")
+            os.close(fd)
+            os.unlink(name)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".clear-bench-probe-"))
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise ClearBenchError(f"output folder {path} is not writable (no write permission on {probe})") from None
+        raise ClearBenchError(f"output folder {path} cannot be written: {probe} refuses new files "
+                              f"({e.strerror or e}); choose another folder") from None
 
 
 TOOL = "clear-bench"  # the "tool" field of the manifests and markers clear-bench writes

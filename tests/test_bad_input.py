@@ -6,6 +6,7 @@ problems a user actually meets, plus simulated disk-full and unwritable output.
 import errno
 import json
 import shutil
+from pathlib import Path
 
 import datasets
 import pytest
@@ -329,3 +330,44 @@ def test_tiny_base_key_covers_every_config_it_reads(data_copy, monkeypatch):
     _rewrite(data_copy, "retain_perturbed", _ragged)
     clear_cache()
     assert ft.tiny_base_key(DataSource.from_path(data_copy)) != before
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("out", ["/proc/clear-bench-run", "/proc/clear-bench-run/deeper"])
+def test_out_that_refuses_writes_is_refused_before_work(out, demo_source, capsys, monkeypatch):
+    """`--out` under /proc passes os.access as root, but no file can be made there: refused in one line before
+    any fine-tuning (it was refused only after fine-tuning and evaluating both models)."""
+    from clear_bench.training import finetune
+
+    monkeypatch.setattr(finetune, "finetune", lambda *a, **k: pytest.fail("fine-tuned before refusing --out"))
+    code, errors = _run(clear_eval_main, ["--preset", "demo", "--method", "npo", "--out", out], capsys)
+    _assert_one_line(code, errors, r"output folder /proc/clear-bench-run\S* (cannot be written|is not writable)")
+
+
+def _truncated_jpeg(d, f):
+    import io
+
+    from PIL import Image
+
+    raw = d["image"][0]
+    image = Image.open(io.BytesIO(raw["bytes"]) if raw.get("bytes") else raw["path"]).convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, "JPEG")
+    d["image"][0] = {"bytes": buf.getvalue()[: len(buf.getvalue()) // 2], "path": None}
+    return d, f
+
+
+def test_truncated_image_during_evaluation_names_config_row_and_column(data_copy):
+    """A JPEG cut in half in an eval config: PIL alone says "Truncated File Read"; we say which config, row and
+    column (the evaluation decodes the images itself: clear_bench/eval/run.py task_samples)."""
+    from clear_bench.data.sources import DataSource
+    from clear_bench.errors import SchemaError
+    from clear_bench.eval.run import task_samples
+    from clear_bench.eval.tasks import get_task
+
+    _rewrite(data_copy, "forget10_perturbed", _truncated_jpeg)
+    ds = DataSource.from_path(data_copy).load("clear", "forget10_perturbed")
+    with pytest.raises(SchemaError, match=r"CLEAR config 'forget10_perturbed' row 0: image cannot be decoded "
+                                          r"\(OSError: Truncated File Read\)"):
+        task_samples(get_task("forget_captions"), ds)
+    assert len(task_samples(get_task("tofu_forget"), DataSource.from_path(data_copy).load("tofu", "forget10_perturbed")))

@@ -23,8 +23,9 @@ def to_rgb(image, where: str):
         raise SchemaError(f"{where}: image cannot be decoded ({type(e).__name__}: {str(e)[:120]})") from e
 
 
-def _rows(ds, where: str):
-    """Iterate rows, turning a decode failure inside `datasets` into a one-line error naming the row."""
+def decoded_rows(ds, where: str):
+    """Iterate (index, row) with images decoded to RGB, turning a decode failure (corrupt or truncated bytes) into
+    a one-line error naming `where` (source and config), the row and the image column."""
     import datasets
 
     raw = ds.cast_column("image", datasets.Image(decode=False)) if "image" in ds.features else ds
@@ -43,7 +44,7 @@ def training_samples(ds, source: str, config: str) -> list[Sample]:
     """
     where = f"{source}:{config}"
     out = []
-    for i, row in _rows(ds, where):
+    for i, row in decoded_rows(ds, where):
         item_id = f"{config}/{i}"
         image = row.get("image")
         if image is not None:

@@ -102,9 +102,15 @@ def to_record(task: TaskSpec, sample: Sample, score: ItemScore) -> ItemRecord:
 
 def task_samples(task: TaskSpec, dataset, forget: int = DEFAULT_FORGET, cap: int | None = DEFAULT_CAP) -> list[Sample]:
     """The first `cap` rows of a loaded config (a `datasets.Dataset` or a list of dicts) as samples."""
+    from ..data.convert import decoded_rows
+
     n = len(dataset) if cap is None else min(cap, len(dataset))
-    rows = dataset.select(range(n)) if hasattr(dataset, "select") else dataset[:n]
-    return samples_for_task(task, list(rows), forget=forget, cap=cap)
+    if hasattr(dataset, "select"):  # images decoded here, so a bad one is named by config and row, not by PIL alone
+        where = f"{task.dataset.upper()} config '{task.config_for(forget)}'"
+        rows = [row for _, row in decoded_rows(dataset.select(range(n)), where)]
+    else:
+        rows = dataset[:n]
+    return samples_for_task(task, rows, forget=forget, cap=cap)
 
 
 def evaluate_task(model, processor, task: TaskSpec, samples: Sequence[Sample], batch_size: int = 8,
