@@ -16,9 +16,13 @@ def to_rgb(image, where: str):
 
             from PIL import Image
 
+            if not image.get("bytes") and not image.get("path"):
+                raise SchemaError(f"{where}: image cannot be decoded (0 bytes and no path)")
             image = Image.open(io.BytesIO(image["bytes"])) if image.get("bytes") else Image.open(image["path"])
         image.load()
         return image.convert("RGB")
+    except SchemaError:
+        raise
     except Exception as e:
         raise SchemaError(f"{where}: image cannot be decoded ({type(e).__name__}: {str(e)[:120]})") from e
 
