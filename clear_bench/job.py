@@ -218,6 +218,12 @@ class Job:
     summary: dict | None = None
 
     @property
+    def method_name(self) -> str:
+        """The method's one name in titles, logs, records and boards: its `name`, a plug-in's too (the record's
+        config keeps `cfg.method`, e.g. `mymethods:HalfAscent`, to load it again)."""
+        return self.method.name or self.cfg.method
+
+    @property
     def is_main(self) -> bool:
         return self.state is None or self.state.is_main_process
 
@@ -424,10 +430,10 @@ def save_model(job: Job) -> None:
     if job.result.adapters is None and not hasattr(job.model, "save_pretrained"):
         # SISA scores an ensemble of its shard models (`baselines/sisa.py`): there is no one model to keep
         log.warning("%s's unlearned model is %s, not one model: not saved (clear-bench attack cannot run on this "
-                    "run)", job.cfg.method, type(job.model).__name__)
+                    "run)", job.method_name, type(job.model).__name__)
         return
     src = job.source
-    save_run_model(job.out / MODEL_DIR, job.model, job.processor, job.result.adapters, method=job.cfg.method,
+    save_run_model(job.out / MODEL_DIR, job.model, job.processor, job.result.adapters, method=job.method_name,
                    track=job.track.name, family=job.family.name, base_model=job.base_model, target_dir=job.target_dir,
                    gold_dir=job.gold_dir, trust_remote_code=job.cfg.trust_remote_code,
                    run={"data": {"clear": src.clear, "tofu": src.tofu}, "eval": job.eval, "tasks": job.tasks,
@@ -441,7 +447,7 @@ def evaluate_unlearned(job: Job) -> None:
 
     job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", gold_dir=job.gold_eval,
                            tasks=job.tasks,
-                           run_info={"method": job.cfg.method, "seed": job.cfg.seed, "efficiency": job.efficiency,
+                           run_info={"method": job.method_name, "seed": job.cfg.seed, "efficiency": job.efficiency,
                                      "hardware": hardware(), "memorisation": job.memorisation, **job.run_config()},
                            **job.eval)
 
@@ -453,11 +459,11 @@ def compare(job: Job) -> None:
 
     cfg = job.cfg
     labelled = {"target": {**job.target_summary, "run": "target (before)"},
-                "unlearned": {**job.summary, "run": f"{cfg.method} (after)"},
+                "unlearned": {**job.summary, "run": f"{job.method_name} (after)"},
                 "gold": {**job.gold_summary, "run": "gold (retain only)"}}
     table = compare_summaries(list(labelled.values()), gold=list(labelled).index("gold"))  # forget: nearest gold
     where = cfg.modality if len(job.track.modalities) > 1 else f"{job.track.name} track"
-    title = (f"{cfg.method} · model {job.base_model} · {where} · forget {cfg.forget}% · {job.preset.name} preset · "
+    title = (f"{job.method_name} · model {job.base_model} · {where} · forget {cfg.forget}% · {job.preset.name} preset · "
              f"seed {cfg.seed} (n = 1)")
     atomic_write_text(job.out / "results.md", f"# {title}\n\n{table}")
     from .leaderboard.table import collapse_note
@@ -474,7 +480,7 @@ def write_records(job: Job) -> None:
     cfg, src = job.cfg, job.source
     dataset, key = job.track.forget_data
     record = make_record(
-        method=cfg.method, modality=cfg.modality, forget=cfg.forget, seed=cfg.seed, config=job.run_config(),
+        method=job.method_name, modality=cfg.modality, forget=cfg.forget, seed=cfg.seed, config=job.run_config(),
         data={"clear": src.clear, "tofu": src.tofu, "fingerprint": data_fingerprint(src, dataset, job.names[key])},
         model={"base": job.base_model, "target": _file_fingerprint(job.target_dir),
                "gold": _file_fingerprint(job.gold_dir)},

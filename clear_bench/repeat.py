@@ -79,7 +79,8 @@ def run_seeds(cfg, k: int, run_job=None, track=None, vary: str = "unlearn") -> P
     seeds = [cfg.seed + i for i in range(k)]
     modality = getattr(cfg, "modality", None) or track.modalities[0]
     model = getattr(cfg, "model", None) or getattr(track.get_presets().get(cfg.preset), "model", None)
-    base = Path(cfg.out or track.default_out(cfg.method, modality, cfg.forget, cfg.preset, model) + "-seeds")
+    name = getattr(track.get_method(cfg.method), "name", "") or cfg.method  # a plug-in's `name`, as the job's
+    base = Path(cfg.out or track.default_out(name, modality, cfg.forget, cfg.preset, model) + "-seeds")
     identity = {k_: v for k_, v in dataclasses.asdict(cfg).items() if k_ not in ("seed", "out", "allow_unmemorised")}
     group = runs.claim(base, SEED_GROUP, {**identity, "seeds": seeds, **({"vary": vary} if vary != "unlearn" else {})})
     group.start()
@@ -90,7 +91,7 @@ def run_seeds(cfg, k: int, run_job=None, track=None, vary: str = "unlearn") -> P
                                             "spread": table, "hardware": hardware()})
     what = {"unlearn": "unlearning seeds", "train": "training seeds (target and gold re-fine-tuned per seed)",
             "both": "training and unlearning seeds"}[vary]
-    atomic_write_text(base / "seeds.md", f"# {cfg.method} · {track.name} · {modality} · forget {cfg.forget}% · "
+    atomic_write_text(base / "seeds.md", f"# {name} · {track.name} · {modality} · forget {cfg.forget}% · "
                                          f"{len(seeds)} {what}\n\n" + spread_markdown(table, seeds))
     group.finish()
     return base

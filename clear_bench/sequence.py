@@ -121,7 +121,7 @@ def write_sequence(job) -> None:
     from .eval.plots import sequence_lines
 
     lines, sizes = _series(job), job.cfg.sequence
-    title = f"{job.cfg.method} · {job.track.name} · requests forget {', '.join(f'{s}%' for s in sizes)}"
+    title = f"{job.method_name} · {job.track.name} · requests forget {', '.join(f'{s}%' for s in sizes)}"
     head = ["request", "forget %"] + list(lines)
     labels = [("target (before)", "–")] + [(str(k), str(s)) for k, s in enumerate(sizes, 1)]
     rows = [list(label) + ["–" if v[i] is None else f"{v[i]:.3f}" for v in lines.values()]

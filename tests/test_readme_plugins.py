@@ -27,7 +27,31 @@ def test_the_readme_plugin_section_names_real_files():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cls, args", [("HalfAscent", {"weight": "0.5"}), ("BelowReference", {"margin": "5"})])
+def test_readme_plugin_through_clear_eval_has_one_name_and_forgets(demo_models, tmp_path, monkeypatch):
+    """The README's commands: `mymethods.py` in the working folder, `clear-eval --method mymethods:HalfAscent`.
+    The method is called by its `name` everywhere a reader looks (folder, title, record, board); the record's
+    config keeps how to load it; and it forgets (Forget metric below the target's)."""
+    import json
+
+    from clear_bench.cli import clear_eval_main
+    from clear_bench.leaderboard.build import build
+
+    (tmp_path / "mymethods_readme.py").write_text(_plugin_source())
+    monkeypatch.chdir(tmp_path)
+    sys.modules.pop("mymethods_readme", None)
+    assert clear_eval_main(["--preset", "demo", "--method", "mymethods_readme:HalfAscent", "--method-arg",
+                            "weight=0.5"]) == 0
+    out = tmp_path / "runs" / "half_ascent-both-forget10-demo-tiny"
+    record = json.loads((out / "submission.json").read_text())
+    assert record["method"] == "half_ascent" and record["config"]["method"] == "mymethods_readme:HalfAscent"
+    assert (out / "results.md").read_text().startswith("# half_ascent · ")
+    assert record["metrics"]["forget_metric"]["value"] < record["reference"]["target"]["forget_metric"]
+    board = build([out / "submission.json"], tmp_path / "board", include_baselines=False)["markdown"].read_text()
+    assert "| half_ascent |" in board and "mymethods_readme" not in board
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls, args", [("BelowReference", {"margin": "5"})])
 def test_readme_plugin_raises_the_forget_loss(cls, args, tmp_path, monkeypatch, tiny_vlm):
     from clear_bench.baselines import build_method
     from clear_bench.baselines.base import model_logits

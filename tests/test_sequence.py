@@ -83,8 +83,8 @@ def test_the_table_and_plot_follow_every_set_over_the_requests(tmp_path):
                 "earlier": {s: {"forget_metric": v} for s, v in (earlier or {}).items()},
                 "target": {"forget_metric": 0.9 + k / 100, "retain_metric": 0.85, "model_utility": 0.95}}
 
-    job = SimpleNamespace(track=get_track("multimodal"), out=tmp_path, cfg=SimpleNamespace(sequence=(1, 5, 10),
-                                                                                           method="gd"),
+    job = SimpleNamespace(track=get_track("multimodal"), out=tmp_path, method_name="gd",
+                          cfg=SimpleNamespace(sequence=(1, 5, 10), method="gd"),
                           sequence=[request(1, 1, 0.5), request(2, 5, 0.4, {"1": 0.3}),
                                     request(3, 10, 0.2, {"1": 0.1, "5": None})])
     write_sequence(job)

@@ -192,6 +192,7 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     from ..tracks import get_track
 
     preset, method, n, pretrain = resolve(cfg)
+    label = method.name or cfg.method  # the method's one name in titles and the record (a plug-in's `name`)
     name = method.name or cfg.method.replace(":", ".")
     out = Path(cfg.out or get_track(TRACK).default_out(name, "image", cfg.forget, preset.name))
     source = _source(cfg.data if cfg.data is not None else preset.data)
@@ -234,9 +235,9 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
         run, unlearn_cost = method_scores(method, name, splits, faces, preset, cfg.seed, work, progress)
     timings["unlearn_s"] = round(time.perf_counter() - t, 2)
     eff = efficiency(unlearn_cost, gold_cost)  # against Gold's retraining of the same split models
-    summaries = {"original (before)": compute(original), f"{cfg.method} (after)": compute(run),
+    summaries = {"original (before)": compute(original), f"{label} (after)": compute(run),
                  "gold (retain only)": compute(gold)}
-    metrics = {**summaries[f"{cfg.method} (after)"], **summary_entries(eff)}
+    metrics = {**summaries[f"{label} (after)"], **summary_entries(eff)}
     out.mkdir(parents=True, exist_ok=True)
     with atomic_file(out / "scores.npz") as tmp:
         np.savez(tmp, score=run.scores, pred=run.preds, labels=faces.labels.numpy(), enrol=faces.enrol_mask.numpy())
@@ -245,17 +246,17 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
                                             "attack_assignments": len(splits.plan.assignments(ASSIGNMENTS)),
                                             "library_versions": library_versions(),
                                             "identities": faces.names, "plan": dataclasses.asdict(splits.plan)})
-    title = (f"{cfg.method} · model {preset.backbone.name} · visual · forget {cfg.forget}% · {n} split models · "
+    title = (f"{label} · model {preset.backbone.name} · visual · forget {cfg.forget}% · {n} split models · "
              f"{preset.name} preset · seed {cfg.seed} (n = 1)")
     atomic_write_text(out / "results.md", f"# {title}\n\nAccuracies are fractions (the paper prints percent); "
                       "U-LIRA / U-MIA are attack accuracies, 0.5 ideal.\n\n" + _table(summaries) + "\n")
     from ..leaderboard.table import collapse_note
     from ..tracks import get_track
 
-    collapse = collapse_note(get_track(TRACK).board, {"metrics": summaries[f"{cfg.method} (after)"]},
+    collapse = collapse_note(get_track(TRACK).board, {"metrics": summaries[f"{label} (after)"]},
                              {"metrics": summaries["original (before)"]})
-    _histograms({"Original": original, cfg.method: run, "Gold": gold}, out / "results.png", title + collapse)
-    record = make_record(method=cfg.method, modality="image", forget=cfg.forget, seed=cfg.seed, config=config,
+    _histograms({"Original": original, label: run, "Gold": gold}, out / "results.png", title + collapse)
+    record = make_record(method=label, modality="image", forget=cfg.forget, seed=cfg.seed, config=config,
                          data={"clear": source.clear, "faces": faces.fingerprint},
                          model={"base": preset.backbone.name, "splits": splits.folder.name},
                          versions=library_versions(), metrics=metrics, efficiency={**timings, **eff}, track=TRACK,
