@@ -227,11 +227,16 @@ class Job:
     def is_main(self) -> bool:
         return self.state is None or self.state.is_main_process
 
+    def unlearn_record(self) -> dict:
+        """The unlearning recipe as records and run identities hold it: the run's forget stream and size, then the
+        `UnlearnConfig` fields."""
+        return {"modality": self.cfg.modality, "forget": self.cfg.forget, **dataclasses.asdict(self.unlearn)}
+
     def run_config(self) -> dict:
         """The settings of the run as recorded in eval/run.json and submission.json."""
         return {"track": self.track.name, "method": self.cfg.method,
                 "method_config": dataclasses.asdict(self.method.config),
-                "unlearn": dataclasses.asdict(self.unlearn), "preset": self.preset.name,
+                "unlearn": self.unlearn_record(), "preset": self.preset.name,
                 "base_model": self.base_model, "finetune": dataclasses.asdict(self.preset.finetune),
                 "eval": self.eval}
 
@@ -259,8 +264,7 @@ def _recipe(cfg: JobConfig, track):
     train = dataclasses.replace(preset.unlearn.train, seed=cfg.seed,
                                 **{k: v for k, v in overrides.items() if v is not None})
     u = preset.unlearn
-    unlearn = dataclasses.replace(u, modality=cfg.modality, forget=cfg.forget,
-                                  l1_lambda=u.l1_lambda if cfg.l1_lambda is None else cfg.l1_lambda,
+    unlearn = dataclasses.replace(u, l1_lambda=u.l1_lambda if cfg.l1_lambda is None else cfg.l1_lambda,
                                   lora_r=u.lora_r if cfg.lora_r is None else cfg.lora_r, train=train)
     return preset, method, unlearn
 
@@ -306,7 +310,7 @@ def _identity(job: Job) -> dict:
     sequence = {"sequence": list(cfg.sequence)} if cfg.sequence else {}
     return sequence | runs.clear_eval_identity(
         method=cfg.method, method_config=dataclasses.asdict(job.method.config), modality=cfg.modality,
-        forget=cfg.forget, seed=cfg.seed, preset=job.preset.name, unlearn=dataclasses.asdict(job.unlearn),
+        forget=cfg.forget, seed=cfg.seed, preset=job.preset.name, unlearn=job.unlearn_record(),
         cap=job.eval["cap"], finetune=[dataclasses.asdict(finetune_recipe(job.preset, s, job.base_model,
                                                                           cfg.trust_remote_code))
                                        for s in ("full", names["retain"])],

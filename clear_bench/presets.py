@@ -87,7 +87,7 @@ _TEXT_PAPER_TRAIN = TrainConfig(epochs=5, lr=1e-5, batch_size=4, weight_decay=0.
 
 TEXT_PRESETS: Registry[Preset] = Registry("text-track preset", {
     "paper": Preset("paper", "meta-llama/Llama-2-7b-chat-hf", None, lora_r=8, lora_alpha=32, finetune=_TEXT_PAPER_TRAIN,
-                    unlearn=UnlearnConfig(modality="text", lora_r=8, lora_alpha=32, train=_TEXT_PAPER_TRAIN),
+                    unlearn=UnlearnConfig(lora_r=8, lora_alpha=32, train=_TEXT_PAPER_TRAIN),
                     eval_cap=300, max_new_tokens=200, score_eos=True,
                     doc="locuslab/TOFU from the Hub, Llama-2-7b-chat, the paper's LoRA recipe (CLEAR Table 4)"),
     # The tiny Llama memorises only with full fine-tuning at a high learning rate (as the tiny VLM). Unlearning:
@@ -96,7 +96,7 @@ TEXT_PRESETS: Registry[Preset] = Registry("text-track preset", {
     "demo": Preset("demo", "tiny", "demo", lora_r=0, finetune_replay=True,
                    finetune=TrainConfig(epochs=40, lr=2e-3, batch_size=8, weight_decay=0.0, warmup_epochs=1.0,
                                         seed=42),
-                   unlearn=UnlearnConfig(modality="text", lora_r=8, lora_alpha=16,
+                   unlearn=UnlearnConfig(lora_r=8, lora_alpha=16,
                                          train=TrainConfig(epochs=20, lr=1e-3, batch_size=2, warmup_epochs=0.0,
                                                            weight_decay=0.0)),
                    eval_cap=300, max_new_tokens=24, score_eos=True,

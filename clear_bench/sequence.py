@@ -51,7 +51,6 @@ def _at_size(job, base: Path, k: int, forget: int) -> None:
     job.cfg.forget = forget  # sets `forget` to the sequence's last size, hence the assignment after it
     job.names = forget_configs(forget)
     job.eval = {**job.eval, "forget": forget}
-    job.unlearn = dataclasses.replace(job.unlearn, forget=forget)
     job.out = base / f"request-{k}-forget{forget:02d}"
     job.request = f"request-{k}"
 

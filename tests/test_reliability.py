@@ -123,6 +123,9 @@ def test_the_run_folder_names_the_run(gd_run):
     assert (ident["method"], ident["modality"], ident["seed"], ident["cap"], ident["track"]) == \
         ("gd", "both", 42, 2, "multimodal")
     assert ident["unlearn"]["train"]["epochs"] == 3 and ident["finetune"][0]["split"] == "full"
+    record = json.loads((gd_run / "submission.json").read_text())  # the run's stream and size, as before 21.3
+    for unlearn in (ident["unlearn"], record["config"]["unlearn"]):
+        assert (unlearn["modality"], unlearn["forget"], unlearn["lora_r"]) == ("both", 10, 8)
     assert all(len(v) == 16 for k, v in ident["data"].items() if "+" in k)  # content fingerprints of the configs
     assert not list(gd_run.glob(".checkpoint-*"))  # cleaned when the run finished
 

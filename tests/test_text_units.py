@@ -244,7 +244,7 @@ def test_every_text_track_method_trains_a_causal_lm(name, items):
     before = copy.deepcopy(model.state_dict())
     forget = [items[0], Sample("t/3", "What does Anna Stone do?", "Anna Stone is a painter.")]
     retain = [Sample("r/1", "Where was Anna Stone born?", "Lyon is where Anna Stone was born."), items[1]]
-    cfg = UnlearnConfig(modality="text", lora_r=4, lora_alpha=8,
+    cfg = UnlearnConfig(lora_r=4, lora_alpha=8,
                         train=TrainConfig(epochs=2, lr=5e-3, batch_size=2, warmup_epochs=0, weight_decay=0.0))
     merged, result = unlearn(model, tok, get_method(name)(), make_pairs(forget, retain, 0), cfg)
     assert result.stopped_at is None and result.steps == 2

@@ -56,17 +56,16 @@ class TrainConfig:
 class UnlearnConfig:
     """How to unlearn (defaults: the paper's App. H: 5 epochs over the forget set, lr 1e-5, LoRA r 8 / alpha 32).
 
+    The forget stream and size are the run's (`job.JobConfig.modality` / `forget`); records keep them beside these
+    fields (`job.Job.unlearn_record`).
+
     Attributes:
-        modality: which forget stream is used: text, image or both.
-        forget: forget-set size in percent of the persons: 1, 5 or 10.
         lora_r: rank of fresh LoRA adapters to unlearn through; 0 trains every weight.
         lora_alpha: LoRA scaling numerator.
         l1_lambda: λ of the L1 penalty λ·Σ|w| on the trainable LoRA weights (λ·Σ|θ−θ0| without LoRA).
         train: optimisation settings.
     """
 
-    modality: str = "both"
-    forget: int = 10
     lora_r: int = 8
     lora_alpha: int = 32
     l1_lambda: float = 0.0
