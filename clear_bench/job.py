@@ -169,7 +169,8 @@ class Job:
         out: the run folder.
         names: the config names of the forget size (`data.schema.forget_configs`).
         base_model: the model target and gold are fine-tuned from.
-        eval: the evaluation settings every evaluation of the run shares (forget, cap, max_new_tokens, score_eos).
+        eval: the `eval.config.EvalConfig` every evaluation of the run shares (forget, cap, max_new_tokens,
+            score_eos).
         tasks: the evaluation tasks (None: those of the track's the data holds).
         cache: the cache root (`presets.cache_dir()`).
         run: the run folder's claim (`runs.claim`): its marker holds the run's identity.
@@ -192,7 +193,7 @@ class Job:
     out: Path
     names: dict
     base_model: str
-    eval: dict
+    eval: Any
     cache: Path
     tasks: list | None = None
     run: Any = None
@@ -238,7 +239,7 @@ class Job:
                 "method_config": dataclasses.asdict(self.method.config),
                 "unlearn": self.unlearn_record(), "preset": self.preset.name,
                 "base_model": self.base_model, "finetune": dataclasses.asdict(self.preset.finetune),
-                "eval": self.eval}
+                "eval": self.eval.as_dict()}
 
 
 # --------------------------------------------------------------------------- the steps
@@ -271,6 +272,7 @@ def _recipe(cfg: JobConfig, track):
 
 def resolve(cfg: JobConfig) -> Job:
     """Everything that can fail before any work: names, settings, data, output folder."""
+    from .eval.config import EvalConfig
     from .eval.tasks import get_task
     from .presets import cache_dir, data_source
     from .tracks import get_track
@@ -295,8 +297,8 @@ def resolve(cfg: JobConfig) -> Job:
         source.load(get_task(name).dataset, get_task(name).config_for(cfg.forget))
     job = Job(cfg=cfg, track=track, family=family, preset=preset, method=method, source=source, unlearn=unlearn,
               out=out, names=names, base_model=cfg.model or preset.model, cache=cache_dir(), tasks=tasks,
-              eval=dict(forget=cfg.forget, cap=preset.eval_cap if cfg.cap is None else (cfg.cap or None),
-                        max_new_tokens=preset.max_new_tokens, score_eos=preset.score_eos))  # cap 0 = every item
+              eval=EvalConfig(forget=cfg.forget, cap=preset.eval_cap if cfg.cap is None else (cfg.cap or None),
+                              max_new_tokens=preset.max_new_tokens, score_eos=preset.score_eos))  # cap 0 = every item
     job.run = runs.claim(out, runs.CLEAR_EVAL, _identity(job))  # another run's folder is refused here
     job.holdout = holdout_samples(source, cfg.modality) if method.needs_holdout else []
     return job
@@ -311,10 +313,10 @@ def _identity(job: Job) -> dict:
     return sequence | runs.clear_eval_identity(
         method=cfg.method, method_config=dataclasses.asdict(job.method.config), modality=cfg.modality,
         forget=cfg.forget, seed=cfg.seed, preset=job.preset.name, unlearn=job.unlearn_record(),
-        cap=job.eval["cap"], finetune=[dataclasses.asdict(finetune_recipe(job.preset, s, job.base_model,
+        cap=job.eval.cap, finetune=[dataclasses.asdict(finetune_recipe(job.preset, s, job.base_model,
                                                                           cfg.trust_remote_code))
                                        for s in ("full", names["retain"])],
-        max_new_tokens=job.eval["max_new_tokens"], score_eos=job.eval["score_eos"], track=job.track.name,
+        max_new_tokens=job.eval.max_new_tokens, score_eos=job.eval.score_eos, track=job.track.name,
         data={"clear": src.clear, "tofu": src.tofu, **{c: data_fingerprint(src, dataset, c) for dataset, c in
               _named(job.track.identity_data, names)}})
 
@@ -347,13 +349,13 @@ def _cached_eval(job: Job, model_dir: Path, name: str, gold: Path | None = None)
 
     # keyed by model, evaluation settings, tasks and data: the same model scored on another copy of the data is
     # another run
-    key = stable_hash([_file_fingerprint(model_dir), job.eval, job.source.clear, job.source.tofu]
+    key = stable_hash([_file_fingerprint(model_dir), job.eval.as_dict(), job.source.clear, job.source.tofu]
                       + ([job.tasks] if job.tasks else []))
     run = job.cache / "evals" / f"{job.track.cache_prefix}{name}-{key}"
     model, processor = job.family.load(str(model_dir), trust_remote_code=job.cfg.trust_remote_code)
-    summary = evaluate(model, processor, job.source, run, gold_dir=gold, tasks=job.tasks,
+    summary = evaluate(model, processor, job.source, run, job.eval, gold_dir=gold, tasks=job.tasks,
                        run_info={"model": str(model_dir), "hardware": hardware(), "track": job.track.name,
-                                 **job.eval}, **job.eval)
+                                 **job.eval.as_dict()})
     return run, summary
 
 
@@ -440,7 +442,7 @@ def save_model(job: Job) -> None:
     save_run_model(job.out / MODEL_DIR, job.model, job.processor, job.result.adapters, method=job.method_name,
                    track=job.track.name, family=job.family.name, base_model=job.base_model, target_dir=job.target_dir,
                    gold_dir=job.gold_dir, trust_remote_code=job.cfg.trust_remote_code,
-                   run={"data": {"clear": src.clear, "tofu": src.tofu}, "eval": job.eval, "tasks": job.tasks,
+                   run={"data": {"clear": src.clear, "tofu": src.tofu}, "eval": job.eval.as_dict(), "tasks": job.tasks,
                         "target_eval": str(job.target_eval), "gold_eval": str(job.gold_eval),
                         "unlearn_steps": job.result.steps})
 
@@ -449,11 +451,10 @@ def evaluate_unlearned(job: Job) -> None:
     """The unlearned model on every task into OUT/eval, with forget quality against gold."""
     from .eval.run import evaluate
 
-    job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", gold_dir=job.gold_eval,
+    job.summary = evaluate(job.model, job.processor, job.source, job.out / "eval", job.eval, gold_dir=job.gold_eval,
                            tasks=job.tasks,
                            run_info={"method": job.method_name, "seed": job.cfg.seed, "efficiency": job.efficiency,
-                                     "hardware": hardware(), "memorisation": job.memorisation, **job.run_config()},
-                           **job.eval)
+                                     "hardware": hardware(), "memorisation": job.memorisation, **job.run_config()})
 
 
 def compare(job: Job) -> None:

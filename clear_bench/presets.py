@@ -5,6 +5,7 @@ from dataclasses import dataclass, field, replace
 
 from .data.demo import DEMO_DATA_VERSION, cache_dir  # noqa: F401  (re-exported: the old home)
 from .data.prompts import NAME_PROMPT
+from .eval.config import EvalConfig
 from .registry import Registry
 from .training.settings import TrainConfig, UnlearnConfig
 
@@ -41,9 +42,9 @@ class Preset:
     finetune_replay: bool = False
     finetune: TrainConfig = field(default_factory=TrainConfig)
     unlearn: UnlearnConfig = field(default_factory=UnlearnConfig)
-    eval_cap: int | None = 300
-    max_new_tokens: int = 300
-    score_eos: bool = False
+    eval_cap: int | None = EvalConfig.cap
+    max_new_tokens: int = EvalConfig.max_new_tokens
+    score_eos: bool = EvalConfig.score_eos
     method_overrides: bool = False
     doc: str = ""
 

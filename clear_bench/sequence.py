@@ -50,7 +50,7 @@ def _at_size(job, base: Path, k: int, forget: int) -> None:
     job.cfg = dataclasses.replace(job.cfg)  # a copy (the caller's config stays as it was); its __post_init__
     job.cfg.forget = forget  # sets `forget` to the sequence's last size, hence the assignment after it
     job.names = forget_configs(forget)
-    job.eval = {**job.eval, "forget": forget}
+    job.eval = dataclasses.replace(job.eval, forget=forget)
     job.out = base / f"request-{k}-forget{forget:02d}"
     job.request = f"request-{k}"
 
@@ -81,9 +81,10 @@ def run_sequence(cfg) -> Path:
         earlier = {}
         for size in sizes[:k - 1]:  # the sets forgotten before: still forgotten?
             summary = evaluate(job.model, job.processor, job.source, job.out / f"eval-forget{size:02d}",
+                               dataclasses.replace(job.eval, forget=size),
                                gold_dir=golds[size], tasks=_forget_tasks(job), progress=False,
                                run_info={"track": job.track.name, "request": k, "hardware": hardware(),
-                                         **job.run_config()}, **{**job.eval, "forget": size})
+                                         **job.run_config()})
             earlier[str(size)] = _values(summary)
         requests.append({"request": k, "forget": forget, "folder": job.out.name, "metrics": _values(job.summary),
                          "earlier": earlier, "target": _values(job.target_summary),

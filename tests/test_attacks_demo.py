@@ -31,13 +31,15 @@ def gd_attacked(demo_models, tmp_path_factory):
 def test_the_saved_model_reloads_to_the_scores_the_run_wrote(gd_attacked, tmp_path):
     from clear_bench.data.sources import DataSource
     from clear_bench.eval import logs
+    from clear_bench.eval.config import EvalConfig
     from clear_bench.eval.run import evaluate
     from clear_bench.training.saved import load_run_model
 
     model, processor, m = load_run_model(gd_attacked, device="cpu")
     assert m["format"] == "lora" and m["method"] == "gd"
     source = DataSource(m["run"]["data"]["clear"], m["run"]["data"]["tofu"])
-    evaluate(model, processor, source, tmp_path / "again", tasks=["forget_facerec"], progress=False, **m["run"]["eval"])
+    evaluate(model, processor, source, tmp_path / "again", EvalConfig(**m["run"]["eval"]), tasks=["forget_facerec"],
+             progress=False)
     before = {r.item_id: r.answer_nll for r in logs.read_task(gd_attacked / "eval", "forget_facerec")}
     again = {r.item_id: r.answer_nll for r in logs.read_task(tmp_path / "again", "forget_facerec")}
     assert before.keys() == again.keys() and all(abs(before[k] - again[k]) < 1e-4 for k in before)

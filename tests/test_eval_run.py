@@ -11,6 +11,7 @@ from clear_bench.cli import evaluate_main, report_main
 from clear_bench.commands import evaluate as evaluate_cmd
 from clear_bench.eval import logs
 from clear_bench.eval import run as run_mod
+from clear_bench.eval.config import EvalConfig
 from clear_bench.eval.metrics import list_metrics
 from clear_bench.eval.run import evaluate
 from clear_bench.eval.tasks import TASKS
@@ -52,7 +53,7 @@ def tiny(demo):
 @pytest.fixture(scope="module")
 def run(demo, tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "tiny"
-    summary = evaluate(*tiny, demo[1], out, cap=CAP, max_new_tokens=TOKENS, batch_size=4, progress=False,
+    summary = evaluate(*tiny, demo[1], out, EvalConfig(cap=CAP, max_new_tokens=TOKENS), batch_size=4, progress=False,
                        run_info={"seed": 7})
     return out, summary
 
@@ -102,13 +103,13 @@ def test_rerun_recomputes_only_missing_tasks(run, demo, tiny, monkeypatch):
     real = run_mod.evaluate_task
     monkeypatch.setattr(run_mod, "evaluate_task", lambda model, proc, task, *a, **k: done.append(task.name)
                         or real(model, proc, task, *a, **k))
-    evaluate(*tiny, demo[1], out, cap=CAP, max_new_tokens=TOKENS, batch_size=4, progress=False,
+    evaluate(*tiny, demo[1], out, EvalConfig(cap=CAP, max_new_tokens=TOKENS), batch_size=4, progress=False,
              run_info={"seed": 7})
     assert done == ["real_faces"] and logs.task_done(out, "real_faces")
     assert before == {t: logs.task_path(out, t).stat().st_mtime_ns for t in before}
     # resuming with settings that would mix two runs is refused, before any work
     with pytest.raises(ClearBenchError, match="cap=3"):
-        evaluate(*tiny, demo[1], out, cap=2, max_new_tokens=TOKENS, progress=False)
+        evaluate(*tiny, demo[1], out, EvalConfig(cap=2, max_new_tokens=TOKENS), progress=False)
     assert done == ["real_faces"]
 
 
@@ -130,7 +131,7 @@ def test_report_recomputes_the_summary_from_the_logs_alone(run, tmp_path, capsys
 def test_naive_scoring_gives_the_same_records(run, demo, tiny, tmp_path):
     out, _ = run
     tasks = ["forget_captions", "real_world", "tofu_retain"]  # paraphrase + image, options, text only
-    summary = evaluate(*tiny, demo[1], tmp_path / "naive", tasks=tasks, cap=CAP, max_new_tokens=TOKENS,
+    summary = evaluate(*tiny, demo[1], tmp_path / "naive", EvalConfig(cap=CAP, max_new_tokens=TOKENS), tasks=tasks,
                        batch_size=4, shared_prefix=False, gold_dir=out, progress=False)
     # the shared-prefix run as "gold": same model, so forget quality is perfect
     assert summary["metrics"]["forget_captions/forget_quality_ks"]["value"] == pytest.approx(1.0)
@@ -189,3 +190,27 @@ def test_subcommand_parsers():
     assert args.func is evaluate_cmd.cmd_evaluate and args.naive_scoring and args.cap == 300 and args.forget == 10
     args = parser.parse_args(["report", "a", "b", "--gold", "g"])
     assert args.runs == ["a", "b"] and args.gold == "g" and callable(args.func)
+
+
+def test_the_evaluation_settings_are_one_typed_config():
+    """forget, cap and max_new_tokens are `EvalConfig`'s, declared (and checked) there once: the scorers, the preset
+    and `clear-bench evaluate` take their defaults from it (issue 21.2: 300 was the default in five signatures)."""
+    import argparse
+    import inspect
+
+    from clear_bench.eval.scoring import generate_answers, score_items
+    from clear_bench.presets import Preset
+
+    p = argparse.ArgumentParser()
+    evaluate_cmd.add_evaluate_args(p)
+    blank = EvalConfig()
+    assert (p.get_default("max_new_tokens"), p.get_default("cap"), p.get_default("forget")) == \
+        (blank.max_new_tokens, blank.cap, blank.forget) == (300, 300, 10)
+    for fn in (generate_answers, score_items, run_mod.evaluate_task):
+        assert inspect.signature(fn).parameters["max_new_tokens"].default == blank.max_new_tokens, fn
+    assert Preset("p", "tiny", None, lora_r=0).max_new_tokens == blank.max_new_tokens
+    assert blank.as_dict() == {"forget": 10, "cap": 300, "max_new_tokens": 300, "score_eos": False}  # as records hold it
+    with pytest.raises(ClearBenchError, match=r"cap must be a positive number of items per task or None \(got 0\)"):
+        EvalConfig(cap=0)
+    with pytest.raises(ClearBenchError, match=r"max_new_tokens must be >= 0 \(got -1\)"):
+        EvalConfig(max_new_tokens=-1)

@@ -74,12 +74,14 @@ def test_lowers_the_forget_answers_probability(world, name):
 
 def real_metric(model, processor, source, out) -> float:
     """The Real metric (real faces and real-world questions) as the demo preset evaluates it."""
+    from clear_bench.eval.config import EvalConfig
     from clear_bench.eval.run import evaluate
     from clear_bench.presets import get_preset
 
     preset = get_preset("demo")
-    summary = evaluate(model, processor, source, out, tasks=["real_faces", "real_world"], cap=preset.eval_cap,
-                       max_new_tokens=preset.max_new_tokens, progress=False)
+    summary = evaluate(model, processor, source, out, EvalConfig(cap=preset.eval_cap,
+                                                                 max_new_tokens=preset.max_new_tokens),
+                       tasks=["real_faces", "real_world"], progress=False)
     return summary["metrics"]["real_metric"]["value"]
 
 

@@ -118,6 +118,7 @@ def test_killed_unlearning_resumes(tiny_vlm, samples, tmp_path):
 def test_same_seed_same_numbers(tiny_vlm, samples, tmp_path, demo_source):
     """Unlearning and evaluation twice with one seed give identical weights and identical per-item logs."""
     from clear_bench.baselines import get_method
+    from clear_bench.eval.config import EvalConfig
     from clear_bench.eval.run import evaluate
     from clear_bench.training.unlearn import UnlearnConfig, make_pairs, unlearn
     from clear_bench.utils import seed_everything
@@ -129,8 +130,8 @@ def test_same_seed_same_numbers(tiny_vlm, samples, tmp_path, demo_source):
         seed_everything(3)
         model, result = unlearn(copy.deepcopy(base), proc, get_method("npo")(), make_pairs(samples[:3], samples[3:], 3),
                                 cfg)
-        evaluate(model, proc, demo_source, tmp_path / f"e{k}", tasks=["forget_facerec", "real_world"], cap=2,
-                 max_new_tokens=4, progress=False)
+        evaluate(model, proc, demo_source, tmp_path / f"e{k}", EvalConfig(cap=2, max_new_tokens=4),
+                 tasks=["forget_facerec", "real_world"], progress=False)
         runs.append((model, result))
     assert runs[0][1].losses == runs[1][1].losses
     for a, b in zip(runs[0][0].parameters(), runs[1][0].parameters()):

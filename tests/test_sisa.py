@@ -116,6 +116,7 @@ def test_unlearning_costs_only_the_retrained_shards(sisa_run):
 def demo_metrics(demo_models, demo_source, tmp_path_factory):
     """Headline metrics of target, gold and SISA (the demo preset's recipe and defaults: 4 shards, logit ensemble),
     on every task as `clear-eval --preset demo` scores them."""
+    from clear_bench.eval.config import EvalConfig
     from clear_bench.eval.run import evaluate
     from clear_bench.job import finetune_recipe
     from clear_bench.models.loading import load_model
@@ -126,8 +127,8 @@ def demo_metrics(demo_models, demo_source, tmp_path_factory):
     out = tmp_path_factory.mktemp("sisa-demo")
 
     def metrics(model, processor, name):
-        summary = evaluate(model, processor, demo_source, out / name, cap=preset.eval_cap,
-                           max_new_tokens=preset.max_new_tokens, progress=False)
+        summary = evaluate(model, processor, demo_source, out / name,
+                           EvalConfig(cap=preset.eval_cap, max_new_tokens=preset.max_new_tokens), progress=False)
         return {k: summary["metrics"][k]["value"] for k in ("forget_metric", "retain_metric", "real_metric")}
 
     result = {name: metrics(*load_model(str(demo_models[name])), name) for name in ("target", "gold")}

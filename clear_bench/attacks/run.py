@@ -102,6 +102,7 @@ class _Run:
 
     def __init__(self, run_dir: Path):
         from ..data.sources import DataSource
+        from ..eval.config import EvalConfig
         from ..leaderboard.records import load_record
         from ..runs import read_marker
         from ..tracks import get_track
@@ -119,7 +120,7 @@ class _Run:
                                   "settings to finish it first")
         self.record = load_record(run_dir / "submission.json")
         run = self.manifest["run"]
-        self.eval = dict(run["eval"])
+        self.eval = EvalConfig(**run["eval"])
         self.source = DataSource(run["data"]["clear"], run["data"]["tofu"])
         self.gold_eval = Path(run["gold_eval"]) if run.get("gold_eval") else None
         self.target_eval = Path(run["target_eval"]) if run.get("target_eval") else None
@@ -130,7 +131,7 @@ class _Run:
             if not path or not Path(path).is_dir():
                 raise ClearBenchError(f"the {what} of {run_dir} is not in the cache any more ({path}): run clear-eval "
                                       "with the same settings again to rebuild it, then attack")
-        self.tasks = _tasks(self.track, self.source, self.eval["forget"])
+        self.tasks = _tasks(self.track, self.source, self.eval.forget)
 
 
 def run_track(run_dir: str | os.PathLike) -> str:
@@ -186,7 +187,8 @@ def _gold_key(attack, ctx):
 
 def _key(run: _Run, attack, persons, ctx) -> str:
     return stable_hash([RESULT_VERSION, attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"),
-                        run.eval, run.tasks, sorted(persons) if persons is not None else None, _gold_key(attack, ctx)])
+                        run.eval.as_dict(), run.tasks, sorted(persons) if persons is not None else None,
+                        _gold_key(attack, ctx)])
 
 
 def attack_one(run: _Run, attack, device: str | None = None) -> dict:
@@ -214,9 +216,9 @@ def attack_one(run: _Run, attack, device: str | None = None) -> dict:
     info = dict(attack.info())
     t1 = time.time()
     info_run = {"attack": attack.name, "attack_settings": attack.settings(), "method": run.manifest["method"],
-                "hardware": hardware(), "track": run.track.name, **run.eval}
-    evaluate(model, processor, run.source, out / "eval", tasks=run.tasks, gold_dir=run.gold_eval,
-             run_info=info_run, **run.eval)
+                "hardware": hardware(), "track": run.track.name, **run.eval.as_dict()}
+    evaluate(model, processor, run.source, out / "eval", run.eval, tasks=run.tasks, gold_dir=run.gold_eval,
+             run_info=info_run)
     eval_s = time.time() - t1
     del model
     t2 = time.time()
@@ -274,7 +276,7 @@ def _gold_under_attack(run: _Run, attack, device: str | None) -> Path:
         raise ClearBenchError(f"{run.dir}: the saved model's manifest names no gold model to attack as the reference")
     ctx = AttackContext(track=run.track, family=run.manifest["family"], source=run.source, manifest=run.manifest,
                         identity=run.identity, which="gold", device=device)
-    key = stable_hash([gold["fingerprint"], attack.name, attack.settings(), run.eval, run.tasks,
+    key = stable_hash([gold["fingerprint"], attack.name, attack.settings(), run.eval.as_dict(), run.tasks,
                        run.source.clear, run.source.tofu, _gold_key(attack, ctx)])
     out = cache_dir() / "evals" / f"{run.track.cache_prefix}attack-{attack.name}-gold-{key}"
     from ..eval import logs
@@ -285,9 +287,9 @@ def _gold_under_attack(run: _Run, attack, device: str | None) -> Path:
                                                                  trust_remote_code=bool(run.manifest.get(
                                                                      "trust_remote_code")))
     model = attack.apply(model, processor, ctx)
-    evaluate(model, processor, run.source, out, tasks=run.tasks,
+    evaluate(model, processor, run.source, out, run.eval, tasks=run.tasks,
              run_info={"model": gold["path"], "attack": attack.name, "attack_settings": attack.settings(),
-                       "hardware": hardware(), "track": run.track.name, **run.eval}, **run.eval)
+                       "hardware": hardware(), "track": run.track.name, **run.eval.as_dict()})
     return out
 
 

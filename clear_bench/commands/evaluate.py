@@ -21,6 +21,7 @@ REPORT_DESCRIPTION = ("Compute every metric from evaluation run folders (per-ite
 
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
+    from ..eval.config import DEFAULT_MAX_NEW_TOKENS
     from ..eval.tasks import DEFAULT_CAP, TASKS
 
     p.add_argument("--model", required=True, help="model folder (or Hub id) to evaluate; safetensors only")
@@ -35,8 +36,8 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cap", type=int, default=DEFAULT_CAP,
                    help=f"items per task, first in dataset order; 0 = all (default: {DEFAULT_CAP})")
     p.add_argument("--batch-size", type=int, default=8, help="items per scoring forward (default: 8)")
-    p.add_argument("--max-new-tokens", type=int, default=300,
-                   help="greedy generation length; 0 = no generation (default: 300)")
+    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS,
+                   help=f"greedy generation length; 0 = no generation (default: {DEFAULT_MAX_NEW_TOKENS})")
     p.add_argument("--naive-scoring", action="store_true",
                    help="re-encode image and prompt for every answer variant (slower; same numbers)")
     p.add_argument("--score-eos", action="store_true",
@@ -57,6 +58,7 @@ def _earlier_run(folder: Path) -> bool:
 def cmd_evaluate(args) -> int:
     """Run `clear-bench evaluate` from parsed arguments; user errors raise `ClearBenchError`."""
     from ..data.schema import check_forget
+    from ..eval.config import EvalConfig
     from ..eval.run import check_gold, evaluate, read_model_manifest, resolve_tasks
     from ..eval.summary import summary_markdown
     from ..eval.tasks import get_task
@@ -77,6 +79,8 @@ def cmd_evaluate(args) -> int:
     preset = get_preset(args.preset)
     source = resolve_source(args, preset)
     model_id = os.path.abspath(model_path) if model_path.exists() else args.model
+    settings = EvalConfig(forget=args.forget, cap=None if args.cap == 0 else args.cap,
+                          max_new_tokens=args.max_new_tokens, score_eos=args.score_eos)
     run = claim(args.out, EVALUATION, {  # a folder of another run, or of the user's files, is refused
         "model": model_id, "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
         "forget": args.forget, "cap": None if args.cap == 0 else args.cap, "max_new_tokens": args.max_new_tokens,
@@ -98,10 +102,8 @@ def cmd_evaluate(args) -> int:
         run_info["model_manifest"] = {k: manifest[k] for k in ("fingerprint", "base_model", "data_config")
                                       if k in manifest}
     run.start()
-    summary = evaluate(model, processor, source, out, forget=args.forget, tasks=tasks,
-                       cap=None if args.cap == 0 else args.cap, batch_size=args.batch_size,
-                       max_new_tokens=args.max_new_tokens, shared_prefix=not args.naive_scoring,
-                       gold_dir=args.gold, run_info=run_info, score_eos=args.score_eos)
+    summary = evaluate(model, processor, source, out, settings, tasks=tasks, batch_size=args.batch_size,
+                       shared_prefix=not args.naive_scoring, gold_dir=args.gold, run_info=run_info)
     run.finish()
     sys.stdout.write(summary_markdown(summary))
     log.info("per-item logs and summary in %s", out)

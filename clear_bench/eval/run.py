@@ -23,6 +23,7 @@ from ..errors import ClearBenchError
 from ..progress import progress_bar
 from ..utils import check_writable, library_versions
 from . import logs
+from .config import DEFAULT_MAX_NEW_TOKENS, EvalConfig
 from .logs import ItemRecord
 from .tasks import DEFAULT_CAP, TASKS, TaskSpec, get_task, samples_for_task
 
@@ -114,7 +115,8 @@ def task_samples(task: TaskSpec, dataset, forget: int = DEFAULT_FORGET, cap: int
 
 
 def evaluate_task(model, processor, task: TaskSpec, samples: Sequence[Sample], batch_size: int = 8,
-                  max_new_tokens: int = 300, shared_prefix: bool = True, score_eos: bool = False) -> list[ItemRecord]:
+                  max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, shared_prefix: bool = True,
+                  score_eos: bool = False) -> list[ItemRecord]:
     """Score (and, unless `max_new_tokens` is 0, generate for) one task's samples; records in input order.
     `score_eos`: the answers' end-of-turn token is scored too (`scoring` module docstring)."""
     from .scoring import score_items
@@ -160,14 +162,13 @@ def check_gold(gold_dir, forget: int, score_eos: bool | None = None) -> None:
                               f"score_eos={score_eos}; forget quality compares answers scored the same way")
 
 
-def _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix,
-              score_eos) -> dict[str, Any]:
+def _run_info(model, source, config: EvalConfig, specs, batch_size, shared_prefix) -> dict[str, Any]:
     """run.json of an evaluation: how it was made (the keys of `RESUME_KEYS` must agree to resume it)."""
     param = next(iter(model.parameters()), None)
     return {
         "model": _model_name(model), "data": {"clear": source.name("clear"), "tofu": source.name("tofu")},
-        "forget": forget, "cap": cap, "seed": None, "tasks": [t.name for t in specs],
-        "batch_size": batch_size, "max_new_tokens": max_new_tokens, "score_eos": score_eos,
+        "forget": config.forget, "cap": config.cap, "seed": None, "tasks": [t.name for t in specs],
+        "batch_size": batch_size, "max_new_tokens": config.max_new_tokens, "score_eos": config.score_eos,
         "scoring": "shared_prefix" if shared_prefix else "naive",
         "device": str(param.device) if param is not None else None,
         "dtype": str(param.dtype).replace("torch.", "") if param is not None else None,
@@ -175,23 +176,17 @@ def _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, sha
     }
 
 
-def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int = DEFAULT_FORGET,
-             tasks: Sequence[str] | None = None, cap: int | None = DEFAULT_CAP, batch_size: int = 8,
-             max_new_tokens: int = 300, shared_prefix: bool = True, gold_dir: str | os.PathLike | None = None,
-             run_info: dict | None = None, progress: bool = True, score_eos: bool = False) -> dict:
+def evaluate(model, processor, source, out_dir: str | os.PathLike, config: EvalConfig = EvalConfig(),
+             tasks: Sequence[str] | None = None, batch_size: int = 8, shared_prefix: bool = True,
+             gold_dir: str | os.PathLike | None = None, run_info: dict | None = None, progress: bool = True) -> dict:
     """Evaluate `model` on `tasks` of `source` into `out_dir` and return the summary dict.
 
     model, processor: a loaded VLM and its processor (`models.loading.load_model`), already on device.
-    source: a `data.sources.DataSource`. forget: forget-set size in percent (1, 5 or 10).
+    source: a `data.sources.DataSource`.
+    config: the forget size, cap, generation length and answer scoring (`EvalConfig`, checked when made).
     tasks: task names (see `tasks.TASKS`); None = every task whose config the source holds.
-    cap: score the first `cap` items of each task (300: the reference's `ds_size` in `config/mm/eval.yaml`);
-        None = all.
     batch_size: items per scoring forward (generation batches 2x as many on CPU, 8x on CUDA).
-    max_new_tokens: greedy generation length for ROUGE-L; 0 skips generation (no ROUGE).
     shared_prefix: encode image + prompt once per item (same numbers as the naive path, faster).
-    score_eos: score each answer's end-of-turn token too, as TOFU / OpenUnlearning do (the text track's presets);
-        False: the answer's own tokens (the multimodal track's). Recorded in run.json; a folder scored the other
-        way is not resumed.
     gold_dir: the gold model's run folder: enables forget quality and PrivLeak in the summary.
     run_info: extra facts for run.json (e.g. {"model": path, "seed": 42}); its keys win.
 
@@ -200,17 +195,14 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     """
     from .summary import summarize
 
-    if cap is not None and cap <= 0:
-        raise ClearBenchError(f"cap must be a positive number of items per task or None (got {cap})")
     if batch_size <= 0:
         raise ClearBenchError(f"batch size must be positive (got {batch_size})")
-    if max_new_tokens < 0:
-        raise ClearBenchError(f"max_new_tokens must be >= 0 (got {max_new_tokens})")
+    forget = config.forget
     specs = resolve_tasks(source, tasks, forget)
     out = check_writable(out_dir)
     if out.exists() and not out.is_dir():
         raise ClearBenchError(f"output {out} is a file, not a run folder")
-    info = _run_info(model, source, forget, cap, specs, batch_size, max_new_tokens, shared_prefix, score_eos)
+    info = _run_info(model, source, config, specs, batch_size, shared_prefix)
     info.update(run_info or {})
     if out.is_dir():
         _check_resumable(out, info)
@@ -218,7 +210,7 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
         info["tasks"] = list(dict.fromkeys(old.get("tasks", []) + info["tasks"]))
         info["task_seconds"] = dict(old.get("task_seconds", {}))  # of the tasks finished before
     if gold_dir is not None:
-        check_gold(gold_dir, forget, score_eos)
+        check_gold(gold_dir, forget, config.score_eos)
 
     pending = [t for t in specs if not (out.is_dir() and logs.task_done(out, t.name))]
     for t in specs:
@@ -231,8 +223,9 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, forget: int =
     logs.write_run_info(out, info)  # before scoring, so that a resumed run can be checked against it
     for t in progress_bar(pending, desc="evaluate", unit="task", disable=not (progress and pending)):
         start = time.perf_counter()
-        samples = task_samples(t, configs[t.name], forget=forget, cap=cap)
-        records = evaluate_task(model, processor, t, samples, batch_size, max_new_tokens, shared_prefix, score_eos)
+        samples = task_samples(t, configs[t.name], forget=forget, cap=config.cap)
+        records = evaluate_task(model, processor, t, samples, batch_size, config.max_new_tokens, shared_prefix,
+                                config.score_eos)
         logs.write_task(out, t.name, records)
         info["task_seconds"][t.name] = round(time.perf_counter() - start, 2)
         logs.write_run_info(out, info)

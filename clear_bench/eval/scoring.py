@@ -30,6 +30,7 @@ from ..data.sample import Sample
 from ..models.compat import cache_kwargs, output_cache
 from ..models.cross_attention import batch_groups, continuation_kwargs
 from ..models.positions import next_positions, prefix_position_kwargs
+from .config import DEFAULT_MAX_NEW_TOKENS
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ def _static_cache_ok(model) -> bool:
 
 
 @torch.no_grad()
-def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens: int = 300,
+def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
                      batch_size: int = 16, static_cache: bool | None = None) -> list[str]:
     """Greedy answers conditioned on the IMAGE and the prompt, stopping at end of turn (batched, left padded).
 
@@ -216,7 +217,8 @@ def generate_answers(model, processor, samples: Sequence[Sample], max_new_tokens
 
 
 def score_items(model, processor, samples: Sequence[Sample], generate: bool = True, shared_prefix: bool = True,
-                batch_size: int = 8, max_new_tokens: int = 300, score_eos: bool = False) -> list[ItemScore]:
+                batch_size: int = 8, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                score_eos: bool = False) -> list[ItemScore]:
     """Scores and (optionally) generations for `samples`, in order (`score_eos`: module docstring)."""
     was_training = model.training
     model.eval()
