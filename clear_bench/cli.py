@@ -64,12 +64,11 @@ def run_safely(fn: Callable[[], int], verbose: bool = False, command: str = "cle
         return 1
 
 
-# Every numeric flag of every command, checked before any work (`check_flags`): finite, and in range.
+# Every numeric flag of every command, checked before any work (`check_flags`): finite, and in range. A flag of a
+# setting a config declares (`config.setting`: clear-eval's `job.JobConfig`, `eval.config.EvalConfig`) is checked by
+# its field's range and limit, on every command that has a flag of that name; these rules cover the rest.
 FLAG_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
-    "cap": (">= 0 (0 = every item)", lambda v: v >= 0), "batch_size": (">= 1", lambda v: v >= 1),
-    "max_new_tokens": (">= 0 (0 = no generation)", lambda v: v >= 0), "epochs": ("> 0", lambda v: v > 0),
-    "lr": ("> 0", lambda v: v > 0), "l1_lambda": (">= 0", lambda v: v >= 0), "lora_r": (">= 0 (0 = no LoRA)",
-    lambda v: v >= 0), "lora_alpha": ("> 0", lambda v: v > 0), "seed": ("in [0, 2**32)", lambda v: 0 <= v < 2**32),
+    "lora_alpha": ("> 0", lambda v: v > 0),
     "grad_accum": (">= 1", lambda v: v >= 1), "weight_decay": (">= 0", lambda v: v >= 0),
     "warmup_epochs": (">= 0", lambda v: v >= 0), "max_grad_norm": (">= 0 (0 = no clipping)", lambda v: v >= 0),
     "authors": (">= 1", lambda v: v >= 1), "images_per_author": (">= 1", lambda v: v >= 1),
@@ -79,8 +78,7 @@ FLAG_RULES: dict[str, tuple[str, Callable[[float], bool]]] = {
 # Hard limits on counts and sizes (issue 28.3): past them a run cannot fit a machine or never ends. Each is far
 # above what the paper uses (5 epochs, LoRA r 8-32, 128 split models, 200 TOFU authors).
 FLAG_LIMITS: dict[str, float] = {
-    "epochs": 1000, "lora_r": 4096, "batch_size": 65536, "grad_accum": 4096, "warmup_epochs": 1000,
-    "max_new_tokens": 8192, "splits": 4096, "seeds": 1000, "threads": 4096, "authors": 100000,
+    "grad_accum": 4096, "warmup_epochs": 1000, "splits": 4096, "seeds": 1000, "threads": 4096, "authors": 100000,
     "images_per_author": 1000, "holdout_authors": 100000, "image_size": 4096,
 }
 
@@ -89,12 +87,22 @@ def check_flags(args: argparse.Namespace) -> None:
     """Refuse, in one line, a numeric flag that is not finite or out of range (before any work)."""
     import math
 
+    from .config import field_rules
+    from .eval.config import EvalConfig
+    from .job import JobConfig
+
+    declared = field_rules(JobConfig, EvalConfig)
     for name, value in vars(args).items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         flag = "--" + name.replace("_", "-")
         if not math.isfinite(value):
             raise ClearBenchError(f"{flag} must be a finite number (got {value})")
+        if name in declared:
+            why = declared[name].refusal(value)
+            if why:
+                raise ClearBenchError(f"{flag} {why}")
+            continue
         if name in FLAG_RULES and not FLAG_RULES[name][1](value):
             raise ClearBenchError(f"{flag} must be {FLAG_RULES[name][0]} (got {value})")
         if value > FLAG_LIMITS.get(name, math.inf):
@@ -209,64 +217,21 @@ Your own method:                     clear-eval --method mypkg.mymodule:MyMethod
 """
 
 
-def clear_eval_main(argv=None) -> int:
-    # over 50 lines only because it declares clear-eval's flags, one statement each; the work is `job.run_job`
-    from .baselines import available
-    from .commands.common import DATA_HELP, add_forget_arg, add_modality_arg
-    from .tracks import TRACKS
+def eval_parser() -> argparse.ArgumentParser:
+    """clear-eval's flags. A run's settings are `job.JobConfig`'s fields, whose flags `add_flags` makes (in this
+    --help order); the flags declared here are clear-eval's own (seeds, attacks, the visual track's)."""
+    from .config import add_flags
+    from .job import JobConfig
 
     p = argparse.ArgumentParser(prog="clear-eval", description=EVAL_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--method", default=None, help="unlearning method: one of " + ", ".join(available())
-                   + " (--track visual: `clear-bench ls methods --track visual`); or module:Class; or an entry-point "
-                   "name (default: the track's: npo; scrub_bio on the visual track)")
-    p.add_argument("--track", default="multimodal",
-                   help="which CLEAR leaderboard: " + "; ".join(f"{t.name} ({t.doc})" for t in TRACKS.values())
-                   + " (default: multimodal)")
-    add_modality_arg(p)
-    add_forget_arg(p)
-    p.set_defaults(forget=None)  # None: not given (--sequence refuses it); the job's default otherwise
-    p.add_argument("--preset", default="paper", help="paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or "
-                   "demo (built-in offline data, tiny model, CPU)")
-    p.add_argument("--data", default=None, help=DATA_HELP + " (default: the preset's)")
-    p.add_argument("--tofu", default=None, help=TOFU_HELP)
-    p.add_argument("--model", default=None, help="base model to fine-tune (Hub id, folder, or a tiny model: 'tiny', "
-                   "'tiny-qwen2vl', ...; clear-bench ls models)")
-    p.add_argument("--lora-r", type=int, default=None, help="LoRA rank for unlearning; 0 = full fine-tuning")
-    p.add_argument("--l1-lambda", type=float, default=None,
-                   help="L1 penalty on the LoRA weights, >= 0 (paper: 0.01-0.1; default: the preset's, 0)")
-    p.add_argument("--epochs", type=float, default=None,
-                   help="unlearning epochs (default: the preset's: 5 paper, 10 demo)")
-    p.add_argument("--lr", type=float, default=None,
-                   help="unlearning learning rate (default: the preset's: 1e-5 paper, 1e-3 demo)")
-    p.add_argument("--batch-size", type=int, default=None, help="forget items per step (default: the preset's, 4)")
-    p.add_argument("--seed", type=int, default=42, help="seed of pairing, shuffling and LoRA initialisation "
-                   "(default: 42)")
-    p.add_argument("--cap", type=int, default=None, help="items per evaluation task, first in dataset order; "
-                   "0 = all (default: 300)")
-    p.add_argument("--method-arg", action="append", default=[], metavar="KEY=VALUE",
-                   help="method hyper-parameter, e.g. --method-arg beta=0.2 (repeatable)")
-    p.add_argument("--out", default=None, help="run folder (default: runs/METHOD-MODALITY-forgetNN)")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="fine-tune target and gold with torch.compile'd layers (faster on a GPU once compiled; "
-                        "default: the preset's)")
+    add_flags(p, JobConfig, ["method", "track", "modality", "forget", "preset", "data", "tofu", "model", "lora_r",
+                             "l1_lambda", "epochs", "lr", "batch_size", "seed", "cap", "method_args", "out", "compile"])
     p.add_argument("--splits", type=int, default=None, help="visual track: split models, even and >= 4 (default: "
                    "the preset's: 128 paper, 8 demo)")
     p.add_argument("--pretrain", action=argparse.BooleanOptionalAction, default=None, help="visual track: teach the "
                    "ResNet face identity on tonyassi/celebrity-1000 first (default: on in the paper preset)")
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="let code shipped with the base model run (off by default; only for a model you trust)")
-    p.add_argument("--allow-unmemorised", action="store_true",
-                   help="unlearn even if the target did not memorise the forget set. By default the run stops after "
-                        "evaluating the target unless, on every forget task, the target answers (ROUGE-L recall of "
-                        "its greedy answer >= 0.75) at least 50%% of the items and 20 points more than the gold model "
-                        "(docs/memorisation.md; the figures are recorded in submission.json)")
-    p.add_argument("--sequence", default=None, metavar="SIZES",
-                   help="deletion requests one after another, e.g. 1,5,10: unlearn forget01, then forget05 from "
-                        "that model, then forget10 (the sets are nested), scoring after each request the current "
-                        "forget set, the earlier ones and retain; OUT/sequence.md, sequence.png and the record's "
-                        "'sequence' keep every request (instead of --forget; not with --seeds or --attacks; "
-                        "docs/sequential_requests.md)")
+    add_flags(p, JobConfig, ["trust_remote_code", "allow_unmemorised", "sequence"])
     p.add_argument("--seeds", type=int, default=1, metavar="K",
                    help="run seeds SEED .. SEED+K-1 into OUT/seed-<s>/ and write OUT/seeds.md with mean ± sd "
                         "per metric (default: 1, a single run)")
@@ -282,8 +247,14 @@ def clear_eval_main(argv=None) -> int:
                    help="flags from a YAML file (flag names as keys; method-arg as a mapping); flags given here win. "
                         "Every run writes OUT/clear-eval.yaml, which --config takes to repeat it")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks of errors")
+    return p
+
+
+def clear_eval_main(argv=None) -> int:
+    """`clear-eval`: parse (`eval_parser`, `--config FILE`), then the track's job (`_run_track`)."""
     from .configfile import parse_with_config, settings
 
+    p = eval_parser()
     try:
         args = parse_with_config(p, argv)
     except ClearBenchError as e:  # the file's problems: one line, as for any bad input
@@ -394,14 +365,10 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser, ran: d
                               pretrain=args.pretrain)
         track.check_modality(args.modality)
     else:
+        from .config import config_from_flags
         from .job import JobConfig, run_job
 
-        cfg = JobConfig(method=args.method, track=track.name, modality=args.modality, forget=args.forget,
-                        preset=args.preset, data=args.data, tofu=args.tofu, model=args.model, lora_r=args.lora_r,
-                        l1_lambda=args.l1_lambda, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                        seed=args.seed, out=args.out, cap=args.cap, method_args=margs, compile=args.compile,
-                        trust_remote_code=args.trust_remote_code, allow_unmemorised=args.allow_unmemorised,
-                        sequence=sequence)
+        cfg = config_from_flags(JobConfig, args, track=track.name, method_args=margs, sequence=sequence)
     if args.seeds > 1:
         out = run_seeds(cfg, args.seeds, run_job, track, vary=args.vary)
         write_config(out, ran or {})

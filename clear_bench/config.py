@@ -1,4 +1,9 @@
-"""Dataclass configs become CLI flags; their docstring `Attributes:` sections become the help text."""
+"""Dataclass configs become CLI flags; their docstring `Attributes:` sections become the help text.
+
+A field declared with `setting(..., flag=Flag(help=...))` is the one declaration of a command-line setting
+(transformers' `HfArgumentParser` reads `field.metadata["help"]` the same way): `add_flags` makes its `--flag`,
+`check_settings` / `field_rules` check its range and hard limit, `attributes_doc` writes its docstring entry.
+`job.JobConfig` (clear-eval) is declared so."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +11,7 @@ import dataclasses
 import inspect
 import re
 import typing
+from typing import Any
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -101,6 +107,8 @@ class Range:
     lt: float | None = None
     choices: tuple | None = None
     note: str = ""  # e.g. "0 = every item": what a boundary value means
+    text: str = ""  # the wording, where the bounds' own would not read well (e.g. "in [0, 2**32)")
+    limit: float | None = None  # a hard limit past which a run cannot fit a machine or never ends (issue 28.3)
 
     def ok(self, v) -> bool:
         if self.choices is not None:
@@ -108,7 +116,17 @@ class Range:
         return not ((self.ge is not None and v < self.ge) or (self.gt is not None and v <= self.gt)
                     or (self.le is not None and v > self.le) or (self.lt is not None and v >= self.lt))
 
+    def refusal(self, v) -> str | None:
+        """What is wrong with value `v` ("must be ... (got v)"), or None when it is accepted."""
+        if not self.ok(v):
+            return f"must be {self.describe()} (got {v})"
+        if self.limit is not None and v > self.limit:
+            return f"must be <= {self.limit:g}, clear-bench's hard limit (got {v})"
+        return None
+
     def describe(self) -> str:
+        if self.text:
+            return self.text
         if self.choices is not None:
             return "one of " + ", ".join(map(str, self.choices))
         lo = f"[{self.ge:g}" if self.ge is not None else f"({self.gt:g}" if self.gt is not None else None
@@ -119,15 +137,47 @@ class Range:
         return f"{text} ({self.note})" if self.note else text
 
 
+FIELD_DEFAULT = object()  # a `Flag`'s default: the field's own
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """How a `setting` is given on the command line (`add_flags`).
+
+    Attributes:
+        help: the `--help` text (a function of nothing where it lists registered names, read when the parser is
+            built); also the field's docstring entry unless `doc` is given.
+        name: the option string (default: `--field-name`).
+        default: the parser's default where it differs from the field's (e.g. None: "not given").
+        metavar, action: as argparse's ("boolean-optional": `--flag / --no-flag`, None when neither is given);
+            `type` defaults to the field's int / float annotation.
+        doc: the docstring entry, where `help` is a function.
+    """
+
+    help: Any = ""
+    name: str | None = None
+    default: Any = FIELD_DEFAULT
+    metavar: str | None = None
+    action: Any = None
+    type: Any = None
+    doc: str = ""
+
+
 def setting(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING, ge=None, gt=None, le=None, lt=None,
-            choices=None, note: str = ""):
+            choices=None, note: str = "", text: str = "", limit=None, flag: Flag | None = None, no_flag: str = ""):
     """A dataclass field that carries its accepted range, e.g. `beta: float = setting(0.1, gt=0)`.
 
     The range is checked by `check_settings` (once, before any work, for every track's configs and plug-ins
-    alike) and shown by `--help` / `clear-bench ls`; the help text itself stays in the class docstring's
-    `Attributes:` section (`field_docs`). Every int / float field is also required to be finite, range or not.
+    alike) and shown by `--help` / `clear-bench ls`. Without `flag` the help text stays in the class docstring's
+    `Attributes:` section (`field_docs`); with it, `flag` declares the field's `--flag` and help (`add_flags`).
+    `no_flag` says why a field of a config with flags has none. Every int / float field is also required to be
+    finite, range or not.
     """
-    meta = {"range": Range(ge, gt, le, lt, tuple(choices) if choices is not None else None, note)}
+    meta = {"range": Range(ge, gt, le, lt, tuple(choices) if choices is not None else None, note, text, limit)}
+    if flag is not None:
+        meta["flag"] = flag
+    if no_flag:
+        meta["no_flag"] = no_flag
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -160,8 +210,84 @@ def check_settings(cfg, name=lambda field: field, skip_none: bool = True) -> Non
                 raise ClearBenchError(f"{name(f.name)} must be a finite number (got {v})")
         elif rng is None or rng.choices is None:
             continue
-        if rng is not None and not rng.ok(v):
-            raise ClearBenchError(f"{name(f.name)} must be {rng.describe()} (got {v})")
+        why = rng.refusal(v) if rng is not None else None
+        if why:
+            raise ClearBenchError(f"{name(f.name)} {why}")
+
+
+# --------------------------------------------------------------------------- flags, declared once with the field
+
+def field_flag(f: dataclasses.Field) -> Flag | None:
+    return f.metadata.get("flag") if f.metadata else None
+
+
+def flag_name(f: dataclasses.Field) -> str:
+    """`--lora-r` of field `lora_r` (or the name its `Flag` gives)."""
+    flag = field_flag(f)
+    return (flag and flag.name) or "--" + f.name.replace("_", "-")
+
+
+def flag_dest(f: dataclasses.Field) -> str:
+    """The `argparse.Namespace` attribute of the field's flag (`--method-arg`: method_arg)."""
+    return flag_name(f).lstrip("-").replace("-", "_")
+
+
+def _flag_type(annotation):
+    """int or float for an `int` / `float` / `int | None` / `float | None` field (argparse's str otherwise)."""
+    types = set(typing.get_args(annotation) or (annotation,)) - {type(None)}
+    return types.pop() if len(types) == 1 and types <= {int, float} else None
+
+
+def add_flags(parser: argparse.ArgumentParser, cls, names) -> None:
+    """One `--flag` per field of `cls` in `names` (in that order), from its `Flag`: name, type (the field's int /
+    float annotation), default (the field's, unless the flag gives its own), help, metavar, action."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for name in names:
+        f = fields[name]
+        flag = field_flag(f)
+        if flag is None:
+            raise TypeError(f"{cls.__name__}.{name} declares no flag")
+        if flag.default is not FIELD_DEFAULT:
+            default = flag.default
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        kw = {"default": default, "help": flag.help() if callable(flag.help) else flag.help}
+        if flag.metavar is not None:
+            kw["metavar"] = flag.metavar
+        if flag.action is not None:
+            kw["action"] = argparse.BooleanOptionalAction if flag.action == "boolean-optional" else flag.action
+        elif (flag.type or _flag_type(hints[name])) is not None:
+            kw["type"] = flag.type or _flag_type(hints[name])
+        parser.add_argument(flag_name(f), **kw)
+
+
+def config_from_flags(cls, args: argparse.Namespace, **given):
+    """`cls` from the parsed flags of its fields (`given` overrides those a command converts first, e.g. a
+    `--method-arg` list to a mapping); fields without a flag keep their defaults."""
+    values = {f.name: getattr(args, flag_dest(f)) for f in dataclasses.fields(cls) if field_flag(f) is not None}
+    return cls(**{**values, **given})
+
+
+def field_rules(*classes) -> dict[str, Range]:
+    """{flag dest: Range} of the fields of `classes` that declare a flag with a range or limit (`cli.check_flags`
+    checks every command's flags of those names with them)."""
+    return {flag_dest(f): field_range(f) for cls in classes for f in dataclasses.fields(cls)
+            if field_flag(f) is not None and field_range(f) is not None and field_range(f) != Range()}
+
+
+def attributes_doc(cls) -> str:
+    """The `Attributes:` section of `cls`'s docstring (indented as a class docstring's body), from its fields'
+    `Flag` help (or `no_flag` reason), flag, range and hard limit: `field_docs` reads it back."""
+    lines = ["", "    Attributes:"]
+    for f in dataclasses.fields(cls):
+        flag, rng = field_flag(f), field_range(f)
+        text = (flag.doc or (flag.help if isinstance(flag.help, str) else "")) if flag else ""
+        facts = ([f"`{flag_name(f)}`"] if flag else []) + ([rng.describe()] if rng and rng != Range() else []) \
+            + ([f"hard limit {rng.limit:g}"] if rng and rng.limit is not None else [])
+        text = (text or f.metadata.get("no_flag", "")).replace("%%", "%")
+        lines.append(f"        {f.name}: {text}" + (f" [{'; '.join(facts)}]" if facts else ""))
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- KEY=VALUE strings to a config

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,69 +23,90 @@ from pathlib import Path
 from typing import Any
 
 from . import runs
-from .data.schema import DEFAULT_FORGET, check_forget, check_sequence, forget_configs
+from .config import Flag, attributes_doc, check_settings, flag_name, setting
+from .data.schema import DEFAULT_FORGET, FORGET_HELP, MODALITIES, check_forget, check_sequence, forget_configs
+from .data.sources import DATA_HELP, TOFU_HELP
 from .errors import ClearBenchError
 from .utils import atomic_write_json, atomic_write_text, hardware, library_versions, seed_everything, stable_hash
 
 log = logging.getLogger(__name__)
 
+
+def _method_help() -> str:
+    from .baselines import available
+
+    return ("unlearning method: one of " + ", ".join(available()) + " (--track visual: `clear-bench ls methods "
+            "--track visual`); or module:Class; or an entry-point name (default: the track's: npo; scrub_bio on the "
+            "visual track)")
+
+
+def _track_help() -> str:
+    from .tracks import TRACKS
+
+    return ("which CLEAR leaderboard: " + "; ".join(f"{t.name} ({t.doc})" for t in TRACKS.values())
+            + " (default: multimodal)")
+
+
 @dataclass
 class JobConfig:
-    """One `clear-eval` run. Unset values (None) take the preset's. Checked when made: a bad modality,
-    forget size, cap or L1 weight is a one-line `ClearBenchError` before anything runs.
-
-    Attributes:
-        method: unlearning method: a registered name, `module:Class`, or an entry-point name.
-        track: the track (`tracks.TRACKS`) of the LM recipe: multimodal (a VLM on CLEAR + TOFU) or text (a causal
-            LM on TOFU).
-        modality: forget stream: text (TOFU QA), image (CLEAR images) or both (None: the track's default).
-        forget: forget-set size in percent of persons: 1, 5 or 10.
-        preset: paper (Hub data, Qwen2-VL-2B, GPU) or demo (offline data, tiny model, CPU).
-        data: CLEAR source: a Hub id, a local copy of therem/CLEAR, a folder holding clear/ and tofu/, or 'demo'.
-        tofu: TOFU source: a Hub id or a local copy of locuslab/TOFU (None: from `data`, else the Hub).
-        model: base model (Hub id or folder) to fine-tune, or 'tiny'.
-        lora_r: LoRA rank of the unlearning adapters (0 = full fine-tuning).
-        l1_lambda: λ >= 0 of the L1 penalty on the trainable (LoRA) weights (None: the preset's, 0).
-        epochs: unlearning epochs over the forget set.
-        lr: unlearning learning rate.
-        batch_size: unlearning batch size (forget items per step).
-        seed: seed of pairing, shuffling and initialisation.
-        out: run folder (default: runs/<method>-<modality>-forget<NN>).
-        cap: items per evaluation task (first in dataset order); 0 = all.
-        method_args: method hyper-parameters, e.g. {"beta": 0.2}.
-        compile: fine-tune target and gold with compiled blocks (`TrainConfig.compile`); None: the preset's.
-        trust_remote_code: let transformers run code shipped with the base model (off by default).
-        sequence: forget sizes to unlearn one after another, each from the model the previous request left
-            (`sequence.py`), e.g. (1, 5, 10); `forget` is then the last. None: one request, `forget`.
-        allow_unmemorised: unlearn even when the target did not memorise the forget set (`eval/memorisation.py`;
-            off: the run stops after evaluating the target, in one line naming the figures).
-        train_seed: seed of the target's and gold's fine-tuning (and of the tiny base they start from); None: the
-            preset's. `--seeds K --vary train` sets it per seed (`repeat.run_seeds`), so each seed unlearns its own
-            target, cached per seed (Lanyon et al.: method rankings move with the seed of the unlearned model).
+    """One `clear-eval` run of the LM recipe. Unset values (None) take the preset's. Each field is the one
+    declaration of its setting (`config.setting`): its `--flag` and help (`cli.clear_eval_main` makes the flags from
+    them, `config.add_flags`), its range and hard limit (checked on the command line by `cli.check_flags` and here
+    when made: a bad value is a one-line `ClearBenchError` before anything runs), and the entries below.
     """
 
-    method: str = "npo"
-    track: str = "multimodal"
-    modality: str | None = None
-    forget: int = DEFAULT_FORGET
-    preset: str = "paper"
-    data: str | None = None
-    tofu: str | None = None
-    model: str | None = None
-    lora_r: int | None = None
-    l1_lambda: float | None = None
-    epochs: float | None = None
-    lr: float | None = None
-    batch_size: int | None = None
-    seed: int = 42
-    out: str | None = None
-    cap: int | None = None
-    method_args: dict = field(default_factory=dict)
-    compile: bool | None = None
-    trust_remote_code: bool = False
-    allow_unmemorised: bool = False
-    train_seed: int | None = None
-    sequence: tuple[int, ...] | None = None
+    method: str = setting("npo", flag=Flag(_method_help, default=None, doc="unlearning method: a registered name, "
+                                           "`module:Class`, or an entry-point name (default: the track's)"))
+    track: str = setting("multimodal", flag=Flag(_track_help, doc="the track (`tracks.TRACKS`) of the LM recipe: "
+                                                 "multimodal (a VLM on CLEAR + TOFU) or text (a causal LM on TOFU)"))
+    modality: str | None = setting(None, flag=Flag(
+        "forget stream: text (TOFU QA), image (CLEAR images) or both (default: the track's: both on multimodal, text "
+        "on text, image on visual)", metavar="|".join(MODALITIES)))
+    # the flag's None is "not given" (--sequence refuses --forget); the job's default otherwise
+    forget: int = setting(DEFAULT_FORGET, flag=Flag(FORGET_HELP, default=None, metavar="PERCENT"))
+    preset: str = setting("paper", flag=Flag("paper (default; Hub data, Qwen2-VL-2B-Instruct, GPU) or demo (built-in "
+                                             "offline data, tiny model, CPU)"))
+    data: str | None = setting(None, flag=Flag(DATA_HELP + " (default: the preset's)"))
+    tofu: str | None = setting(None, flag=Flag(TOFU_HELP))
+    model: str | None = setting(None, flag=Flag("base model to fine-tune (Hub id, folder, or a tiny model: 'tiny', "
+                                                "'tiny-qwen2vl', ...; clear-bench ls models)"))
+    lora_r: int | None = setting(None, ge=0, note="0 = no LoRA", limit=4096,
+                                 flag=Flag("LoRA rank for unlearning; 0 = full fine-tuning"))
+    l1_lambda: float | None = setting(None, ge=0, flag=Flag(
+        "L1 penalty on the LoRA weights, >= 0 (paper: 0.01-0.1; default: the preset's, 0)"))
+    epochs: float | None = setting(None, gt=0, limit=1000,
+                                   flag=Flag("unlearning epochs (default: the preset's: 5 paper, 10 demo)"))
+    lr: float | None = setting(None, gt=0,
+                               flag=Flag("unlearning learning rate (default: the preset's: 1e-5 paper, 1e-3 demo)"))
+    batch_size: int | None = setting(None, ge=1, limit=65536,
+                                     flag=Flag("forget items per step (default: the preset's, 4)"))
+    seed: int = setting(42, ge=0, lt=2**32, text="in [0, 2**32)",
+                        flag=Flag("seed of pairing, shuffling and LoRA initialisation (default: 42)"))
+    out: str | None = setting(None, flag=Flag("run folder (default: runs/METHOD-MODALITY-forgetNN)"))
+    cap: int | None = setting(None, ge=0, note="0 = every item", flag=Flag(
+        "items per evaluation task, first in dataset order; 0 = all (default: 300)"))
+    method_args: dict = setting(default_factory=dict, flag=Flag(
+        "method hyper-parameter, e.g. --method-arg beta=0.2 (repeatable)", name="--method-arg", action="append",
+        default=[], metavar="KEY=VALUE", doc="method hyper-parameters, e.g. {\"beta\": 0.2} (`--method-arg beta=0.2`, repeatable)"))
+    compile: bool | None = setting(None, flag=Flag(
+        "fine-tune target and gold with torch.compile'd layers (faster on a GPU once compiled; default: the preset's)",
+        action="boolean-optional"))
+    trust_remote_code: bool = setting(False, flag=Flag(
+        "let code shipped with the base model run (off by default; only for a model you trust)", action="store_true"))
+    allow_unmemorised: bool = setting(False, flag=Flag(
+        "unlearn even if the target did not memorise the forget set. By default the run stops after evaluating the "
+        "target unless, on every forget task, the target answers (ROUGE-L recall of its greedy answer >= 0.75) at "
+        "least 50%% of the items and 20 points more than the gold model (docs/memorisation.md; the figures are "
+        "recorded in submission.json)", action="store_true"))
+    train_seed: int | None = setting(None, ge=0, lt=2**32, text="in [0, 2**32)", no_flag=(
+        "seed of the target's and gold's fine-tuning (and of the tiny base they start from); None: the preset's. "
+        "`--seeds K --vary train` sets it per seed (`repeat.run_seeds`), so each seed unlearns its own target, cached "
+        "per seed (Lanyon et al.: method rankings move with the seed of the unlearned model)"))
+    sequence: tuple[int, ...] | None = setting(None, flag=Flag(
+        "deletion requests one after another, e.g. 1,5,10: unlearn forget01, then forget05 from that model, then "
+        "forget10 (the sets are nested), scoring after each request the current forget set, the earlier ones and "
+        "retain; OUT/sequence.md, sequence.png and the record's 'sequence' keep every request (instead of --forget; "
+        "not with --seeds or --attacks; docs/sequential_requests.md)", metavar="SIZES"))
 
     def __post_init__(self) -> None:
         from .tracks import get_track
@@ -100,10 +120,11 @@ class JobConfig:
             self.sequence = check_sequence(self.sequence)
             self.forget = self.sequence[-1]
         check_forget(self.forget)
-        if self.cap is not None and self.cap < 0:
-            raise ClearBenchError(f"--cap must be a number of items per task, or 0 for all (got {self.cap})")
-        if self.l1_lambda is not None and not (math.isfinite(self.l1_lambda) and self.l1_lambda >= 0):
-            raise ClearBenchError(f"--l1-lambda must be a finite number >= 0 (got {self.l1_lambda})")
+        flags = {f.name: flag_name(f) for f in dataclasses.fields(self)}
+        check_settings(self, name=flags.get)
+
+
+JobConfig.__doc__ += attributes_doc(JobConfig)
 
 
 def build_method(name: str, args: dict):

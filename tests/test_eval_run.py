@@ -212,5 +212,5 @@ def test_the_evaluation_settings_are_one_typed_config():
     assert blank.as_dict() == {"forget": 10, "cap": 300, "max_new_tokens": 300, "score_eos": False}  # as records hold it
     with pytest.raises(ClearBenchError, match=r"cap must be a positive number of items per task or None \(got 0\)"):
         EvalConfig(cap=0)
-    with pytest.raises(ClearBenchError, match=r"max_new_tokens must be >= 0 \(got -1\)"):
+    with pytest.raises(ClearBenchError, match=r"max_new_tokens must be >= 0 \(0 = no generation\) \(got -1\)"):
         EvalConfig(max_new_tokens=-1)

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..data.schema import DEFAULT_FORGET, FORGET_SIZES, MODALITIES
-TOFU_HELP = "TOFU source: a Hub id or a local copy of locuslab/TOFU (default: the --data folder's tofu/, " \
-            "else locuslab/TOFU)"
-DATA_HELP = ("CLEAR source: a Hub id, a local copy of therem/CLEAR (as `hf download therem/CLEAR --repo-type dataset "
-             "--local-dir DIR` writes it; give TOFU's with --tofu), a folder holding clear/ and tofu/, or 'demo'")
+from ..data.schema import DEFAULT_FORGET, FORGET_HELP
+from ..data.sources import DATA_HELP, TOFU_HELP  # noqa: F401  (re-exported: their old home)
 
 
 def add_data_args(p: argparse.ArgumentParser, preset: bool = True, required: bool = False) -> None:
@@ -22,14 +19,7 @@ def add_data_args(p: argparse.ArgumentParser, preset: bool = True, required: boo
 # --forget and --modality are checked by the library (`data.schema.check_forget` / `check_modality`, from the
 # configs that hold them), so that a bad value is the same one-line error from Python and from the shell.
 def add_forget_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--forget", type=int, default=DEFAULT_FORGET, metavar="PERCENT",
-                   help=f"forget-set size in percent: {', '.join(map(str, FORGET_SIZES))} (default: {DEFAULT_FORGET})")
-
-
-def add_modality_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--modality", default=None, metavar="|".join(MODALITIES),
-                   help="forget stream: text (TOFU QA), image (CLEAR images) or both (default: the track's: both on "
-                        "multimodal, text on text, image on visual)")
+    p.add_argument("--forget", type=int, default=DEFAULT_FORGET, metavar="PERCENT", help=FORGET_HELP)
 
 
 def resolve_source(args, preset):

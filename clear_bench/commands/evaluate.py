@@ -21,7 +21,8 @@ REPORT_DESCRIPTION = ("Compute every metric from evaluation run folders (per-ite
 
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
-    from ..eval.config import DEFAULT_MAX_NEW_TOKENS
+    from ..config import add_flags
+    from ..eval.config import EvalConfig
     from ..eval.tasks import DEFAULT_CAP, TASKS
 
     p.add_argument("--model", required=True, help="model folder (or Hub id) to evaluate; safetensors only")
@@ -36,13 +37,10 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cap", type=int, default=DEFAULT_CAP,
                    help=f"items per task, first in dataset order; 0 = all (default: {DEFAULT_CAP})")
     p.add_argument("--batch-size", type=int, default=8, help="items per scoring forward (default: 8)")
-    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS,
-                   help=f"greedy generation length; 0 = no generation (default: {DEFAULT_MAX_NEW_TOKENS})")
+    add_flags(p, EvalConfig, ["max_new_tokens"])
     p.add_argument("--naive-scoring", action="store_true",
                    help="re-encode image and prompt for every answer variant (slower; same numbers)")
-    p.add_argument("--score-eos", action="store_true",
-                   help="score each answer's end-of-turn token too, as TOFU and OpenUnlearning do (the text track's "
-                        "form, paper Table 4; default: the answer's own tokens, the multimodal track's form)")
+    add_flags(p, EvalConfig, ["score_eos"])
     p.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda if available)")
     p.add_argument("--trust-remote-code", action="store_true", help="allow code shipped with the model to run")
 

@@ -17,6 +17,7 @@ IMAGE, STR, LIST = "image", "str", "list[str]"
 
 FORGET_SIZES = (1, 5, 10)
 DEFAULT_FORGET = 10
+FORGET_HELP = f"forget-set size in percent: {', '.join(map(str, FORGET_SIZES))} (default: {DEFAULT_FORGET})"
 RETAIN_OF = {1: 99, 5: 95, 10: 90}
 # The forget stream of unlearning: text = TOFU forget QA, image = CLEAR forget image rows, both = forgetNN+tofu.
 MODALITIES = ("text", "image", "both")

@@ -24,6 +24,12 @@ from ..utils import looks_like_path
 from .schema import (CLEAR_SCHEMAS, OPTIONAL_CONFIGS, TOFU_SCHEMAS, check_config_name, schema_for, validate_columns,
                      validate_rows)
 
+# --data / --tofu of every command that reads data (`commands.common.add_data_args`, `job.JobConfig`)
+TOFU_HELP = "TOFU source: a Hub id or a local copy of locuslab/TOFU (default: the --data folder's tofu/, " \
+            "else locuslab/TOFU)"
+DATA_HELP = ("CLEAR source: a Hub id, a local copy of therem/CLEAR (as `hf download therem/CLEAR --repo-type dataset "
+             "--local-dir DIR` writes it; give TOFU's with --tofu), a folder holding clear/ and tofu/, or 'demo'")
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CLEAR = "therem/CLEAR"

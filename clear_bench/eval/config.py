@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ..config import Flag, check_settings, setting
 from ..data.schema import DEFAULT_FORGET
 from ..errors import ClearBenchError
 from .tasks import DEFAULT_CAP
@@ -27,14 +28,16 @@ class EvalConfig:
 
     forget: int = DEFAULT_FORGET
     cap: int | None = DEFAULT_CAP
-    max_new_tokens: int = 300
-    score_eos: bool = False
+    max_new_tokens: int = setting(300, ge=0, note="0 = no generation", limit=8192, flag=Flag(
+        "greedy generation length; 0 = no generation (default: 300)"))
+    score_eos: bool = setting(False, flag=Flag(
+        "score each answer's end-of-turn token too, as TOFU and OpenUnlearning do (the text track's form, paper "
+        "Table 4; default: the answer's own tokens, the multimodal track's form)", action="store_true"))
 
     def __post_init__(self) -> None:
-        if self.cap is not None and self.cap <= 0:
+        if self.cap is not None and self.cap <= 0:  # here None is every item (the flags' 0: `--cap`)
             raise ClearBenchError(f"cap must be a positive number of items per task or None (got {self.cap})")
-        if self.max_new_tokens < 0:
-            raise ClearBenchError(f"max_new_tokens must be >= 0 (got {self.max_new_tokens})")
+        check_settings(self)
 
     def as_dict(self) -> dict:
         """{forget, cap, max_new_tokens, score_eos}: as records, manifests and cache keys hold them."""
