@@ -87,7 +87,8 @@ class JobConfig:
         "items per evaluation task, first in dataset order; 0 = all (default: 300)"))
     method_args: dict = setting(default_factory=dict, flag=Flag(
         "method hyper-parameter, e.g. --method-arg beta=0.2 (repeatable)", name="--method-arg", action="append",
-        default=[], metavar="KEY=VALUE", doc="method hyper-parameters, e.g. {\"beta\": 0.2} (`--method-arg beta=0.2`, repeatable)"))
+        default=[], metavar="KEY=VALUE",
+        doc="method hyper-parameters, e.g. {\"beta\": 0.2} (`--method-arg beta=0.2`, repeatable)"))
     compile: bool | None = setting(None, flag=Flag(
         "fine-tune target and gold with torch.compile'd layers (faster on a GPU once compiled; default: the preset's)",
         action="boolean-optional"))
