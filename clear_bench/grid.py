@@ -178,18 +178,58 @@ def require_ray():
     return ray
 
 
+class Schedule:
+    """Which cells may start: the cells of one shared setting (`_setting`: the cached target and gold fine-tunes and
+    their evaluations, or a track's split models) train that shared work in whichever runs first, and the cache has
+    no lock, so one cell per setting runs first (its "leader") and the others start once a leader has finished
+    well; after a failed leader the next cell of the setting leads. Settings run side by side."""
+
+    def __init__(self, cells: Sequence[Cell]):
+        self.waiting: dict[tuple, list[Cell]] = {}
+        for c in cells:
+            self.waiting.setdefault(_setting(c), []).append(c)
+        self.ready_settings: set[tuple] = set()
+
+    def start(self) -> list[Cell]:
+        """The cells to start now: one leader per setting."""
+        return [group.pop(0) for group in self.waiting.values() if group]
+
+    def finished(self, cell: Cell, ok: bool) -> list[Cell]:
+        """The cells `cell`'s end lets start: the rest of its setting after a leader that succeeded, the next
+        leader after one that failed, none after a follower."""
+        key = _setting(cell)
+        group = self.waiting.get(key, [])
+        if key in self.ready_settings or not group:
+            return []
+        if ok:
+            self.ready_settings.add(key)
+            started, group[:] = list(group), []
+            return started
+        return [group.pop(0)]
+
+
 def _run_ray(cells, runner, log_dir: Path, address, retries: int, progress: bool) -> list[CellResult]:
-    """One task per cell, `Cell.resources` declared; results collected as they finish. A worker that dies (killed,
-    out of memory) is retried once by Ray; a cell that fails is a result like any other."""
+    """One task per cell, `Cell.resources` declared, started as `Schedule` allows; results collected as they
+    finish. A worker that dies (killed, out of memory) is retried once by Ray; a cell that fails is a result like
+    any other. A cluster at `address` gets this process's CLEAR_BENCH_* and HF_* variables (the cache, offline
+    mode): the cache and the run folders must be on a filesystem every node sees."""
+    import os
+
     ray = require_ray()
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING, configure_logging=False)
+        env = {k: v for k, v in os.environ.items() if k.startswith(("CLEAR_BENCH_", "HF_"))}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                 configure_logging=False, **({"runtime_env": {"env_vars": env}} if address and env else {}))
     try:
         task = ray.remote(max_retries=1)(execute)
-        pending = {task.options(**_ray_resources(c.resources), name=f"clear-eval {c.name}")
-                   .remote(c, runner, str(log_dir / f"{c.name}.log"), retries): c for c in cells}
+
+        def submit(c: Cell):
+            return task.options(**_ray_resources(c.resources), name=f"clear-eval {c.name}").remote(
+                c, runner, str(log_dir / f"{c.name}.log"), retries)
+
+        schedule = Schedule(cells)
+        pending = {submit(c): c for c in schedule.start()}
         results: list[CellResult] = []
         with _bar(len(cells), progress) as bar:
             while pending:
@@ -202,6 +242,7 @@ def _run_ray(cells, runner, log_dir: Path, address, retries: int, progress: bool
                         result = CellResult(cell, "failed", 0.0, error=f"Ray task failed: {type(e).__name__}: "
                                             f"{str(e).splitlines()[0] if str(e) else ''}")
                     _tally(bar, results, result)
+                    pending.update({submit(c): c for c in schedule.finished(cell, result.status != "failed")})
         order = {c.name: i for i, c in enumerate(cells)}
         return sorted(results, key=lambda r: order[r.cell.name])
     finally:

@@ -184,3 +184,18 @@ def test_render_puts_ours_beside_the_published_values(tmp_path):
     assert "| NPO | – / 0.46 |" in text and rp.DEMO_NOTE in text
     assert claims[0]["ours"] is True and "not run: GD, KL, RMU" in claims[0]["ours_detail"]
     assert "| GA, GD, KL and RMU lose the retain set (retain < half of Base's) | holds (" in text
+
+
+def test_the_ray_schedule_runs_one_cell_per_shared_setting_first(tmp_path):
+    """The cache has no lock: the first cell of a setting trains its target and gold (or split models) alone; the
+    others start once it finished well; a failed leader hands over to the next cell."""
+    s = rp.Setting(root=tmp_path)
+    cells = rp.cells("table1", s, ["ga", "gd", "npo"]) + rp.cells("table5", s, ["original", "gold"])
+    schedule = grid.Schedule(cells)
+    first = schedule.start()
+    assert [c.key["method"] for c in first] == ["ga", "original"]
+    assert [c.key["method"] for c in schedule.finished(first[0], ok=False)] == ["gd"]  # the next leader
+    assert [c.key["method"] for c in schedule.finished(first[1], ok=True)] == ["gold"]
+    leader = next(c for c in cells if c.key["method"] == "gd")
+    assert [c.key["method"] for c in schedule.finished(leader, ok=True)] == ["npo"]
+    assert schedule.finished(cells[2], ok=True) == [] and schedule.finished(first[0], ok=True) == []
