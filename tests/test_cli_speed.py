@@ -25,7 +25,7 @@ print(sorted(m for m in ("torch", "transformers", "peft", "datasets") if m in sy
     ("main", ["--help"]), ("clear_eval_main", ["--help"]), ("clear_generate_main", ["--help"]),
     ("main", ["finetune", "--help"]), ("main", ["evaluate", "--help"]), ("main", ["leaderboard", "--help"]), ("main", ["transfer", "--help"]),
     ("main", ["validate", "--help"]), ("main", ["audit-identity", "--help"]),
-    ("main", ["ls", "--help"]), ("main", ["attack", "--help"]),
+    ("main", ["ls", "--help"]), ("main", ["attack", "--help"]), ("main", ["reproduce", "--help"]),
 ])
 def test_help_imports_no_heavy_library(entry, argv):
     out = subprocess.run([sys.executable, "-c", PROBE.format(entry=entry, argv=argv)], cwd=ROOT,

@@ -199,3 +199,12 @@ def test_the_ray_schedule_runs_one_cell_per_shared_setting_first(tmp_path):
     leader = next(c for c in cells if c.key["method"] == "gd")
     assert [c.key["method"] for c in schedule.finished(leader, ok=True)] == ["npo"]
     assert schedule.finished(cells[2], ok=True) == [] and schedule.finished(first[0], ok=True) == []
+
+
+def test_ls_tables_lists_what_reproduce_rebuilds(capsys):
+    from clear_bench.cli import main
+
+    assert main(["ls", "tables"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[:5]] == list(rp.TABLE_NAMES)
+    assert lines[0].startswith("table1  Table 1: multimodal track")

@@ -1,4 +1,4 @@
-"""`clear-bench ls methods|metrics|tasks|presets|stages|attacks|models`: what each registry holds, one entry a line
+"""`clear-bench ls methods|metrics|tasks|presets|stages|attacks|models|tables`: what each registry holds, one entry a line
 (or a few), with its one-line doc; a user never reads source to learn a name or a hyper-parameter."""
 from __future__ import annotations
 
@@ -158,12 +158,13 @@ LISTERS = {"methods": list_methods, "metrics": list_metrics, "tasks": list_tasks
 def add_parser(sub) -> None:
     from ..tracks import TRACKS
 
-    p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets, generation stages, attacks or "
-                                  "model families",
+    p = sub.add_parser("ls", help="list registered methods, metrics, tasks, presets, generation stages, attacks, "
+                                  "model families or the paper tables `reproduce` rebuilds",
                        description="List a registry: methods with their hyper-parameters (type, default), metrics "
                                    "with their direction (↑ higher is better, ↓ lower, →x closer to x) and role, "
                                    "evaluation tasks, presets, generation stages and backends, attacks with the "
-                                   "tracks they apply to, model families with what each supports.")
+                                   "tracks they apply to, model families with what each supports, the paper tables "
+                                   "`clear-bench reproduce` rebuilds.")
     p.add_argument("kind", choices=KINDS, help="what to list")
     p.add_argument("--track", default="multimodal", choices=list(TRACKS),
                    help="methods, metrics, tasks and presets of this track (default: multimodal)")
