@@ -100,10 +100,13 @@ def _record(out: str | Path) -> dict | None:
         return None
 
 
-def _error_line(log_path: Path) -> str | None:
-    """The cell's last "error:" / "internal error:" line in its log (what clear-eval printed)."""
+def _error_line(log_path: Path, start: int = 0) -> str | None:
+    """The cell's last "error:" / "internal error:" line in its log after byte `start` (what clear-eval printed
+    this time)."""
     try:
-        lines = log_path.read_text(errors="replace").splitlines()
+        with log_path.open("rb") as f:
+            f.seek(start)
+            lines = f.read().decode(errors="replace").splitlines()
     except OSError:
         return None
     found = [line for line in lines if line.startswith(("error:", "internal error:"))]
@@ -117,11 +120,17 @@ def execute(cell: Cell, runner: Runner, log_path: str | Path, retries: int = 0) 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     before = _record(cell.out)
     t = time.perf_counter()
-    code, attempt = 1, 0
+    code, attempt, start = 1, 0, 0
     for attempt in range(1, retries + 2):
         with log_path.open("a") as f:
+            start = f.tell()
             f.write(f"# attempt {attempt}: {cell.command()}\n")
-        code = runner(cell, log_path)
+        try:
+            code = runner(cell, log_path)
+        except Exception as e:  # noqa: BLE001 (a runner's own failure is this cell's, not the grid's)
+            with log_path.open("a") as f:
+                f.write(f"internal error: the cell runner failed: {type(e).__name__}: {e}\n")
+            code = 1
         if code == 130:  # interrupted (Ctrl-C in the cell): the grid stops, finished cells are kept
             raise KeyboardInterrupt
         if code == 0:
@@ -129,7 +138,8 @@ def execute(cell: Cell, runner: Runner, log_path: str | Path, retries: int = 0) 
     seconds = time.perf_counter() - t
     after = _record(cell.out) if code == 0 else None
     if code != 0 or after is None:
-        error = _error_line(log_path) or (f"exit status {code}" if code else "no valid submission.json written")
+        error = _error_line(log_path, start) or (f"exit status {code}" if code else "no valid submission.json "
+                                                                                     "written")
         return CellResult(cell, "failed", seconds, error=f"{error} (log: {log_path})", attempts=attempt)
     reused = before is not None and before["record_hash"] == after["record_hash"]
     return CellResult(cell, "reused" if reused else "done", seconds, record=after, attempts=attempt)

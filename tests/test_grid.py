@@ -61,6 +61,24 @@ def test_a_second_call_reuses_finished_cells_and_retries_a_failed_one(tmp_path):
     assert d.status == "done" and d.attempts == 2 and flaky.calls == ["d", "d"]
 
 
+def test_a_runner_that_raises_fails_its_cell_only_and_old_errors_are_not_reported_again(tmp_path):
+    def broken(cell, log_path):
+        if cell.name == "a":
+            raise OSError("no space left on device")
+        return Runner()(cell, log_path)
+
+    grid.run_grid(_cells(tmp_path, ["b"]), Runner(fail={"b"}), tmp_path / "logs", progress=False)
+    a, b = grid.run_grid(_cells(tmp_path, ["a", "b"]), broken, tmp_path / "logs", progress=False)
+    assert a.status == "failed" and "the cell runner failed: OSError: no space left on device" in a.error
+    assert b.status == "done"
+
+    def silent(cell, log_path):
+        return 3
+
+    (b,) = grid.run_grid(_cells(tmp_path, ["b"]), silent, tmp_path / "logs", progress=False)
+    assert b.error.startswith("exit status 3")  # not the earlier call's "error: --method b is broken"
+
+
 def test_an_interrupted_cell_stops_the_grid(tmp_path):
     def interrupted(cell, log_path):
         return 130
