@@ -324,7 +324,8 @@ def plan(cells: Sequence[Cell], units: dict | None = None) -> str:
                      "A100-hours for all its experiments")
     else:
         est = estimate_hours(cells, units)
-        lines.append(f"estimated GPU-hours: {est['gpu_hours']:.1f} for {est['cells_estimated']} multimodal cells "
+        kind = "CPU hours" if str(est["device"]).startswith("CPU") else "GPU-hours"
+        lines.append(f"estimated {kind}: {est['gpu_hours']:.1f} for {est['cells_estimated']} multimodal cells "
                      f"(unit costs measured on {est['device']}; overheads add 20-40 %, benchmarks/README.md)"
                      + (f"; {est['cells_not_estimated']} cells of other tracks not estimated"
                         if est["cells_not_estimated"] else ""))
