@@ -1,5 +1,5 @@
-"""`clear-bench ls methods|metrics|tasks|presets|stages|attacks|models|tables`: what each registry holds, one entry a line
-(or a few), with its one-line doc; a user never reads source to learn a name or a hyper-parameter."""
+"""`clear-bench ls methods|metrics|tasks|presets|stages|attacks|models|tables`: what each registry holds, one entry
+a line (or a few), with its one-line doc; a user never reads source to learn a name or a hyper-parameter."""
 from __future__ import annotations
 
 import dataclasses
