@@ -327,12 +327,16 @@ def claims(table: str, ours: Mapping) -> list[dict]:
     return out
 
 
-def transfer_values(results: Sequence) -> tuple[dict, list]:
-    """Table 2 from the grid's records: ({(row, None): {"rho": ...}}, the `Correlation`s)."""
+def transfer_values(results: Sequence) -> tuple[dict, list | None, str | None]:
+    """Table 2 from the grid's records: ({(row, None): {"rho": ...}}, the `Correlation`s, None); when the records
+    cannot be ranked (a track without records, fewer than 3 methods in common: failed cells), ({}, None, why)."""
     from .leaderboard.transfer import transfer
 
     records = [(r.cell.out, r.record) for r in results if r.record is not None]
-    correlations = transfer(records)
+    try:
+        correlations = transfer(records)
+    except ClearBenchError as e:
+        return {}, None, str(e)
     vals = {(f"{c.track} vs multimodal", None): {"rho": None if math.isnan(c.rho) else c.rho}
             for c in correlations if c.kind == "forget"}
-    return vals, correlations
+    return vals, correlations, None

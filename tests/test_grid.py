@@ -226,3 +226,13 @@ def test_ls_tables_lists_what_reproduce_rebuilds(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[:5]] == list(rp.TABLE_NAMES)
     assert lines[0].startswith("table1  Table 1: multimodal track")
+
+
+def test_table2_without_enough_records_is_a_table_of_dashes(tmp_path):
+    """Failed cells leave too few methods to rank: the table is still written, with the reason."""
+    cells = rp.cells("table2", rp.Setting(root=tmp_path), ["ga", "gd"])
+    results = grid.run_grid(cells, Runner(), tmp_path / "logs", progress=False)  # multimodal-looking records only
+    ours, correlations, why = rp.transfer_values(results)
+    assert ours == {} and correlations is None and "text and/or visual records" in why
+    text = rp.render("table2", ours, rp.Setting(root=tmp_path), None, correlations, rp.claims("table2", ours))
+    assert "| text vs multimodal (forget) | – | – | – | 0.705 |" in text and "cannot tell" in text

@@ -75,9 +75,9 @@ def cmd_reproduce(args) -> int:
     folder = runs.claim(out, REPRODUCTION, {}).start()  # never a user's folder; ours is resumed
     results = grid.run_grid(cells, args.runner, out / "logs", engine=args.engine, address=args.address,
                             retries=args.retries, progress=True)
-    transfer = None
-    if table == "table2":
-        ours, transfer = rp.transfer_values(results) if any(r.record for r in results) else ({}, None)
+    transfer = why = None
+    if table == "table2":  # the table is written even when the ranking cannot be computed (failed cells): "–"
+        ours, transfer, why = rp.transfer_values(results)
     else:
         ours = rp.values(table, results)
     claims = rp.claims(table, ours)
@@ -98,6 +98,8 @@ def cmd_reproduce(args) -> int:
     counts = {s: sum(r.status == s for r in results) for s in ("done", "reused", "failed")}
     print(f"{len(results)} cells: {counts['done']} run, {counts['reused']} reused, {counts['failed']} failed; "
           f"written: {stem.with_suffix('.md')}, {stem.with_suffix('.json')}")
+    if why:
+        print(f"no transfer ranking: {why}")
     for r in results:
         if r.status == "failed":
             print(f"failed: {r.cell.name}: {r.error}")
