@@ -4,12 +4,21 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# Models, evaluations and demo data of the whole session live in one throw-away cache.
+# Models, evaluations and demo data of the whole session live in one throw-away cache (~100 MB), removed when the
+# session ends (`pytest_unconfigure`; CLEAR_BENCH_TEST_KEEP_CACHE=1 keeps it to look into).
 import tempfile  # noqa: E402
 
-os.environ["CLEAR_BENCH_CACHE"] = tempfile.mkdtemp(prefix="clear-bench-test-cache-")
+SESSION_CACHE = tempfile.mkdtemp(prefix="clear-bench-test-cache-")
+os.environ["CLEAR_BENCH_CACHE"] = SESSION_CACHE
 
 import pytest  # noqa: E402
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    if not os.environ.get("CLEAR_BENCH_TEST_KEEP_CACHE"):
+        shutil.rmtree(SESSION_CACHE, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):

@@ -64,9 +64,18 @@ class _nothing:
 
 
 @pytest.mark.slow
-def test_seeds_vary_train_gives_distinct_targets_and_golds(tmp_path, capsys):
+def test_seeds_vary_train_gives_distinct_targets_and_golds(tmp_path, capsys, monkeypatch):
     """Two seeds with --vary train: two target/gold pairs (distinct weight checksums), one record per seed, the
-    group's seeds.json with the interval."""
+    group's seeds.json with the interval. Target and gold fine-tune for 2 epochs here instead of the demo
+    recipe's 50 (what is checked is which seed each fine-tune got, not what it memorised: hence
+    --allow-unmemorised), so the test trains four small models instead of a second 50-epoch pair."""
+    import dataclasses
+
+    from clear_bench.presets import PRESETS
+
+    demo = PRESETS.get("demo")
+    monkeypatch.setitem(PRESETS._items, "demo", dataclasses.replace(
+        demo, finetune=dataclasses.replace(demo.finetune, epochs=2)))
     out = tmp_path / "group"
     assert clear_eval_main(["--preset", "demo", "--method", "gd", "--seeds", "2", "--vary", "train", "--cap", "2",
                             "--epochs", "1", "--allow-unmemorised", "--out", str(out)]) == 0
@@ -74,5 +83,6 @@ def test_seeds_vary_train_gives_distinct_targets_and_golds(tmp_path, capsys):
     assert records[0]["model"]["target"] != records[1]["model"]["target"]
     assert records[0]["model"]["gold"] != records[1]["model"]["gold"]
     assert [r["config"]["finetune"]["seed"] for r in records] == [42, 43] and {r["seed"] for r in records} == {42}
+    assert {r["config"]["finetune"]["epochs"] for r in records} == {2}  # the patched recipe is what ran
     group = json.loads((out / "seeds.json").read_text())
     assert group["vary"] == "train" and any(e["ci95"] is not None for e in group["spread"].values())
