@@ -115,10 +115,11 @@ def test_unlearning_costs_only_the_retrained_shards(sisa_run):
 @pytest.fixture(scope="module")
 def demo_metrics(demo_models, demo_source, tmp_path_factory):
     """Headline metrics of target, gold and SISA (the demo preset's recipe and defaults: 4 shards, logit ensemble),
-    on every task as `clear-eval --preset demo` scores them."""
+    on every task as `clear-eval --preset demo` scores them. Target and gold are the job's own cached evaluations
+    (`job.evaluate_target` / `evaluate_gold`), which the suite's other demo clear-eval runs share."""
     from clear_bench.eval.config import EvalConfig
     from clear_bench.eval.run import evaluate
-    from clear_bench.job import finetune_recipe
+    from clear_bench.job import STEPS, JobConfig, finetune_recipe, resolve, run_steps
     from clear_bench.models.loading import load_model
     from clear_bench.presets import cache_dir, get_preset
     from clear_bench.training.finetune import base_model
@@ -126,19 +127,24 @@ def demo_metrics(demo_models, demo_source, tmp_path_factory):
     preset = get_preset("demo")
     out = tmp_path_factory.mktemp("sisa-demo")
 
-    def metrics(model, processor, name):
-        summary = evaluate(model, processor, demo_source, out / name,
-                           EvalConfig(cap=preset.eval_cap, max_new_tokens=preset.max_new_tokens), progress=False)
+    def values(summary):
         return {k: summary["metrics"][k]["value"] for k in ("forget_metric", "retain_metric", "real_metric")}
 
-    result = {name: metrics(*load_model(str(demo_models[name])), name) for name in ("target", "gold")}
+    job = resolve(JobConfig(method="sisa", preset="demo", out=str(out / "job")))
+    prepare = ("finetune target", "finetune gold", "evaluate gold", "evaluate target")
+    run_steps(job, tuple(s for s in STEPS if s.name in prepare))
+    job.run.finish()
+    assert (job.target_dir, job.gold_dir) == (demo_models["target"], demo_models["gold"])
+    result = {"target": values(job.target_summary), "gold": values(job.gold_summary)}
     recipe = finetune_recipe(preset, "full")
     inputs = UnlearnInputs(forget=_rows(demo_source, "forget10+tofu"), source=demo_source, finetune=recipe,
                            base=base_model(recipe, demo_source, cache_dir() / "models"), cache_dir=cache_dir(),
                            seed=42)
     processor = load_model(str(demo_models["target"]))[1]
     model, _ = unlearn(None, processor, get_method("sisa")(), [], UnlearnConfig(), inputs=inputs)
-    result["sisa"] = metrics(model, processor, "sisa")
+    result["sisa"] = values(evaluate(model, processor, demo_source, out / "sisa",
+                                     EvalConfig(cap=preset.eval_cap, max_new_tokens=preset.max_new_tokens),
+                                     progress=False))
     print(result)
     return result
 
