@@ -236,3 +236,23 @@ def test_table2_without_enough_records_is_a_table_of_dashes(tmp_path):
     assert ours == {} and correlations is None and "text and/or visual records" in why
     text = rp.render("table2", ours, rp.Setting(root=tmp_path), None, correlations, rp.claims("table2", ours))
     assert "| text vs multimodal (forget) | – | – | – | 0.705 |" in text and "cannot tell" in text
+
+
+def test_our_values_stand_in_the_form_that_made_the_published_table(tmp_path):
+    """Tables 1, 3 and 4 were made by the reference code: by default our `*_ref` forms stand beside them (they
+    reproduce the published numbers); --form paper-text shows the paper's text formulas, named as such."""
+    metrics = {k: {"value": v} for k, v in {"forget_metric_ref": 0.11, "forget_metric": 0.22, "retain_metric_ref": 0.5,
+                                             "retain_metric": 0.6, "real_metric_ref": 0.7, "real_metric": 0.8,
+                                             "forget_captions/forget_quality_js_ref": 0.3,
+                                             "forget_captions/forget_quality_js": 0.4}.items()}
+    reference = {"target": {"forget_metric_ref": 0.9, "forget_metric": 0.95}, "gold": {}}
+    cell = grid.Cell(name="npo", argv=(), out=str(tmp_path), track="multimodal", key={"method": "npo"})
+    results = [grid.CellResult(cell, "done", 1.0, record={"metrics": metrics, "reference": reference})]
+    ref, text = rp.values("table1", results), rp.values("table1", results, "paper-text")
+    assert ref[("NPO", None)] == {"Real": 0.7, "Retain": 0.5, "Forget": 0.11, "FQ": 0.3}
+    assert text[("NPO", None)] == {"Real": 0.8, "Retain": 0.6, "Forget": 0.22, "FQ": 0.4}
+    assert ref[("Base", None)]["Forget"] == 0.9 and text[("Base", None)]["Forget"] == 0.95
+    assert rp.FORM_NOTES["reference"] in rp.render("table1", ref, rp.Setting(root=tmp_path), "tiny")
+    assert rp.FORM_NOTES["paper-text"] in rp.render("table1", text, rp.Setting(root=tmp_path, form="paper-text"), "tiny")
+    with pytest.raises(ClearBenchError, match="unknown --form 'mine'; valid: reference, paper-text"):
+        rp.values("table1", results, "mine")

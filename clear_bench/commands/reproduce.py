@@ -42,6 +42,10 @@ def add_parser(sub, runner=None) -> None:
     p.add_argument("--retries", type=int, default=0, help="rerun a failed cell up to this many times (default: 0)")
     p.add_argument("--dry-run", action="store_true", help="print the cells, their count and the estimated GPU-hours; "
                    "run nothing")
+    p.add_argument("--form", default="reference", choices=("reference", "paper-text"),
+                   help="which of our metric forms stand beside the published values: reference (default: the "
+                   "reference code's *_ref forms, which made the published tables) or paper-text (the formulas of "
+                   "the paper's text)")
     p.add_argument("--unit-costs", default=None, metavar="FILE", help="with --dry-run: unit costs measured by "
                    "benchmarks/estimate_paper_run.py --json FILE, for the GPU-hours estimate")
     p.set_defaults(func=cmd_reproduce, runner=runner)
@@ -66,7 +70,7 @@ def cmd_reproduce(args) -> int:
         grid.require_ray()  # one line naming the extra, before any work
     out = Path(args.out)
     setting = rp.Setting(preset=args.preset, forget=args.forget, root=out, model=args.model,
-                         cpus=args.cpus_per_cell, gpus=args.gpus_per_cell)
+                         cpus=args.cpus_per_cell, gpus=args.gpus_per_cell, form=args.form)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     cells = rp.cells(table, setting, methods)
     if args.dry_run:
@@ -79,14 +83,16 @@ def cmd_reproduce(args) -> int:
     if table == "table2":  # the table is written even when the ranking cannot be computed (failed cells): "–"
         ours, transfer, why = rp.transfer_values(results)
     else:
-        ours = rp.values(table, results)
+        ours = rp.values(table, results, args.form)
     claims = rp.claims(table, ours)
     base = next((r.record["model"].get("base") for r in results if r.record), None)
     text = rp.render(table, ours, setting, base, transfer, claims)
     stem = out / f"{table}-{args.preset}" if args.forget == 10 else out / f"{table}-{args.preset}-forget{args.forget:02d}"
+    if args.form != "reference":
+        stem = stem.with_name(f"{stem.name}-{args.form}")
     atomic_write_text(stem.with_suffix(".md"), text)
     atomic_write_json(stem.with_suffix(".json"), {
-        "table": table, "preset": args.preset, "forget": args.forget, "base_model": base,
+        "table": table, "preset": args.preset, "forget": args.forget, "form": args.form, "base_model": base,
         "values": [{"row": row, "group": group, "column": col, "ours": v,
                     "published": rp.published_values(table).get((row, group), {}).get(col),
                     "source": rp.published.source(table, row, col, group)}
