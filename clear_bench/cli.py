@@ -241,7 +241,8 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--attacks", default=None, metavar="NAME,...",
                    help="after the run, attack its saved model and re-score (as `clear-bench attack OUT --attacks "
                         "...`; `clear-bench ls attacks`), e.g. quanto-int8,quanto-int4, or 'default' (int8, int4 and "
-                        "both relearning attacks, those the track takes) or 'all'; LM tracks, one seed")
+                        "both relearning attacks, those the track takes) or 'all'; one seed (the visual track: quantization "
+                        "and relearning of every split model's face-ID model, inside the run)")
     p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="flags from a YAML file (flag names as keys; method-arg as a mapping); flags given here win. "
@@ -362,7 +363,7 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser, ran: d
 
         cfg = VisualJobConfig(method=args.method, forget=args.forget, preset=args.preset, data=args.data,
                               splits=args.splits, seed=args.seed, out=args.out, method_args=margs,
-                              pretrain=args.pretrain)
+                              pretrain=args.pretrain, attacks=args.attacks)
         track.check_modality(args.modality)
     else:
         from .config import config_from_flags
@@ -386,7 +387,7 @@ def _run_track(args: argparse.Namespace, parser: argparse.ArgumentParser, ran: d
     out = run_job(cfg)
     write_config(out, ran or {})
     print((out / "results.md").read_text())
-    if args.attacks is not None:
+    if args.attacks is not None and track.recipe != "split-model":  # the visual job attacks its split models itself
         from accelerate import PartialState
 
         from .attacks.run import run_attacks

@@ -189,7 +189,7 @@ TRACKS: Registry[Track] = Registry("track", [(t.name, t) for t in (
           presets="clear_bench.visual.presets:VISUAL_PRESETS", methods="clear_bench.visual.methods",
           metrics="clear_bench.visual.metrics:METRICS",
           modalities=("image",), default_method="scrub_bio",
-          flags=COMMON_FLAGS | {"modality", "splits", "pretrain"}, summary="summary.json",
+          flags=COMMON_FLAGS | {"modality", "splits", "pretrain", "attacks"}, summary="summary.json",
           doc="face-ID split models judged by U-LIRA / U-MIA (paper Table 5)"),
 )])
 

@@ -8,6 +8,16 @@ Measured on the demo (tiny LLaVA, one thread, seed 42; `clear-bench attack` on a
   relearn-forget  held-out person's forget prob: recovery 0.560; gold 0.016 (4 steps on the other person's items)
   relearn-retain  forget metric 0.255 -> 0.644, recovery 0.448 (prob: 0.390); gold 0.000 (-0.002): 4 steps of
                   fine-tuning on retain items alone give back almost half of what GD removed.
+The prompt and image attacks (inputs changed, model as it is; recovery against target and gold asked the same way,
+`attacks.recovery.shifted_recovery`), measured the same way (2026-12-06):
+  prefill         ROUGE-L of the answer's rest 0.444 -> 0.708 (target 1.000, gold 0.400 -> 0.464), recovery_rouge
+                  0.382; gold's own shift 0.106. recovery_prob: none (the face task's probability is normalised
+                  over the wrong names, which a prefill drops)
+  paraphrase      TOFU QA (tofu_forget) probability, recovery_prob -0.043 (gold -0.002): GD's forgetting survives
+  image-flip      forget metric 0.255 -> 0.224, recovery -0.006 (prob -0.078); gold 0.000
+  image-crop      forget metric 0.255 -> 0.301, recovery 0.081 (prob 0.002, ROUGE 0.151); gold 0.000
+  image-jitter    forget metric 0.255 -> 0.101, recovery -0.141 (prob -0.221): the changed colours hide the
+                  person from the unlearned model more than from target and gold
 """
 import json
 
@@ -17,7 +27,8 @@ from clear_bench.cli import clear_eval_main, main
 from clear_bench.leaderboard.records import load_record
 
 pytestmark = pytest.mark.slow
-ATTACKS = ("quanto-int8", "quanto-int4", "relearn-forget", "relearn-retain")
+ATTACKS = ("quanto-int8", "quanto-int4", "relearn-forget", "relearn-retain", "prefill", "paraphrase", "image-flip",
+           "image-crop", "image-jitter")
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +63,18 @@ def test_every_attack_has_logs_a_result_and_a_place_in_the_record(gd_attacked):
     results = json.loads((gd_attacked / "attacks.json").read_text())
     assert set(results) == set(ATTACKS)
     for name in ATTACKS:
-        assert (gd_attacked / "attacks" / name / "eval" / "forget_facerec.jsonl").is_file()
+        assert results[name]["tasks"] and all((gd_attacked / "attacks" / name / "eval" / f"{t}.jsonl").is_file()
+                                              for t in results[name]["tasks"])
         assert json.loads((gd_attacked / "attacks" / name / "result.json").read_text())["key"] == results[name]["key"]
+    # an input attack re-scores only the forget items it changes; the retain numbers are the run's own
+    assert results["paraphrase"]["tasks"] == ["tofu_forget"] and results["paraphrase"]["changes"] == "inputs"
+    assert "retain_captions" in results["quanto-int8"]["tasks"]
     record = load_record(gd_attacked / "submission.json")  # re-hashed: still valid
     assert set(record["attacks"]) == set(ATTACKS)
-    whole = [results[a]["forget"] for a in ATTACKS if results[a]["scored_persons"] is None]
+    assert results["prefill"]["retain"] == results["prefill"]["retain_before"] == pytest.approx(
+        record["metrics"]["retain_metric"]["value"])
+    whole = [results[a]["forget"] for a in ATTACKS if results[a]["scored_persons"] is None
+             and results[a]["forget"] is not None]
     assert record["robust_forget"] == max(whole) >= record["metrics"]["forget_metric"]["value"] - 1e-9
     # the unattacked baseline of an attack is the run's own score
     assert results["quanto-int8"]["forget_before"] == pytest.approx(record["metrics"]["forget_metric"]["value"])
@@ -82,6 +100,21 @@ def test_relearning_undoes_gds_forgetting_and_quantization_less(gd_attacked):
     assert r["quanto-int4"]["recovery_prob"] > r["quanto-int8"]["recovery_prob"]
 
 
+def test_prefill_gives_back_part_of_gds_forgetting_and_images_move_it_less(gd_attacked):
+    """Given the first half of the answer, GD's model goes on with the rest (measured: recovery_rouge 0.38; gold's
+    own shift 0.11); the image transforms move GD's forget metric by at most 0.15 of the gap either way
+    (measured: flip -0.01, crop 0.08, jitter -0.14), gold's not at all."""
+    r = json.loads((gd_attacked / "attacks.json").read_text())
+    prefill = r["prefill"]
+    assert prefill["changes"] == "inputs" and prefill["forget"] is None  # no wrong answers: no truth ratio
+    assert prefill["recovery_rouge"] > 0.2 > prefill["gold_row"]["recovery_rouge"]
+    assert prefill["forget_rouge"] > prefill["forget_rouge_before"] and prefill["target_row"]["forget_rouge"] > 0.9
+    for name in ("image-flip", "image-crop", "image-jitter"):
+        assert r[name]["tasks"] == ["forget_captions", "forget_facerec"] and r[name]["forget"] is not None
+        assert abs(r[name]["recovery"]) < 0.3 and abs(r[name]["gold_row"]["recovery"]) < 0.02, (name, r[name])
+    assert r["paraphrase"]["prob_tasks"] == ["tofu_forget"] and abs(r["paraphrase"]["recovery_prob"]) < 0.2
+
+
 def test_a_finished_attack_is_not_run_again(gd_attacked, capsys):
     result = gd_attacked / "attacks" / "quanto-int4" / "result.json"
     stamp = result.stat().st_mtime_ns
@@ -90,18 +123,25 @@ def test_a_finished_attack_is_not_run_again(gd_attacked, capsys):
 
 
 def test_text_track_attacks(tmp_path):
-    """The text track (tiny Llama on TOFU): measured on the demo (NPO, one thread, seed 42) relearn-retain gives back
-    0.071 of the target-gold gap of text_forget_metric (0.000 -> 0.043, about gold's 0.041; gold's own row -0.015);
-    int8 0.000. (0.285 before the text demo scored each answer's EOS and its tokenizer read the holdout QA.)"""
+    """The text track (tiny Llama on TOFU) runs every attack that applies to it (`--attacks all`). MEASURED"""
+    from clear_bench.attacks import check_attacks
+
     out = tmp_path / "text-npo"
     assert clear_eval_main(["--track", "text", "--preset", "demo", "--method", "npo", "--out", str(out),
-                            "--attacks", "quanto-int8,relearn-retain"]) == 0
+                            "--attacks", "all"]) == 0
     r = json.loads((out / "attacks.json").read_text())
+    applicable = [a.name for a in check_attacks("all", "text")]
+    assert set(r) == set(applicable) and {"relearn-forget", "prefill", "paraphrase"} <= set(r)
     assert r["relearn-retain"]["metric"] == "text_forget_metric"
     recovery, gold = r["relearn-retain"]["recovery"], r["relearn-retain"]["gold_row"]["recovery"]
     assert recovery > 0.04 and recovery > 3 * abs(gold)
+    held_out = r["relearn-forget"]
+    assert held_out["scored_persons"] == ["row 2", "row 3"] and held_out["info"]["items"] == 2
+    assert held_out["recovery_prob"] > 0.2 > 5 * abs(held_out["gold_row"]["recovery_prob"])
     assert abs(r["quanto-int8"]["recovery_prob"]) < 0.01
-    assert set(load_record(out / "submission.json")["attacks"]) == {"quanto-int8", "relearn-retain"}
+    assert abs(r["prefill"]["recovery_prob"]) < 1e-3  # the rest's tokens were already conditioned on the opening
+    assert r["paraphrase"]["forget"] is not None and abs(r["paraphrase"]["gold_row"]["recovery"]) < 0.06
+    assert set(load_record(out / "submission.json")["attacks"]) == set(applicable)
 
 
 def test_a_run_whose_cached_references_are_gone_is_one_line(gd_attacked, tmp_path, capsys):

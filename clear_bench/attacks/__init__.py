@@ -8,6 +8,6 @@ reference row; `recovery.recovery` turns the forget metric into how much of the 
 Not to be confused with `clear_bench/visual/attacks.py`: U-LIRA / U-MIA membership inference on the visual track.
 Importing this package imports no torch (`--help` and `ls` stay fast).
 """
-from .base import ATTACKS, Attack, AttackContext, available, check_attacks, get_attack, register
+from .base import ATTACKS, Attack, AttackContext, InputAttack, available, check_attacks, get_attack, register
 
-__all__ = ["ATTACKS", "Attack", "AttackContext", "available", "check_attacks", "get_attack", "register"]
+__all__ = ["ATTACKS", "Attack", "AttackContext", "InputAttack", "available", "check_attacks", "get_attack", "register"]

@@ -8,7 +8,7 @@ from ..errors import ClearBenchError, UnknownNameError
 from ..registry import Registry
 
 # The built-in attack modules (`attacks/<module>.py`), imported on first look-up: listing names imports no torch.
-BUILTIN_MODULES = ("quantization", "relearn")
+BUILTIN_MODULES = ("quantization", "relearn", "prefill", "paraphrase", "images")
 
 
 class Attack:
@@ -40,6 +40,44 @@ class Attack:
     def info(self) -> dict:
         """What the last `apply` measured or decided (steps taken, layers quantized), for attacks.json."""
         return dict(getattr(self, "_info", {}))
+
+    # What the attack changes: "weights" (`apply` returns another model; every forget and retain task is
+    # re-scored) or "inputs" (`InputAttack`: the model is left as it is, the items of `forget_tasks` are changed).
+    changes: ClassVar[str] = "weights"
+
+    def forget_tasks(self, track: str) -> tuple[str, ...] | None:
+        """The forget tasks whose mean answer probability and ROUGE-L the recovery reads (None: the track's
+        default, `run.PROB_TASKS`)."""
+        return None
+
+    def keeps(self, record, persons: set[str]) -> bool:
+        """Whether a forget task's record is among the scored items of `scored_persons` (its person's)."""
+        return record.person in persons
+
+
+class InputAttack(Attack):
+    """An attack on what the model is asked, not on its weights: the forget tasks' items are changed
+    (`transform`) and scored on the unlearned model as it is, and the same on gold; the retain tasks are not
+    re-scored (the model did not change). `plain_view` turns the ordinary logs of the run, target and gold into
+    the quantity the attack measures, where the attack changes it (the prefill: the rest of the answer)."""
+
+    changes = "inputs"
+    task_names: ClassVar[dict[str, tuple[str, ...]]] = {}  # track -> the forget tasks whose items it changes
+
+    def forget_tasks(self, track: str) -> tuple[str, ...]:
+        return self.task_names.get(track, ())
+
+    def apply(self, model, processor, ctx=None):
+        return model
+
+    def transform(self, task, samples: list, ctx: "AttackContext") -> list:
+        """The changed samples of `task` (a `TaskSpec`)."""
+        raise NotImplementedError
+
+    def plain_view(self, task: str, records: list, attacked: dict) -> list:
+        """The ordinary (unattacked) records of `task` as the attack measures them; `attacked`: the attacked
+        run's records by item id."""
+        return records
 
 
 @dataclass

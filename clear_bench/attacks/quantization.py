@@ -58,7 +58,7 @@ def _route_cpu_unpack() -> None:
 class QuantoWeights(Attack):
     """Round-to-nearest weight quantization with optimum-quanto (int8 or int4), every linear layer but the LM head."""
 
-    tracks = ("multimodal", "text")
+    tracks = ("multimodal", "text", "visual")  # visual: the face-ID ResNet of every split model (visual/robustness.py)
     paper = "Zhang et al., ICLR 2025, 'Catastrophic failure of LLM unlearning via quantization'"
     exclude = ("lm_head", "*.lm_head")
 
@@ -70,7 +70,8 @@ class QuantoWeights(Attack):
     @property
     def doc(self) -> str:
         return (f"{self.bits}-bit weight quantization of the merged unlearned model (optimum-quanto qint{self.bits}, "
-                f"round-to-nearest, LM head kept); the forget and retain tasks re-scored. {self.paper}.")
+                f"round-to-nearest, LM head kept; visual: the face-ID ResNet); the forget and retain tasks re-scored. "
+                f"{self.paper}.")
 
     def settings(self) -> dict:
         return {"library": "optimum-quanto", "weights": f"qint{self.bits}", "exclude": list(self.exclude)}

@@ -6,6 +6,16 @@
 in units of what retraining without the forget set removes). The denominator is the target-gold gap of the same
 metric; below `MIN_GAP` (the demo's metrics have 3 decimals of resolution at a few hundred items) it measures
 nothing, and recovery is None rather than a ratio of two noise terms.
+
+An input attack (a prefilled answer, a paraphrased question, a changed image) asks every model the changed way, and
+the change moves the target's and gold's numbers too (a paraphrased question lowers everyone's answer probability).
+Its recovery (`shifted_recovery`) places the unlearned model between target and gold asked the same way, against
+where it sits asked the plain way:
+
+    ((after - gold_after) / (target_after - gold_after)) - ((before - gold) / (target - gold))
+
+With target_after = target and gold_after = gold (a weight attack, whose reference models are asked as before) it
+is `recovery`.
 """
 from __future__ import annotations
 
@@ -22,3 +32,15 @@ def recovery(after_attack: float | None, after_unlearning: float | None, target:
     if abs(gap) < min_gap:
         return None
     return (after_attack - after_unlearning) / gap
+
+
+def shifted_recovery(after_attack, after_unlearning, target, gold, target_attacked, gold_attacked,
+                     min_gap: float = MIN_GAP) -> float | None:
+    """The unlearned model's place on the target-gold scale under the attack minus its place without it (module
+    docstring); None when a value is missing or either gap is below `min_gap`."""
+    if None in (after_attack, after_unlearning, target, gold, target_attacked, gold_attacked):
+        return None
+    if abs(target - gold) < min_gap or abs(target_attacked - gold_attacked) < min_gap:
+        return None
+    return ((after_attack - gold_attacked) / (target_attacked - gold_attacked)
+            - (after_unlearning - gold) / (target - gold))

@@ -6,6 +6,11 @@ script for Qwen2.5-VL. Two variants:
   - `relearn-forget`: fine-tune on the forget-stream items of half the forget persons (seeded draw), score the
     forget tasks on the items of the other half (the persons never relearned: what comes back was hidden, not
     re-taught);
+    On the text track TOFU's QA name no author (no `author` column in locuslab/TOFU): the split is by position
+    instead, the first half of the forget rows relearned and the second half scored. TOFU lists each author's 20
+    questions together and its forget sets hold 2, 10 and 20 authors (Maini et al. 2024, TOFU), so the halves are
+    half the authors each (the demo's 2 questions per author likewise); the scored items are matched to the
+    evaluation's rows by their question (`forgetNN_perturbed` lists the same rows in the same order, checked);
   - `relearn-retain`: the benign variant, the same budget on retain-stream items only (as many as half the forget
     stream); every forget item is scored.
 Budget: `max(MIN_STEPS, ceil(unlearning steps / 10))` optimiser steps, a tenth of what the unlearning spent, of the
@@ -47,12 +52,46 @@ def _stream(ctx, which: str) -> list:
     return select_forget(rows, ctx.identity["modality"]) if which == "forget" else rows
 
 
+ROW = "row "  # the label of an authorless TOFU row (`person_of`)
+
+
+def person_of(sample) -> str | None:
+    """A forget sample's person; for an authorless TOFU row (the text track) its row label, "row 3"."""
+    if sample.person:
+        return sample.person
+    return None if sample.has_image else ROW + sample.item_id.rsplit("/", 1)[-1]
+
+
+def _split_rows(ctx, forget: list) -> tuple[list[str], list[str]]:
+    """The text track's split by position (module docstring), checked against the evaluation's rows."""
+    from ..data.schema import forget_configs
+    from ..errors import ClearBenchError
+
+    if len(forget) < 2:
+        raise ClearBenchError(f"relearn-forget needs at least 2 forget questions to relearn on some and score the "
+                              f"others; the run's forget stream has {len(forget)}")
+    config = forget_configs(ctx.identity["forget"])["forget_perturbed"]
+    rows = ctx.source.load("tofu", config)
+    for s in forget:
+        i = int(s.item_id.rsplit("/", 1)[-1])
+        if i >= len(rows) or rows[i]["question"] != s.question:
+            raise ClearBenchError(f"relearn-forget: TOFU '{config}' row {i} is not the forget stream's row {i} "
+                                  f"({s.item_id}); the text track splits the authorless forget set by row")
+    labels = [person_of(s) for s in forget]
+    half = len(labels) // 2
+    return labels[:half], labels[half:]
+
+
 def split_persons(ctx) -> tuple[list[str], list[str]]:
-    """(relearned, scored): the forget persons in a seeded draw, the first half (at least one) relearned."""
+    """(relearned, scored): the forget persons in a seeded draw, the first half (at least one) relearned; on the
+    text track, authorless TOFU rows: the first half of the rows and the second (`_split_rows`)."""
     from ..errors import ClearBenchError
     from ..utils import derive_seed
 
-    persons = sorted({s.person for s in _stream(ctx, "forget") if s.person})
+    forget = _stream(ctx, "forget")
+    if ctx.track.name == "text" and not any(s.person for s in forget):
+        return _split_rows(ctx, forget)
+    persons = sorted({s.person for s in forget if s.person})
     if len(persons) < 2:
         raise ClearBenchError(f"relearn-forget needs at least 2 forget persons to relearn on some and score the "
                               f"others; the run's forget stream has {len(persons)}")
@@ -70,8 +109,8 @@ class Relearn(Attack):
     def __init__(self, on: str):
         self.on = on
         self.name = f"relearn-{on}"
-        # the text track's TOFU QA name no person (its logs neither): the forget set cannot be split by person there
-        self.tracks = ("multimodal",) if on == "forget" else ("multimodal", "text")
+        # visual: relearning half of each split model's unlearned identities, in visual/robustness.py
+        self.tracks = ("multimodal", "text", "visual") if on == "forget" else ("multimodal", "text")
         self._info = {}
 
     @property
@@ -95,7 +134,7 @@ class Relearn(Attack):
         forget = _stream(ctx, "forget")
         if self.on == "forget":
             relearned = set(split_persons(ctx)[0])
-            return [s for s in forget if s.person in relearned]
+            return [s for s in forget if person_of(s) in relearned]
         retain = _stream(ctx, "retain")  # as many retain items as half the forget stream
         rng = random.Random(derive_seed(ctx.identity["seed"], "relearn-retain"))
         return rng.sample(retain, min(len(retain), max(1, len(forget) // 2)))
@@ -105,6 +144,10 @@ class Relearn(Attack):
 
     def scored_persons(self, ctx):
         return set(split_persons(ctx)[1]) if self.on == "forget" else None
+
+    def keeps(self, record, persons):
+        """A forget record of a scored person, or (an authorless TOFU row) of a scored row."""
+        return record.person in persons or (record.person is None and ROW + str(record.extra.get("row")) in persons)
 
     def apply(self, model, processor, ctx):
         import torch

@@ -25,14 +25,14 @@ from pathlib import Path
 from ..errors import ClearBenchError
 from ..utils import atomic_write_json, stable_hash
 from .base import AttackContext, check_attacks
-from .recovery import recovery
+from .recovery import recovery, shifted_recovery
 
 log = logging.getLogger(__name__)
 
 ATTACKS_DIR = "attacks"
 ATTACKS_JSON = "attacks.json"
 RESULT_JSON = "result.json"
-RESULT_VERSION = 2  # bump when result.json gains or changes a field: older results are then recomputed
+RESULT_VERSION = 3  # bump when result.json gains or changes a field: older results are then recomputed
 # What an attack re-scores: the tasks of the track's forget and retain metrics (and, on the multimodal track, the
 # TOFU forget / retain QA that the text forget stream unlearns). Real-knowledge and holdout tasks are left out: an
 # attack is about what comes back, and they double the cost.
@@ -49,8 +49,14 @@ ATTACK_TASKS = {
 PROB_TASKS = {"multimodal": ("forget_captions", "forget_facerec"), "text": ("text_forget",)}
 
 
-def _prob(summary: dict, track) -> float | None:
-    values = [_value(summary, f"{t}/prob") for t in PROB_TASKS.get(track.name, ())]
+def _prob_tasks(attack, track) -> tuple[str, ...]:
+    own = attack.forget_tasks(track.name)
+    return tuple(own) if own is not None else PROB_TASKS.get(track.name, ())
+
+
+def _mean(summary: dict, tasks, what: str = "prob") -> float | None:
+    """The mean of `what` ("prob", "rouge_l") over `tasks` in a summary."""
+    values = [_value(summary, f"{t}/{what}") for t in tasks]
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
 
@@ -72,9 +78,10 @@ def _tasks(track, source, forget: int) -> list[str]:
     return tasks
 
 
-def _subset(src: Path, dst: Path, persons: set[str] | None, tasks: list[str], gold: Path | None = None) -> dict:
-    """The summary of `src`'s logs of `tasks`, forget tasks restricted to the items of `persons` (None: all),
-    written into `dst` (replaced)."""
+def _subset(src: Path, dst: Path, keep, tasks: list[str], gold: Path | None = None, view=None) -> dict:
+    """The summary of `src`'s logs of `tasks`, forget tasks' records restricted to those `keep(record)` accepts
+    (None: all) and seen through `view(task, records)` (an input attack's `plain_view`), written into `dst`
+    (replaced)."""
     from ..eval import logs
     from ..eval.summary import summarize
     from ..eval.tasks import get_task
@@ -86,8 +93,10 @@ def _subset(src: Path, dst: Path, persons: set[str] | None, tasks: list[str], go
         if not logs.task_done(src, task):
             continue
         records = logs.read_task(src, task)
-        if persons is not None and get_task(task).role == "forget":
-            records = [r for r in records if r.person in persons]  # TOFU QA logs name no person: left out
+        if keep is not None and get_task(task).role == "forget":
+            records = [r for r in records if keep(r)]  # multimodal: TOFU QA logs name no person, left out
+        if view is not None:
+            records = view(task, records)
         if records:
             logs.write_task(dst, task, records)
     info = logs.read_run_info(src)
@@ -150,6 +159,17 @@ def run_track(run_dir: str | os.PathLike) -> str:
         raise
 
 
+def check_run_attacks(run_dir, names) -> list:
+    """The attacks `names` on the run in `run_dir`, checked against its track: one line for an unknown or
+    inapplicable one, and for a visual-track run (it keeps no model: its attacks run inside its clear-eval)."""
+    track = run_track(run_dir)
+    attacks = check_attacks(names, track)
+    if track == "visual":
+        raise ClearBenchError("a visual-track run keeps no face-ID model to attack later: its attacks run with the "
+                              "split models, `clear-eval --track visual --attacks ...` (visual/robustness.py)")
+    return attacks
+
+
 def run_attacks(run_dir: str | os.PathLike, names, device: str | None = None) -> dict:
     """Run the attacks `names` (list or comma-separated) on the finished run in `run_dir`; returns attacks.json's
     content. Every name is checked against the run's track before any work."""
@@ -158,7 +178,7 @@ def run_attacks(run_dir: str | os.PathLike, names, device: str | None = None) ->
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ClearBenchError(f"run folder {run_dir} does not exist")
-    attacks = check_attacks(names, run_track(run_dir))  # inapplicable: one line, no work
+    attacks = check_run_attacks(run_dir, names)  # inapplicable: one line, no work
     run = _Run(run_dir)
     claim(run_dir, CLEAR_EVAL, run.identity, flag="RUN")  # our run's folder, and no other process writes into it
     try:
@@ -185,10 +205,29 @@ def _gold_key(attack, ctx):
     return attack.gold_key(ctx) if hasattr(attack, "gold_key") else None
 
 
-def _key(run: _Run, attack, persons, ctx) -> str:
+def _key(run: _Run, attack, persons, ctx, tasks) -> str:
     return stable_hash([RESULT_VERSION, attack.name, attack.settings(), run.manifest["files"], run.manifest.get("gold"),
-                        run.eval.as_dict(), run.tasks, sorted(persons) if persons is not None else None,
+                        run.eval.as_dict(), tasks, sorted(persons) if persons is not None else None,
                         _gold_key(attack, ctx)])
+
+
+def _attack_tasks(run: _Run, attack) -> list[str]:
+    """The tasks an attack re-scores: every attack task of the run (a weight attack), or the forget tasks whose
+    items it changes (an input attack); none left is one line."""
+    if attack.changes != "inputs":
+        return list(run.tasks)
+    tasks = [t for t in run.tasks if t in attack.forget_tasks(run.track.name)]
+    if not tasks:
+        raise ClearBenchError(f"attack '{attack.name}': the run's data has none of the tasks it changes "
+                              f"({', '.join(attack.forget_tasks(run.track.name))})")
+    return tasks
+
+
+def _transform(attack, ctx):
+    """evaluate()'s `transform` for an input attack (None for a weight attack)."""
+    if attack.changes != "inputs":
+        return None
+    return lambda task, samples: attack.transform(task, samples, ctx)
 
 
 def attack_one(run: _Run, attack, device: str | None = None) -> dict:
@@ -201,7 +240,8 @@ def attack_one(run: _Run, attack, device: str | None = None) -> dict:
     ctx = AttackContext(track=run.track, family=run.manifest["family"], source=run.source, manifest=run.manifest,
                         identity=run.identity, device=device)
     persons = attack.scored_persons(ctx)
-    key = _key(run, attack, persons, ctx)
+    tasks = _attack_tasks(run, attack)
+    key = _key(run, attack, persons, ctx, tasks)
     old = _read_json(out / RESULT_JSON)
     if old.get("key") == key:
         log.info("attack %s: already in %s, skipped", attack.name, out)
@@ -217,39 +257,75 @@ def attack_one(run: _Run, attack, device: str | None = None) -> dict:
     t1 = time.time()
     info_run = {"attack": attack.name, "attack_settings": attack.settings(), "method": run.manifest["method"],
                 "hardware": hardware(), "track": run.track.name, **run.eval.as_dict()}
-    evaluate(model, processor, run.source, out / "eval", run.eval, tasks=run.tasks, gold_dir=run.gold_eval,
-             run_info=info_run)
+    evaluate(model, processor, run.source, out / "eval", run.eval, tasks=tasks, gold_dir=run.gold_eval,
+             run_info=info_run, transform=_transform(attack, ctx))
     eval_s = time.time() - t1
     del model
     t2 = time.time()
-    gold_eval = _gold_under_attack(run, attack, device)
+    gold_eval = _gold_under_attack(run, attack, device, tasks)
+    # an input attack asks every model the changed way: the target under it is the other end of the scale
+    target_eval = _gold_under_attack(run, attack, device, tasks, "target") if attack.changes == "inputs" else None
     gold_s = time.time() - t2
+    keep = None if persons is None else (lambda r: attack.keeps(r, persons))
+    view = None
+    if attack.changes == "inputs":
+        from ..eval import logs
 
-    def summary(src, name, gold=run.gold_eval):
-        return _subset(src, out / "subsets" / name, persons, run.tasks, gold)
+        attacked = {t: {r.item_id: r for r in logs.read_task(out / "eval", t)} for t in tasks}
+        view = lambda task, records: attack.plain_view(task, records, attacked[task])  # noqa: E731
 
-    after = summary(out / "eval", "unlearned-attacked")
+    def summary(src, name, gold=run.gold_eval, plain=True):
+        return _subset(src, out / "subsets" / name, keep, tasks, gold, view if plain else None)
+
+    after = summary(out / "eval", "unlearned-attacked", plain=False)
     before = summary(run.eval_dir, "unlearned")
-    gold_after = summary(gold_eval, "gold-attacked", None)
+    gold_after = summary(gold_eval, "gold-attacked", None, plain=False)
     gold_before = summary(run.gold_eval, "gold", None) if run.gold_eval else {}
     target = summary(run.target_eval, "target", None) if run.target_eval else {}
+    target_after = summary(target_eval, "target-attacked", None, plain=False) if target_eval else None
     t, g = _value(target, forget_key), _value(gold_before, forget_key)
-    tp, gp = _prob(target, run.track), _prob(gold_before, run.track)
-    p_after, p_before, gp_after = _prob(after, run.track), _prob(before, run.track), _prob(gold_after, run.track)
+    pt = _prob_tasks(attack, run.track)
+    tp, gp = _mean(target, pt), _mean(gold_before, pt)
+    p_after, p_before, gp_after = _mean(after, pt), _mean(before, pt), _mean(gold_after, pt)
+    tr, gr = _mean(target, pt, "rouge_l"), _mean(gold_before, pt, "rouge_l")
+    r_after, r_before = _mean(after, pt, "rouge_l"), _mean(before, pt, "rouge_l")
+    gr_after = _mean(gold_after, pt, "rouge_l")
+
+    def rec(after_, before_, target_, gold_, gold_after_, key_, what="prob"):
+        """recovery; for an input attack against target and gold asked the same changed way"""
+        if target_after is None:
+            return recovery(after_, before_, target_, gold_)
+        t_after = _value(target_after, key_) if key_ else _mean(target_after, pt, what)
+        return shifted_recovery(after_, before_, target_, gold_, t_after, gold_after_)
+
+    retain_before, gold_retain_before = _value(before, retain_key), _value(gold_before, retain_key)
+    if attack.changes == "inputs":  # the model is unchanged, and so is what it keeps: the run's and gold's own
+        retain_before = retain_after = _value(_read_json(run.eval_dir / "summary.json"), retain_key)
+        gold_retain_before = gold_retain_after = _value(_read_json(run.gold_eval / "summary.json"), retain_key)
+    else:
+        retain_after, gold_retain_after = _value(after, retain_key), _value(gold_after, retain_key)
     result = {
         "attack": attack.name, "key": key, "tracks": list(attack.tracks), "settings": attack.settings(),
-        "info": info, "metric": forget_key, "retain_metric": retain_key,
-        "scored_persons": sorted(persons) if persons is not None else None,
+        "info": info, "metric": forget_key, "retain_metric": retain_key, "changes": attack.changes, "tasks": tasks,
+        "prob_tasks": list(pt), "scored_persons": sorted(persons) if persons is not None else None,
         "forget": _value(after, forget_key), "forget_before": _value(before, forget_key),
-        "retain": _value(after, retain_key), "retain_before": _value(before, retain_key),
+        "retain": retain_after, "retain_before": retain_before,
         "target": t, "gold": g,
-        "recovery": recovery(_value(after, forget_key), _value(before, forget_key), t, g),
+        "recovery": rec(_value(after, forget_key), _value(before, forget_key), t, g, _value(gold_after, forget_key),
+                        forget_key),
         "forget_prob": p_after, "forget_prob_before": p_before, "target_prob": tp, "gold_prob": gp,
-        "recovery_prob": recovery(p_after, p_before, tp, gp),
+        "recovery_prob": rec(p_after, p_before, tp, gp, gp_after, None),
+        "forget_rouge": r_after, "forget_rouge_before": r_before, "target_rouge": tr, "gold_rouge": gr,
+        "recovery_rouge": rec(r_after, r_before, tr, gr, gr_after, None, "rouge_l"),
+        "target_row": None if target_after is None else {
+            "forget": _value(target_after, forget_key), "forget_prob": _mean(target_after, pt),
+            "forget_rouge": _mean(target_after, pt, "rouge_l"), "eval": str(target_eval)},
         "gold_row": {"forget": _value(gold_after, forget_key), "forget_before": g,
-                     "retain": _value(gold_after, retain_key), "retain_before": _value(gold_before, retain_key),
+                     "retain": gold_retain_after, "retain_before": gold_retain_before,
                      "recovery": recovery(_value(gold_after, forget_key), g, t, g),
-                     "forget_prob": gp_after, "recovery_prob": recovery(gp_after, gp, tp, gp), "eval": str(gold_eval)},
+                     "forget_prob": gp_after, "recovery_prob": recovery(gp_after, gp, tp, gp),
+                     "forget_rouge": gr_after, "recovery_rouge": recovery(gr_after, gr, tr, gr),
+                     "eval": str(gold_eval)},
         "cost": {"attack_s": round(attack_s, 2), "eval_s": round(eval_s, 2), "gold_s": round(gold_s, 2)},
         # the unlearning's own wall time on the machine that ran it, beside the attack's (issue 23's cost table)
         "unlearn_s": (run.record.get("efficiency") or {}).get("unlearn_s"),
@@ -264,30 +340,32 @@ def _fmt(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
-def _gold_under_attack(run: _Run, attack, device: str | None) -> Path:
-    """The gold model under the same attack, scored on the same tasks (cached across runs of that gold model)."""
+def _gold_under_attack(run: _Run, attack, device: str | None, tasks: list[str], which: str = "gold") -> Path:
+    """The gold (or target) model under the same attack, scored on the same tasks (cached across runs of that
+    model)."""
     from ..data.demo import cache_dir
     from ..eval.run import evaluate
     from ..training.families import FAMILIES
     from ..utils import hardware
 
-    gold = run.manifest.get("gold")
+    gold = run.manifest.get(which)
     if not gold:
-        raise ClearBenchError(f"{run.dir}: the saved model's manifest names no gold model to attack as the reference")
+        raise ClearBenchError(f"{run.dir}: the saved model's manifest names no {which} model to attack as the "
+                              "reference")
     ctx = AttackContext(track=run.track, family=run.manifest["family"], source=run.source, manifest=run.manifest,
-                        identity=run.identity, which="gold", device=device)
-    key = stable_hash([gold["fingerprint"], attack.name, attack.settings(), run.eval.as_dict(), run.tasks,
+                        identity=run.identity, which=which, device=device)
+    key = stable_hash([gold["fingerprint"], attack.name, attack.settings(), run.eval.as_dict(), tasks,
                        run.source.clear, run.source.tofu, _gold_key(attack, ctx)])
-    out = cache_dir() / "evals" / f"{run.track.cache_prefix}attack-{attack.name}-gold-{key}"
+    out = cache_dir() / "evals" / f"{run.track.cache_prefix}attack-{attack.name}-{which}-{key}"
     from ..eval import logs
 
-    if all(logs.task_done(out, t) for t in run.tasks) if out.is_dir() else False:
+    if all(logs.task_done(out, t) for t in tasks) if out.is_dir() else False:
         return out
     model, processor = FAMILIES.get(run.manifest["family"]).load(gold["path"], device=device,
                                                                  trust_remote_code=bool(run.manifest.get(
                                                                      "trust_remote_code")))
     model = attack.apply(model, processor, ctx)
-    evaluate(model, processor, run.source, out, run.eval, tasks=run.tasks,
+    evaluate(model, processor, run.source, out, run.eval, tasks=tasks, transform=_transform(attack, ctx),
              run_info={"model": gold["path"], "attack": attack.name, "attack_settings": attack.settings(),
                        "hardware": hardware(), "track": run.track.name, **run.eval.as_dict()})
     return out
@@ -300,9 +378,11 @@ def _add_to_record(run: _Run, results: dict) -> None:
 
     record = dict(run.record)
     record["attacks"] = {name: {k: r.get(k) for k in ("forget", "forget_before", "retain", "retain_before", "recovery",
-                                                       "recovery_prob", "settings", "cost", "scored_persons")}
+                                                       "recovery_prob", "recovery_rouge", "changes", "settings", "cost",
+                                                       "scored_persons")}
                          | {"gold_recovery": r.get("gold_row", {}).get("recovery"),
-                            "gold_recovery_prob": r.get("gold_row", {}).get("recovery_prob")}
+                            "gold_recovery_prob": r.get("gold_row", {}).get("recovery_prob"),
+                            "gold_recovery_rouge": r.get("gold_row", {}).get("recovery_rouge")}
                          for name, r in results.items()}
     worst = [r["forget"] for r in results.values() if r.get("forget") is not None and r.get("scored_persons") is None]
     record["robust_forget"] = max(worst) if worst else None  # the forget metric is lower-is-better on both tracks

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import torch
 
-from .prompts import CAPTION_QUESTIONS, end_of_turn, render_prompt, tokenizer_of
+from .prompts import CAPTION_QUESTIONS, end_of_turn, sample_prompt, tokenizer_of
 from .sample import Sample
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Collator:
     def texts(self, samples: Sequence[Sample]) -> tuple[list[str], list[str]]:
         """(prompt strings, full strings = prompt + answer + end-of-turn)."""
         eot = end_of_turn(self.processor) if self.include_eot else ""
-        prompts = [render_prompt(self.processor, s.question, s.has_image) for s in samples]
+        prompts = [sample_prompt(self.processor, s) for s in samples]
         return prompts, [p + s.answer + eot for p, s in zip(prompts, samples)]
 
     def _process(self, texts: list[str], samples: Sequence[Sample], padding_side: str,
@@ -136,5 +136,5 @@ class Collator:
 
     def prompts_only(self, samples: Sequence[Sample], pad_to_multiple_of: int | None = None) -> dict[str, torch.Tensor]:
         """Left-padded prompts (image + question, generation prompt appended) for `generate`."""
-        prompts = [render_prompt(self.processor, s.question, s.has_image) for s in samples]
+        prompts = [sample_prompt(self.processor, s) for s in samples]
         return dict(self._process(prompts, samples, "left", pad_to_multiple_of))

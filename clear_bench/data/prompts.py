@@ -66,6 +66,12 @@ def render_prompt(processor, question: str, has_image: bool) -> str:
     return text
 
 
+def sample_prompt(processor, sample) -> str:
+    """A `Sample`'s prompt: `render_prompt` of its question and image, then its `prefill` (the answer opening the
+    assistant's turn is given, "" for ordinary items)."""
+    return render_prompt(processor, sample.question, sample.has_image) + sample.prefill
+
+
 def end_of_turn(processor) -> str:
     """The string the chat template puts after an assistant answer (e.g. '<|im_end|>'), without trailing
     whitespace; the tokenizer's EOS when the template appends nothing."""

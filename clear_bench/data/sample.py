@@ -13,6 +13,8 @@ class Sample:
     it, so scoring never counts the answer twice. `perturbed_answers` are wrong answers of the same
     form as the answer (TOFU's perturbations). `person` is the fictitious (or real) person the item
     is about, when known; `source` names where it came from (e.g. ``therem/CLEAR:forget10_perturbed``).
+    `prefill` is text the assistant's turn already begins with (the prefill attack, `attacks/prefill.py`): every
+    variant is scored, and generation continues, after it; "" for every ordinary item.
     """
 
     item_id: str
@@ -24,6 +26,7 @@ class Sample:
     options: tuple[str, ...] = ()
     person: str | None = None
     source: str = ""
+    prefill: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -98,7 +98,8 @@ def to_record(task: TaskSpec, sample: Sample, score: ItemScore) -> ItemRecord:
         token_logprobs=list(score.token_logprobs) or None, token_mu=list(score.token_mu) or None,
         token_sigma=list(score.token_sigma) or None,
         generation=generation, rouge_l=None if generation is None else rouge_l_recall(sample.answer, generation),
-        extra={"question": sample.question, "row": sample.extra.get("row")})
+        extra={"question": sample.question, "row": sample.extra.get("row"),
+               **({"prefill": sample.prefill} if sample.prefill else {})})
 
 
 def task_samples(task: TaskSpec, dataset, forget: int = DEFAULT_FORGET, cap: int | None = DEFAULT_CAP) -> list[Sample]:
@@ -178,7 +179,8 @@ def _run_info(model, source, config: EvalConfig, specs, batch_size, shared_prefi
 
 def evaluate(model, processor, source, out_dir: str | os.PathLike, config: EvalConfig = EvalConfig(),
              tasks: Sequence[str] | None = None, batch_size: int = 8, shared_prefix: bool = True,
-             gold_dir: str | os.PathLike | None = None, run_info: dict | None = None, progress: bool = True) -> dict:
+             gold_dir: str | os.PathLike | None = None, run_info: dict | None = None, progress: bool = True,
+             transform=None) -> dict:
     """Evaluate `model` on `tasks` of `source` into `out_dir` and return the summary dict.
 
     model, processor: a loaded VLM and its processor (`models.loading.load_model`), already on device.
@@ -189,6 +191,9 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, config: EvalC
     shared_prefix: encode image + prompt once per item (same numbers as the naive path, faster).
     gold_dir: the gold model's run folder: enables forget quality and PrivLeak in the summary.
     run_info: extra facts for run.json (e.g. {"model": path, "seed": 42}); its keys win.
+    transform: optional `transform(task_spec, samples) -> samples`, applied to each task's samples before scoring
+        (the prompt and image attacks of `clear_bench/attacks/`: a prefilled answer, a paraphrased question, a
+        transformed image); run_info should then say so, since the logs are of the changed items.
 
     Tasks already logged in `out_dir` are skipped (resume). Every pending task's config is loaded and
     checked before any scoring, so a bad input fails in seconds, not after hours of GPU time.
@@ -224,6 +229,8 @@ def evaluate(model, processor, source, out_dir: str | os.PathLike, config: EvalC
     for t in progress_bar(pending, desc="evaluate", unit="task", disable=not (progress and pending)):
         start = time.perf_counter()
         samples = task_samples(t, configs[t.name], forget=forget, cap=config.cap)
+        if transform is not None:
+            samples = transform(t, samples)
         records = evaluate_task(model, processor, t, samples, batch_size, config.max_new_tokens, shared_prefix,
                                 config.score_eos)
         logs.write_task(out, t.name, records)

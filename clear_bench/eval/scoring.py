@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..data.collator import IGNORE, Collator, _common_prefix
-from ..data.prompts import end_of_turn, render_prompt, tokenizer_of
+from ..data.prompts import end_of_turn, sample_prompt, tokenizer_of
 from ..data.sample import Sample
 from ..models.compat import cache_kwargs, output_cache
 from ..models.cross_attention import batch_groups, continuation_kwargs
@@ -125,7 +125,7 @@ def score_shared_prefix(model, processor, samples: Sequence[Sample], batch_size:
         rows, conts, kinds = [], [], []
         naive_items = []
         for i, s in enumerate(items):
-            prompt = render_prompt(processor, s.question, s.has_image)
+            prompt = sample_prompt(processor, s)
             p_ids = tok(prompt)["input_ids"]
             for kind, text in variants_of(s):
                 f_ids = tok(prompt + text + eot)["input_ids"]

@@ -51,6 +51,8 @@ class VisualJobConfig:
         out: run folder (default: runs/visual-<method>-forget<NN>-<preset>).
         method_args: method hyper-parameters, e.g. {"lr": "0.1"}.
         pretrain: teach the backbone face identity on the preset's celebrity set first (None: the preset's).
+        attacks: attacks on every unlearned split model (`visual/robustness.py`), comma-separated or a list
+            (`default`, `all`); None: none.
     """
 
     method: str = "scrub_bio"
@@ -62,6 +64,7 @@ class VisualJobConfig:
     out: str | None = None
     method_args: dict = field(default_factory=dict)
     pretrain: bool | None = None
+    attacks: str | list | None = None
 
 
 def _source(data: str | None):
@@ -93,16 +96,21 @@ def resolve(cfg: VisualJobConfig):
 
 
 def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset, seed: int, folder: Path,
-                  progress: bool = True) -> tuple[RunScores, Cost]:
+                  progress: bool = True, attacks: tuple[str, ...] = ()) -> tuple[RunScores, Cost]:
     """Run `method` on every split model (resuming at the first split without a result in `folder`); return the
-    scores and the total unlearning cost (wall and CPU seconds; on a GPU the wall clock after a synchronise)."""
+    scores and the total unlearning cost (wall and CPU seconds; on a GPU the wall clock after a synchronise).
+    `attacks`: each also attacks the unlearned split model (`robustness.attack_model`), its scores in
+    `folder/split_KKK-ATTACK.npz` (`attacked_scores` reads them); a split whose scores exist but not an attack's is
+    unlearned again for it (the same seed: the same model), its own scores kept."""
+    from .robustness import attack_model
     from ..progress import progress_bar
 
     device, plan = _device(), splits.plan
     folder.mkdir(parents=True, exist_ok=True)
     for k in progress_bar(range(plan.n), desc=f"{name} on split models", disable=not progress):
         part = folder / f"split_{k:03d}.npz"
-        if part.exists():
+        pending = [a for a in attacks if not _attack_part(folder, k, a).exists()]
+        if part.exists() and not pending:
             continue
         model = splits.load(k).to(device)
         task = UnlearnTask(model, faces, faces.indices(plan.unlearned(k)), faces.indices(plan.retain[k]), device,
@@ -117,14 +125,37 @@ def method_scores(method, name: str, splits: SplitModels, faces: FaceSet, preset
         if not np.isfinite(losses).all() or not torch.isfinite(emb).all():
             raise ClearBenchError(f"{name} on split model {k}: the loss or the embeddings are not finite (try a lower "
                                   "--method-arg lr=...)")
-        score, pred = face_id(emb, faces.labels, faces.enrol_mask, len(faces.names))
-        with atomic_file(part) as tmp:
-            np.savez(tmp, score=score, pred=pred, seconds=seconds, cpu_seconds=cpu_seconds, losses=losses)
+        if not part.exists():
+            score, pred = face_id(emb, faces.labels, faces.enrol_mask, len(faces.names))
+            with atomic_file(part) as tmp:
+                np.savez(tmp, score=score, pred=pred, seconds=seconds, cpu_seconds=cpu_seconds, losses=losses)
+        for attack in pending:
+            t = time.perf_counter()
+            attacked = attack_model(attack, model, faces, plan, k, preset.train, seed, device)
+            score, pred = face_id(embed(attacked, faces, device), faces.labels, faces.enrol_mask, len(faces.names))
+            with atomic_file(_attack_part(folder, k, attack)) as tmp:
+                np.savez(tmp, score=score, pred=pred, seconds=time.perf_counter() - t)
     parts = [np.load(folder / f"split_{k:03d}.npz") for k in range(plan.n)]
     run = RunScores(np.stack([p["score"] for p in parts]), np.stack([p["pred"] for p in parts]), faces, plan)
     wall = sum(float(p["seconds"]) for p in parts)
     cpu = None if device.type == "cuda" else sum(float(p["cpu_seconds"]) for p in parts)
     return run, Cost(wall, cpu)
+
+
+def _attack_part(folder: Path, k: int, attack: str) -> Path:
+    return folder / f"split_{k:03d}-{attack}.npz"
+
+
+def attacked_scores(folder: Path, attacks, faces: FaceSet, plan) -> tuple[dict[str, RunScores], dict[str, dict]]:
+    """Per attack, the scores of the attacked split models in `folder` (`method_scores(..., attacks=)`), and its
+    cost (seconds summed over the split models)."""
+    scores, costs = {}, {}
+    for attack in attacks:
+        parts = [np.load(_attack_part(folder, k, attack)) for k in range(plan.n)]
+        scores[attack] = RunScores(np.stack([p["score"] for p in parts]), np.stack([p["pred"] for p in parts]), faces,
+                                   plan)
+        costs[attack] = {"attack_s": round(sum(float(p["seconds"]) for p in parts), 2)}
+    return scores, costs
 
 
 def _histograms(runs: dict[str, RunScores], path: Path, title: str) -> None:
@@ -156,6 +187,22 @@ def _histograms(runs: dict[str, RunScores], path: Path, title: str) -> None:
             fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
+
+
+def attacks_table(results: dict) -> str:
+    """The attacks of a visual run, as `clear-bench attack` prints an LM run's."""
+    def f(v):
+        return "–" if v is None else f"{v:.3f}"
+
+    lines = ["| attack | forget acc before ↓ | after ↓ | recovery | gold recovery | retain acc before ↑ | after ↑ | "
+             "attack s | unlearning s |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        held = " (held-out identities)" if r.get("scored_persons") else ""
+        lines.append(f"| {name}{held} | {f(r['forget_before'])} | {f(r['forget'])} | {f(r['recovery'])} | "
+                     f"{f(r['gold_row']['recovery'])} | {f(r['retain_before'])} | {f(r['retain'])} | "
+                     f"{r['cost'].get('attack_s', 0):.0f} | {r.get('unlearn_s') or 0:.0f} |")
+    return "Attacks (recovery = (after - before) / (Original - Gold), on the same identities):\n\n" + \
+        "\n".join(lines) + "\n"
 
 
 def _table(summaries: dict[str, dict]) -> str:
@@ -191,8 +238,11 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     from ..presets import cache_dir
     from ..tracks import get_track
 
+    from .robustness import check_visual_attacks
+
     preset, method, n, pretrain = resolve(cfg)
     label = method.name or cfg.method  # the method's one name in titles and the record (a plug-in's `name`)
+    attacks = tuple(check_visual_attacks(cfg.attacks)) if cfg.attacks else ()
     name = method.name or cfg.method.replace(":", ".")
     out = Path(cfg.out or get_track(TRACK).default_out(name, "image", cfg.forget, preset.name))
     source = _source(cfg.data if cfg.data is not None else preset.data)
@@ -218,11 +268,13 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     timings = {"split_models_s": round(time.perf_counter() - t, 2)}
     setting = stable_hash([RUNS_VERSION, splits.folder.name, cfg.seed])
 
+    folders = {}
+
     def cached(mname: str) -> tuple[RunScores, Cost]:
         m = build_method(mname, {}, preset.defaults_for(mname))
         key = stable_hash([setting, dataclasses.asdict(m.config)])
-        return method_scores(m, mname, splits, faces, preset, cfg.seed, cache / "visual" / "runs" / f"{mname}-{key}",
-                             progress)
+        folders[mname] = cache / "visual" / "runs" / f"{mname}-{key}"
+        return method_scores(m, mname, splits, faces, preset, cfg.seed, folders[mname], progress, attacks)
 
     original, _ = cached("original")
     gold, gold_cost = cached("gold")
@@ -231,8 +283,10 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     t = time.perf_counter()
     if cfg.method in ("original", "gold") and not cfg.method_args:  # already computed (and cached) above
         run, unlearn_cost = (original, Cost(0.0, 0.0)) if cfg.method == "original" else (gold, gold_cost)
+        folders["run"] = folders[cfg.method]
     else:
-        run, unlearn_cost = method_scores(method, name, splits, faces, preset, cfg.seed, work, progress)
+        run, unlearn_cost = method_scores(method, name, splits, faces, preset, cfg.seed, work, progress, attacks)
+        folders["run"] = work
     timings["unlearn_s"] = round(time.perf_counter() - t, 2)
     eff = efficiency(unlearn_cost, gold_cost)  # against Gold's retraining of the same split models
     summaries = {"original (before)": compute(original), f"{label} (after)": compute(run),
@@ -261,6 +315,18 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
                          model={"base": preset.backbone.name, "splits": splits.folder.name},
                          versions=library_versions(), metrics=metrics, efficiency={**timings, **eff}, track=TRACK,
                          hardware=hardware())
+    if attacks:
+        from .robustness import add_to_record, attack_results
+
+        scored = {which: attacked_scores(folders[which], attacks, faces, splits.plan)
+                  for which in ("run", "original", "gold")}
+        results = attack_results(attacks, run, scored["run"][0], original, scored["original"][0], gold,
+                                 scored["gold"][0], cfg.seed, preset.train, scored["run"][1])
+        for r in results.values():
+            r["unlearn_s"] = timings["unlearn_s"]
+        atomic_write_json(out / "attacks.json", results)
+        record = add_to_record(record, results)
+        atomic_write_text(out / "results.md", (out / "results.md").read_text() + "\n" + attacks_table(results))
     write_record(out / "submission.json", record)
     run_folder.finish()  # removes `work`: its per-split results are in scores.npz now
     return out
