@@ -231,6 +231,15 @@ def _complete(run_folder) -> bool:
     return True
 
 
+def _read_attacks(out: Path) -> dict:
+    import json
+
+    try:
+        return json.loads((out / "attacks.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     """Run the visual track for one method; returns the run folder."""
     from ..efficiency import efficiency, summary_entries
@@ -254,7 +263,9 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
     # the same marker as every track's run (`runs.claim`): another run's folder is refused here, before any work
     run_folder = runs.claim(out, runs.CLEAR_EVAL, runs.run_identity(
         **config, seed=cfg.seed, data={"clear": source.clear, "faces": faces.fingerprint}))
-    if _complete(run_folder):  # as the LM job (`job.is_complete`): a finished run is not unlearned again
+    # as the LM job (`job.is_complete`): a finished run is not unlearned again, unless it lacks an attack asked for
+    # (it kept no model to attack: its split models are unlearned again, with the same seeds)
+    if _complete(run_folder) and set(attacks) <= set(_read_attacks(out)):
         run_folder.finish()
         log.warning("already complete: %s holds this run's record (submission.json); nothing was redone "
                     "(choose another --out, or remove the folder, to run it again)", out)
@@ -324,6 +335,7 @@ def run_visual_job(cfg: VisualJobConfig, progress: bool = True) -> Path:
                                  scored["gold"][0], cfg.seed, preset.train, scored["run"][1])
         for r in results.values():
             r["unlearn_s"] = timings["unlearn_s"]
+        results = {**_read_attacks(out), **results}  # an earlier run's other attacks stay (the same seeds)
         atomic_write_json(out / "attacks.json", results)
         record = add_to_record(record, results)
         atomic_write_text(out / "results.md", (out / "results.md").read_text() + "\n" + attacks_table(results))
