@@ -104,7 +104,7 @@ def test_attacks_on_the_face_id_models(visual_run):
     relearn-forget, 3 epochs on half of each split's forget identities, 0.714 -> 0.804 on the other half (0.417),
     gold the same 0.417: relearning teaches a model that never saw them as much, it gives nothing back."""
     results = json.loads((visual_run / "attacks.json").read_text())
-    assert list(results) == VISUAL_ATTACKS.split(",")
+    assert set(results) == set(VISUAL_ATTACKS.split(","))  # (attacks.json is written with sorted keys)
     int8, int4, relearn = (results[n] for n in VISUAL_ATTACKS.split(","))
     assert int8["forget_before"] == pytest.approx(load_record(visual_run / "submission.json")["metrics"]
                                                   ["forget_acc"]["value"])
