@@ -81,10 +81,14 @@ def test_every_attack_has_logs_a_result_and_a_place_in_the_record(gd_attacked):
 
 
 def test_gold_recovery_is_near_zero_under_every_attack(gd_attacked):
-    """Measured: |gold recovery| <= 0.016 on the mean forget probability, 0.000 on the forget metric."""
+    """Measured: |gold recovery| <= 0.016 on the mean forget probability, 0.000 on the forget metric. The prefill
+    has neither (no wrong answers: no truth ratio, and the face task's probability is normalised over them)."""
     results = json.loads((gd_attacked / "attacks.json").read_text())
     for name, r in results.items():
         gold = r["gold_row"]
+        if name == "prefill":
+            assert gold["recovery_prob"] is None and gold["recovery"] is None
+            continue
         assert abs(gold["recovery_prob"]) < 0.06, (name, gold)
         assert gold["recovery"] is None or abs(gold["recovery"]) < 0.06, (name, gold)
 
