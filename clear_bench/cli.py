@@ -241,8 +241,8 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--attacks", default=None, metavar="NAME,...",
                    help="after the run, attack its saved model and re-score (as `clear-bench attack OUT --attacks "
                         "...`; `clear-bench ls attacks`), e.g. quanto-int8,quanto-int4, or 'default' (int8, int4 and "
-                        "both relearning attacks, those the track takes) or 'all'; one seed (the visual track: quantization "
-                        "and relearning of every split model's face-ID model, inside the run)")
+                        "both relearning attacks, those the track takes) or 'all'; one seed (the visual track: "
+                        "quantization and relearning of every split model's face-ID model, inside the run)")
     p.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="flags from a YAML file (flag names as keys; method-arg as a mapping); flags given here win. "

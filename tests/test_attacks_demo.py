@@ -146,7 +146,8 @@ def test_text_track_attacks(tmp_path):
     assert recovery > 0.04 and recovery > 3 * abs(gold)
     held_out = r["relearn-forget"]
     assert held_out["scored_persons"] == ["row 2", "row 3"] and held_out["info"]["items"] == 2
-    assert held_out["recovery_prob"] > 0.2 and held_out["recovery_prob"] > 3 * abs(held_out["gold_row"]["recovery_prob"])
+    gold_prob = held_out["gold_row"]["recovery_prob"]
+    assert held_out["recovery_prob"] > 0.2 and held_out["recovery_prob"] > 3 * abs(gold_prob)
     assert abs(r["quanto-int8"]["recovery_prob"]) < 0.01
     assert abs(r["prefill"]["recovery_prob"]) < 1e-3  # the rest's tokens were already conditioned on the opening
     assert r["paraphrase"]["forget"] is not None and abs(r["paraphrase"]["gold_row"]["recovery"]) < 0.06

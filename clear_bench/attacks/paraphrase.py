@@ -31,7 +31,8 @@ class Paraphrase(InputAttack):
     name = "paraphrase"
     tracks = ("multimodal", "text")
     task_names = {"multimodal": ("tofu_forget",), "text": ("text_forget",)}
-    paper = "TOFU's paraphrased questions (Maini et al. 2024); Lynch et al. 2024, 'Eight methods to evaluate robust unlearning'"
+    paper = ("TOFU's paraphrased questions (Maini et al. 2024); Lynch et al. 2024, 'Eight methods to evaluate "
+             "robust unlearning'")
     doc = ("The forget QA asked with the data's paraphrased question (TOFU's paraphrased_question; the ordinary "
            "evaluation only paraphrases answers); every variant re-scored. " + paper + ".")
 
