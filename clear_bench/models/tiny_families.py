@@ -170,21 +170,27 @@ def build_tiny_idefics3(corpus: Iterable[str], hidden: int = 64, layers: int = 2
     from transformers import (Idefics3Config, Idefics3ForConditionalGeneration, Idefics3ImageProcessorPil,
                               Idefics3Processor)
 
+    return _idefics_style(corpus, hidden, layers, seed, Idefics3Config, Idefics3ForConditionalGeneration,
+                          Idefics3ImageProcessorPil, Idefics3Processor)
+
+
+def _idefics_style(corpus, hidden, layers, seed, config_cls, model_cls, image_proc_cls, proc_cls, extra_specials=()):
+    """Idefics3's design (SigLIP tower, pixel shuffle, Llama LM, its chat format) built from the family's own
+    classes: one 32x32 image without splitting gives 4 image tokens."""
     specials = ["<|begin_of_text|>", "<|end_of_text|>", "<pad>", "<image>", "<fake_token_around_image>",
-                "<global-img>", "<end_of_utterance>"]
+                "<global-img>", "<end_of_utterance>", *extra_specials]
     tok = bpe_tokenizer(corpus, specials, IDEFICS3_CHAT_TEMPLATE, bos="<|begin_of_text|>",
                         eos_token="<end_of_utterance>", pad_token="<pad>")
-    image_proc = Idefics3ImageProcessorPil(do_image_splitting=False, size={"longest_edge": 32},
-                                           max_image_size={"longest_edge": 32})
-    proc = Idefics3Processor(image_processor=image_proc, tokenizer=tok, image_seq_len=4,
-                             chat_template=IDEFICS3_CHAT_TEMPLATE)
-    cfg = Idefics3Config(
+    edge = {"longest_edge": 32}
+    image_proc = image_proc_cls(do_image_splitting=False, size=edge, max_image_size=edge)
+    proc = proc_cls(image_processor=image_proc, tokenizer=tok, image_seq_len=4, chat_template=IDEFICS3_CHAT_TEMPLATE)
+    cfg = config_cls(
         vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                            image_size=32, patch_size=8),
         text_config=dict(model_type="llama", **_llama_text(tok, hidden, layers)),
         image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2, pad_token_id=tok.pad_token_id)
     _seeded(seed)
-    return _finish(Idefics3ForConditionalGeneration(cfg), tok, ["<end_of_utterance>"]), proc
+    return _finish(model_cls(cfg), tok, ["<end_of_utterance>"]), proc
 
 
 def build_tiny_smolvlm(corpus: Iterable[str], hidden: int = 64, layers: int = 2, seed: int = 0):
@@ -192,21 +198,8 @@ def build_tiny_smolvlm(corpus: Iterable[str], hidden: int = 64, layers: int = 2,
     one 32x32 image without splitting gives 4 image tokens. Its processor needs the num2words package."""
     from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessorPil, SmolVLMProcessor
 
-    specials = ["<|begin_of_text|>", "<|end_of_text|>", "<pad>", "<image>", "<fake_token_around_image>",
-                "<global-img>", "<end_of_utterance>", "<video>"]
-    tok = bpe_tokenizer(corpus, specials, IDEFICS3_CHAT_TEMPLATE, bos="<|begin_of_text|>",
-                        eos_token="<end_of_utterance>", pad_token="<pad>")
-    image_proc = SmolVLMImageProcessorPil(do_image_splitting=False, size={"longest_edge": 32},
-                                          max_image_size={"longest_edge": 32})
-    proc = image_only(SmolVLMProcessor)(image_processor=image_proc, tokenizer=tok, image_seq_len=4,
-                                        chat_template=IDEFICS3_CHAT_TEMPLATE)
-    cfg = SmolVLMConfig(
-        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=32, patch_size=8),
-        text_config=dict(model_type="llama", **_llama_text(tok, hidden, layers)),
-        image_token_id=tok.convert_tokens_to_ids("<image>"), scale_factor=2, pad_token_id=tok.pad_token_id)
-    _seeded(seed)
-    return _finish(SmolVLMForConditionalGeneration(cfg), tok, ["<end_of_utterance>"]), proc
+    return _idefics_style(corpus, hidden, layers, seed, SmolVLMConfig, SmolVLMForConditionalGeneration,
+                          SmolVLMImageProcessorPil, image_only(SmolVLMProcessor), extra_specials=("<video>",))
 
 
 # Gemma 3's format (google/gemma-3-4b-it): turns "<start_of_turn>user\n...<end_of_turn>\n", the model's turn
