@@ -153,11 +153,12 @@ def check_gold(gold_dir, forget: int, score_eos: bool | None = None) -> None:
     if not logs.list_tasks(gold_dir):  # raises if the folder does not exist
         raise ClearBenchError(f"gold run folder {gold_dir} holds no per-item logs (*{logs.SUFFIX}); "
                               "evaluate the gold model into it first")
-    gold_forget = logs.read_run_info(gold_dir).get("forget")
+    info = logs.read_run_info(gold_dir)
+    gold_forget = info.get("forget")
     if gold_forget is not None and gold_forget != forget:
         raise ClearBenchError(f"gold run {gold_dir} was evaluated with forget={gold_forget}, this run uses "
                               f"forget={forget}; forget quality compares the same forget set")
-    gold_eos = bool(logs.read_run_info(gold_dir).get("score_eos", False))
+    gold_eos = bool(info.get("score_eos", False))
     if score_eos is not None and gold_eos != score_eos:
         raise ClearBenchError(f"gold run {gold_dir} was scored with score_eos={gold_eos}, this run with "
                               f"score_eos={score_eos}; forget quality compares answers scored the same way")

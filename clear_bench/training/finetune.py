@@ -100,12 +100,11 @@ def corpus_configs(datasets=("clear", "tofu")) -> list[tuple[str, str]]:
 
 def corpus_text(source, configs) -> list[str]:
     """All text columns of `configs` ((dataset, config) pairs) of a data source, lists flattened."""
-    from ..data.schema import CLEAR_SCHEMAS, TOFU_SCHEMAS
+    from ..data.schema import schema_for
 
-    tables = {"clear": CLEAR_SCHEMAS, "tofu": TOFU_SCHEMAS}
     texts = []
     for dataset, config in configs:
-        schema = tables[dataset][config]
+        schema = schema_for(dataset, config)
         ds = source.load(dataset, config)
         for col, kind in {**schema.required, **schema.optional}.items():
             if col not in ds.column_names or kind == "image":
