@@ -28,20 +28,16 @@ TABLE_NAMES = ("table1", "table2", "table3", "table4", "table5")
 # (paper column, record metric key, scale: the paper prints the visual accuracies in percent)
 _VISUAL = (("Forget", "forget_acc", 100), ("Holdout", "holdout_acc", 100), ("Retain", "retain_acc", 100),
            ("U-LIRA", "ulira", 1), ("U-MIA", "umia", 1))
-FORMS = {
-    "reference": {
-        "multimodal": (("Real", "real_metric_ref", 1), ("Retain", "retain_metric_ref", 1),
-                       ("Forget", "forget_metric_ref", 1), ("FQ", "forget_captions/forget_quality_js_ref", 1)),
-        "text": (("Real", "text_real_metric_ref", 1), ("Retain", "text_retain_metric_ref", 1),
-                 ("Forget", "text_forget_metric_ref", 1), ("log FQ", "text_log_forget_quality", 1)),
-        "visual": _VISUAL},
-    "paper-text": {
-        "multimodal": (("Real", "real_metric", 1), ("Retain", "retain_metric", 1), ("Forget", "forget_metric", 1),
-                       ("FQ", "forget_captions/forget_quality_js", 1)),
-        "text": (("Real", "text_real_metric", 1), ("Retain", "text_retain_metric", 1),
-                 ("Forget", "text_forget_metric", 1), ("log FQ", "text_log_forget_quality", 1)),
-        "visual": _VISUAL},
-}
+_REFERENCE = {
+    "multimodal": (("Real", "real_metric_ref", 1), ("Retain", "retain_metric_ref", 1),
+                   ("Forget", "forget_metric_ref", 1), ("FQ", "forget_captions/forget_quality_js_ref", 1)),
+    "text": (("Real", "text_real_metric_ref", 1), ("Retain", "text_retain_metric_ref", 1),
+             ("Forget", "text_forget_metric_ref", 1), ("log FQ", "text_log_forget_quality", 1)),
+    "visual": _VISUAL}
+# the paper-text form of each column is the same metric without its `_ref` suffix
+FORMS = {"reference": _REFERENCE,
+         "paper-text": {track: tuple((col, key.removesuffix("_ref"), scale) for col, key, scale in columns)
+                        for track, columns in _REFERENCE.items()}}
 FORM_NOTES = {
     "reference": "Our values are the reference code's metric forms (`*_ref`: the code that made the published "
                  "tables); `--form paper-text` shows the formulas of the paper's text instead.",
